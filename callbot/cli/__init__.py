@@ -1,0 +1,12 @@
+"""``callbot`` command line. Importing a command module registers its commands on ``app``."""
+
+from callbot.cli.app import app
+
+# Command modules, one per command group (each registers on ``app`` when imported).
+from callbot.cli import (  # noqa: F401,E402
+    asr_commands,
+)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,5 @@
+"""Commands of the foundation: ``callbot models ...`` and ``callbot replay``."""
+
+from __future__ import annotations
+
+from callbot.cli.app import app  # noqa: F401

