@@ -128,7 +128,19 @@ class TransferResult:
     ok: bool
 
 
-CallerEvent = Union[FinalTranscript, DtmfInput, NoInput, Hangup, TicketFiled, TransferResult]
+@dataclass(frozen=True, slots=True)
+class RecordedAnswer:
+    """Record-only mode (no ASR model for the locale): the caller answered the current question, kept as a clip.
+
+    There is no text to understand: the dialogue takes the answer as given (the ticket is flagged
+    ``needs_transcription``), skips confirmations and read-back, and moves on to the next question.
+    """
+
+    clip: str  # path of the answer's WAV
+    seconds: float = 0.0
+
+
+CallerEvent = Union[FinalTranscript, DtmfInput, NoInput, Hangup, TicketFiled, TransferResult, RecordedAnswer]
 
 
 # --- decisions (dialogue -> audio/telephony/store) ----------------------------------------------------
