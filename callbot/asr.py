@@ -1,0 +1,155 @@
+"""Streaming speech recognition with Vosk. The only module that imports vosk.
+
+One ``vosk.Model`` per model path per process (``VoskModels``), shared by every call; one
+``VoskRecognizer`` per call. Word timings come back in seconds of the audio fed to the recognizer;
+``final(offset)`` turns them into stream time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import vosk
+
+from callbot.types import Transcript, Word
+
+UNKNOWN_WORD = "[unk]"  # lets a grammar-constrained recognizer say "none of these" instead of forcing a match
+
+
+class AsrError(RuntimeError):
+    """A model that cannot be loaded or audio the recognizer cannot take."""
+
+
+class Recognizer(Protocol):
+    """What the Listener needs from a streaming recognizer (Vosk here; a test double in unit tests)."""
+
+    sample_rate: int
+
+    def accept(self, pcm: bytes) -> str | None:
+        """Feed PCM16 at ``sample_rate``; returns the current partial text when it changed, else None."""
+
+    def final(self, offset: float) -> Transcript:
+        """Close the utterance; times are shifted by ``offset`` (stream seconds of the first fed sample)."""
+
+    def set_phrases(self, phrases: Sequence[str] | None) -> None:
+        """Constrain recognition to these phrases (None: free speech)."""
+
+    def reset(self) -> None:
+        """Drop any audio fed since the last final."""
+
+
+class VoskModels:
+    """Process-wide cache: each model directory is loaded once and shared by every call (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._models: dict[Path, vosk.Model] = {}
+        self._lock = threading.Lock()
+        vosk.SetLogLevel(-2)  # Kaldi logs to stderr (-1 still lets warnings through, e.g. per grammar)
+
+    def get(self, path: Path | str) -> vosk.Model:
+        key = Path(path).resolve()
+        with self._lock:  # held during a load so two calls never load the same 600 MB model twice
+            model = self._models.get(key)
+            if model is None:
+                if not (key / "am" / "final.mdl").is_file() and not (key / "final.mdl").is_file():
+                    raise AsrError(f"not a Vosk model directory (no am/final.mdl): {key}")
+                try:
+                    model = vosk.Model(str(key))
+                except Exception as exc:  # vosk raises a bare Exception when Kaldi fails to load
+                    raise AsrError(f"cannot load the Vosk model at {key}: {exc}") from None
+                self._models[key] = model
+            return model
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
+class VoskRecognizer:
+    """One call's streaming recognizer on a shared model."""
+
+    def __init__(self, model: vosk.Model, rate: int = 16000) -> None:
+        self.model = model
+        self.sample_rate = rate
+        self.phrases: tuple[str, ...] | None = None
+        self._recognizer = self._new_recognizer(None)
+        self._fed_samples = 0  # samples fed since this recognizer was created (Vosk's own clock)
+        self._utterance_start = 0.0  # Vosk time where the current utterance's audio began
+        self._pieces: list[dict] = []  # results Vosk closed by itself inside one utterance
+        self._last_partial = ""
+
+    def _new_recognizer(self, phrases: Sequence[str] | None) -> vosk.KaldiRecognizer:
+        if phrases:
+            grammar = json.dumps([*phrases, UNKNOWN_WORD], ensure_ascii=False)  # Vosk wants raw UTF-8
+            recognizer = vosk.KaldiRecognizer(self.model, self.sample_rate, grammar)
+        else:
+            recognizer = vosk.KaldiRecognizer(self.model, self.sample_rate)
+        recognizer.SetWords(True)
+        recognizer.SetPartialWords(True)
+        return recognizer
+
+    def set_phrases(self, phrases: Sequence[str] | None) -> None:
+        """A grammar for a constrained question, or None to go back to free recognition.
+
+        A fresh KaldiRecognizer is the documented way back to the full language model."""
+        wanted = tuple(phrase.strip().lower() for phrase in phrases) if phrases else None  # lexicons are lowercase
+        if wanted == self.phrases:
+            return
+        self.phrases = wanted
+        self._recognizer = self._new_recognizer(wanted)
+        self._fed_samples = 0  # a new KaldiRecognizer starts its clock at zero
+        self._restart_clock()
+
+    def accept(self, pcm: bytes) -> str | None:
+        if len(pcm) % 2:
+            raise AsrError("PCM16 audio must have an even number of bytes")
+        if not pcm:
+            return None
+        self._fed_samples += len(pcm) // 2
+        if self._recognizer.AcceptWaveform(pcm):
+            # Vosk's own endpointer closed a piece (a pause inside the turn): keep it for the final
+            piece = json.loads(self._recognizer.Result())
+            if piece.get("text"):
+                self._pieces.append(piece)
+            partial = ""
+        else:
+            partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
+        text = " ".join([*(p["text"] for p in self._pieces), partial]).strip()
+        if text == self._last_partial:
+            return None
+        self._last_partial = text
+        return text
+
+    def final(self, offset: float) -> Transcript:
+        last = json.loads(self._recognizer.FinalResult())
+        pieces = [*self._pieces, last]
+        base = self._utterance_start
+        duration = self._fed_samples / self.sample_rate - base
+        self._restart_clock()
+        words = tuple(
+            Word(
+                word=item["word"],
+                start=offset + item["start"] - base,
+                end=offset + item["end"] - base,
+                confidence=float(item.get("conf", 1.0)),
+            )
+            for piece in pieces
+            for item in piece.get("result", [])
+        )
+        text = " ".join(piece.get("text", "") for piece in pieces if piece.get("text")).strip()
+        if not words:
+            return Transcript(text=text, start=offset, end=offset + duration, confidence=0.0)
+        confidence = sum(word.confidence for word in words) / len(words)
+        return Transcript(text=text, start=words[0].start, end=words[-1].end, confidence=confidence, words=words)
+
+    def reset(self) -> None:
+        self._recognizer.Reset()
+        self._restart_clock()
+
+    def _restart_clock(self) -> None:
+        self._utterance_start = self._fed_samples / self.sample_rate
+        self._pieces = []
+        self._last_partial = ""
