@@ -70,7 +70,8 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8000, ge=1, le=65535)
     secret_key: str | None = None  # default: generated once and kept in <data_dir>/secret.key
-    category_units: dict[str, str] = Field(default_factory=dict)  # category -> unit code override
+    # category -> responsible unit code ("{province}" is replaced by the ticket's province code)
+    category_units: dict[str, str] = Field(default_factory=lambda: {"social_welfare": "P{province}-LABOUR"})
 
     # --- SIP service --------------------------------------------------------------------------------
     sip_port: int = Field(5060, ge=1, le=65535)

@@ -59,3 +59,6 @@ def vosk_models():
 @pytest.fixture(scope="session")
 def korean_model(vosk_models, korean_model_path: Path):
     return vosk_models.get(korean_model_path)
+
+
+from postgres import postgres_server  # noqa: E402,F401  (session-wide throwaway PostgreSQL cluster)

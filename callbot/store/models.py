@@ -1,0 +1,309 @@
+"""Tables and API models. Each resource has a family: <Name>Base (shared fields), <Name>(table=True),
+<Name>Public (what leaves through the API) and, where the API writes, <Name>Update. The table classes never
+leave through the API. All times are aware UTC datetimes (SQLModel's UTCDateTime columns).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+from callbot.store.numbers import format_ticket_number
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC time; a naive one is taken as UTC already (what the telephony side passes)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def _enum_column(enum: type[Enum]) -> SAEnum:
+    # Plain VARCHAR on every backend: no PostgreSQL enum types for migrations to create and alter.
+    return SAEnum(enum, native_enum=False, length=16, validate_strings=True)
+
+
+class TicketStatus(str, Enum):
+    new = "new"
+    assigned = "assigned"
+    in_progress = "in_progress"
+    resolved = "resolved"
+    closed = "closed"
+
+
+# Which status may follow which: forward through the life cycle, one step back to reopen or unassign.
+ALLOWED_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
+    TicketStatus.new: frozenset({TicketStatus.assigned, TicketStatus.in_progress, TicketStatus.closed}),
+    TicketStatus.assigned: frozenset({TicketStatus.in_progress, TicketStatus.new, TicketStatus.closed}),
+    TicketStatus.in_progress: frozenset({TicketStatus.resolved, TicketStatus.assigned}),
+    TicketStatus.resolved: frozenset({TicketStatus.closed, TicketStatus.in_progress}),
+    TicketStatus.closed: frozenset(),
+}
+
+
+class OperatorStatus(str, Enum):
+    available = "available"
+    busy = "busy"
+    offline = "offline"
+
+
+class Role(str, Enum):
+    supervisor = "supervisor"
+    operator = "operator"
+    engineer = "engineer"
+    admin = "admin"
+
+
+class TurnKind(str, Enum):
+    speech = "speech"
+    dtmf = "dtmf"
+    no_input = "no_input"
+    barge_in = "barge_in"
+    bot = "bot"
+
+
+# --- calls --------------------------------------------------------------------------------------------
+class CallBase(SQLModel):
+    call_id: str = Field(max_length=128, unique=True, index=True)
+    caller_id: str | None = Field(default=None, max_length=128)
+    locale: str = Field(default="vi", max_length=8)
+    started_at: datetime = Field(index=True)
+    ended_at: datetime | None = None
+    outcome: str | None = Field(default=None, max_length=32, index=True)
+
+
+class Call(CallBase, table=True):
+    __tablename__ = "calls"
+    id: int | None = Field(default=None, primary_key=True)
+    recording_path: str | None = Field(default=None, max_length=1024)
+
+
+class CallPublic(CallBase):
+    id: int
+    has_recording: bool = False
+    recording_url: str | None = None  # filled by the API layer, which owns the URLs
+    ticket_number: str | None = None
+
+    @classmethod
+    def from_row(cls, call: Call, ticket_number: str | None = None) -> "CallPublic":
+        data = call.model_dump(exclude={"recording_path"})
+        return cls(**data, has_recording=bool(call.recording_path), ticket_number=ticket_number)
+
+
+# --- turns --------------------------------------------------------------------------------------------
+class TurnBase(SQLModel):
+    seq: int = 0
+    speaker: str = Field(max_length=16)  # "caller" | "bot"
+    text: str = ""
+    confidence: float | None = None
+    start: float = 0.0  # seconds from the call's start
+    end: float = 0.0
+    kind: TurnKind = Field(default=TurnKind.speech, sa_type=_enum_column(TurnKind))
+    latency_ms: float | None = None  # bot turns: caller's end of speech -> first audio of the answer
+    words: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class Turn(TurnBase, table=True):
+    __tablename__ = "turns"
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(foreign_key="calls.call_id", index=True, max_length=128)
+
+
+class TurnPublic(TurnBase):
+    id: int
+
+
+# --- responsible units --------------------------------------------------------------------------------
+class UnitBase(SQLModel):
+    name: str = Field(max_length=255)
+    kind: str = Field(max_length=32)  # ward | hotline | emergency | labour | custom
+    province_code: str | None = Field(default=None, max_length=8, index=True)
+    ward_code: str | None = Field(default=None, max_length=8, index=True)
+    sip_uri: str | None = Field(default=None, max_length=255)
+
+
+class Unit(UnitBase, table=True):
+    __tablename__ = "units"
+    code: str = Field(primary_key=True, max_length=64)
+
+
+class UnitPublic(UnitBase):
+    code: str
+
+
+# --- tickets ------------------------------------------------------------------------------------------
+class TicketBase(SQLModel):
+    name: str | None = Field(default=None, max_length=255)
+    address_text: str | None = None
+    ward_code: str | None = Field(default=None, max_length=8, index=True)
+    ward_name: str | None = Field(default=None, max_length=255)
+    province_code: str | None = Field(default=None, max_length=8, index=True)
+    province_name: str | None = Field(default=None, max_length=255)
+    category: str = Field(default="other", max_length=32, index=True)
+    priority: str = Field(default="normal", max_length=16, index=True)
+    need_text: str | None = None
+
+
+class Ticket(TicketBase, table=True):
+    __tablename__ = "tickets"
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=8, unique=True, index=True)
+    call_id: str = Field(max_length=128, unique=True, index=True)
+    caller_id: str | None = Field(default=None, max_length=128)
+    locale: str = Field(default="vi", max_length=8)
+    outcome: str = Field(max_length=32, index=True)
+    escalation: str | None = Field(default=None, max_length=32)
+    status: TicketStatus = Field(default=TicketStatus.new, index=True, sa_type=_enum_column(TicketStatus))
+    unit_code: str | None = Field(default=None, foreign_key="units.code", max_length=64, index=True)
+    assigned_to: str | None = Field(default=None, max_length=128)
+    needs_transcription: bool = False
+    clips: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    notes: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TicketPublic(TicketBase):
+    number: str
+    display_number: str
+    call_id: str
+    caller_id: str | None
+    locale: str
+    outcome: str
+    escalation: str | None
+    status: TicketStatus
+    unit_code: str | None
+    unit_name: str | None = None
+    assigned_to: str | None
+    needs_transcription: bool
+    clip_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, ticket: Ticket, unit_name: str | None = None) -> "TicketPublic":
+        data = ticket.model_dump(exclude={"id", "clips", "notes"})
+        return cls(
+            **data,
+            display_number=format_ticket_number(ticket.number),
+            unit_name=unit_name,
+            clip_count=len(ticket.clips or []),
+        )
+
+
+class TicketUpdate(SQLModel):
+    """A supervisor's change: status, assignment, responsible unit or a corrected slot value."""
+
+    status: TicketStatus | None = None
+    assigned_to: str | None = Field(default=None, max_length=128)
+    unit_code: str | None = Field(default=None, max_length=64)
+    name: str | None = Field(default=None, max_length=255)
+    address_text: str | None = Field(default=None, max_length=2000)
+    ward_code: str | None = Field(default=None, max_length=8)
+    province_code: str | None = Field(default=None, max_length=8)
+    category: str | None = Field(default=None, max_length=32)
+    priority: str | None = Field(default=None, max_length=16)
+    need_text: str | None = Field(default=None, max_length=4000)
+    needs_transcription: bool | None = None
+
+
+class TicketStatusPublic(SQLModel):
+    """What a caller may see about a ticket: its status and who handles it, nothing personal."""
+
+    number: str
+    status: TicketStatus
+    unit_name: str | None
+
+
+# --- operators ----------------------------------------------------------------------------------------
+class OperatorBase(SQLModel):
+    uri: str = Field(max_length=255, unique=True, index=True)
+    name: str | None = Field(default=None, max_length=255)
+    status: OperatorStatus = Field(default=OperatorStatus.offline, sa_type=_enum_column(OperatorStatus))
+
+
+class Operator(OperatorBase, table=True):
+    __tablename__ = "operators"
+    id: int | None = Field(default=None, primary_key=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OperatorPublic(OperatorBase):
+    id: int
+    updated_at: datetime
+
+
+class OperatorStatusUpdate(SQLModel):
+    status: OperatorStatus
+    name: str | None = Field(default=None, max_length=255)
+
+
+# --- people and machines ------------------------------------------------------------------------------
+class UserBase(SQLModel):
+    username: str = Field(max_length=64, unique=True, index=True)
+    role: Role = Field(default=Role.supervisor, sa_type=_enum_column(Role))
+    active: bool = True
+
+
+class User(UserBase, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class UserPublic(UserBase):
+    id: int
+
+
+class ApiToken(SQLModel, table=True):
+    """A machine's bearer token; only its SHA-256 is kept (tokens are 256-bit random, so no KDF needed)."""
+
+    __tablename__ = "api_tokens"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    role: Role = Field(default=Role.engineer, sa_type=_enum_column(Role))
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A browser login. The cookie carries the raw id; the table keeps its SHA-256 and the CSRF token."""
+
+    __tablename__ = "web_sessions"
+    id_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+# --- audit log ----------------------------------------------------------------------------------------
+class AuditEntryBase(SQLModel):
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=128)
+    action: str = Field(max_length=64, index=True)
+    target_type: str = Field(max_length=32)
+    target_id: str = Field(max_length=128, index=True)
+    field: str | None = Field(default=None, max_length=64)
+    old_value: str | None = None
+    new_value: str | None = None
+
+
+class AuditEntry(AuditEntryBase, table=True):
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class AuditEntryPublic(AuditEntryBase):
+    id: int

@@ -1,0 +1,624 @@
+"""TicketStore: what the call session files (calls, turns, tickets) and what the API reads and corrects.
+
+Call-session methods are keyword-only and never lose data: when the database is unreachable the operation
+goes to the fsynced journal and is replayed when the database answers again (next use, or at open).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import func, or_
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlmodel import Session, SQLModel, col, select
+
+from callbot.config import Settings
+from callbot.store.accounts import Accounts
+from callbot.store.database import create_database_engine, upgrade_schema
+from callbot.store.journal import JournalOp, TicketJournal
+from callbot.store.models import (
+    ALLOWED_TRANSITIONS,
+    AuditEntry,
+    AuditEntryPublic,
+    Call,
+    CallPublic,
+    Operator,
+    OperatorPublic,
+    OperatorStatus,
+    Ticket,
+    TicketPublic,
+    TicketStatus,
+    TicketStatusPublic,
+    TicketUpdate,
+    Turn,
+    TurnKind,
+    TurnPublic,
+    Unit,
+    UnitPublic,
+    as_utc,
+    utcnow,
+)
+from callbot.store.numbers import new_ticket_number
+from callbot.store.routing import Router, official_units, resolve_place
+from callbot.store.stats import Stats, calls_per_hour, latency_percentiles, tally
+from callbot.types import TicketDraft
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Errors that mean "the database is not there right now" (server down, file unreachable, lost connection).
+UNREACHABLE = (OperationalError, InterfaceError)
+
+
+class StoreError(Exception):
+    """A request the store refuses (unknown ticket, a status change the life cycle forbids...)."""
+
+
+class TicketNotFound(StoreError):
+    pass
+
+
+class InvalidChange(StoreError):
+    pass
+
+
+@dataclass(slots=True)
+class TicketFilter:
+    status: TicketStatus | None = None
+    category: str | None = None
+    priority: str | None = None
+    ward_code: str | None = None
+    province_code: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(slots=True)
+class Page:
+    items: list[Any]
+    total: int
+
+
+class TicketDetail(SQLModel):
+    ticket: TicketPublic
+    call: CallPublic | None
+    turns: list[TurnPublic]
+    clips: list[str] = []
+
+
+class CallDetail(SQLModel):
+    call: CallPublic
+    turns: list[TurnPublic]
+    ticket: TicketPublic | None
+
+
+@dataclass(slots=True)
+class ReplayReport:
+    replayed_calls: int = 0
+    remaining_calls: int = 0
+    tickets: list[str] = field(default_factory=list)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class TicketStore:
+    def __init__(self, *, settings: Settings, engine: Engine, journal: TicketJournal) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.journal = journal
+        self.accounts = Accounts(engine)
+        self.router = Router(settings.category_units)
+        self._ready = False
+        self._lock = threading.RLock()
+
+    # --- life cycle -----------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True) -> "TicketStore":
+        """Connect, migrate, seed the responsible units, replay the journal. A database that is down at open
+        is not fatal: calls are journaled and everything is done at the first successful contact."""
+        data_dir = settings.data_dir
+        if settings.database_url is None:
+            data_dir.mkdir(parents=True, exist_ok=True)  # the default SQLite file lives there
+        store = cls(
+            settings=settings,
+            engine=create_database_engine(settings.effective_database_url),
+            journal=TicketJournal(data_dir / "journal"),
+        )
+        store._migrate = migrate
+        try:
+            store._ensure_ready()
+        except UNREACHABLE as exc:
+            log.warning("database unreachable at open (%s); journaling until it returns", exc.__class__.__name__)
+        return store
+
+    _migrate: bool = True
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _ensure_ready(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            if self._migrate:
+                upgrade_schema(self.engine)
+            self._seed()
+            self._ready = True
+        self.replay_journal()
+
+    def _seed(self) -> None:
+        with Session(self.engine) as session:
+            if session.exec(select(func.count()).select_from(Unit)).one() == 0:
+                session.add_all(
+                    Unit(code=u.code, name=u.name, kind=u.kind, province_code=u.province_code, ward_code=u.ward_code)
+                    for u in official_units()
+                )
+            known = set(session.exec(select(Operator.uri)).all())
+            for uri in self.settings.operator_uris:
+                if uri not in known:
+                    session.add(Operator(uri=uri, status=OperatorStatus.available))
+            session.commit()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A database session for reads and supervisor edits (raises if the database is unreachable)."""
+        self._ensure_ready()
+        with Session(self.engine) as session:
+            yield session
+
+    # --- the call session's API (journal fallback) --------------------------------------------------
+    def start_call(self, *, call_id: str, caller_id: str | None, locale: str, started_at: datetime) -> None:
+        self._apply(call_id, {"op": "start_call", "caller_id": caller_id, "locale": locale,
+                              "started_at": as_utc(started_at).isoformat()})
+
+    def add_turn(
+        self,
+        *,
+        call_id: str,
+        speaker: str,
+        text: str,
+        confidence: float | None,
+        start: float,
+        end: float,
+        kind: str | TurnKind,
+        words: Sequence[dict[str, Any]] | None = None,
+        latency_ms: float | None = None,
+    ) -> None:
+        self._apply(call_id, {"op": "add_turn", "speaker": speaker, "text": text, "confidence": confidence,
+                              "start": start, "end": end, "kind": TurnKind(kind).value,
+                              "words": list(words) if words else None, "latency_ms": latency_ms,
+                              "at": utcnow().isoformat()})
+
+    def finish_call(
+        self, *, call_id: str, outcome: str, ended_at: datetime, recording_path: str | Path | None = None
+    ) -> None:
+        self._apply(call_id, {"op": "finish_call", "outcome": outcome, "ended_at": as_utc(ended_at).isoformat(),
+                              "recording_path": str(recording_path) if recording_path else None})
+
+    def file_ticket(
+        self, *, draft: TicketDraft, recording_path: str | Path | None = None, clips: Iterable[str | Path] = ()
+    ) -> str:
+        """File the call's ticket and return its 8-digit number; the ticket is durable (committed, or fsynced
+        in the journal) before this returns. Filing the same call again returns the same number."""
+        call_id = draft.call_id
+        journaled = self.journal.ticket_number(call_id)
+        if journaled and not self._replay_call_if_possible(call_id):
+            return journaled
+        op = {
+            "op": "file_ticket",
+            "number": journaled or new_ticket_number(),
+            "draft": _draft_dict(draft),
+            "recording_path": str(recording_path) if recording_path else None,
+            "clips": [str(c) for c in clips],
+            "filed_at": utcnow().isoformat(),
+        }
+        return self._apply(call_id, op) or op["number"]
+
+    def free_operator(self) -> OperatorPublic | None:
+        """The operator available the longest, or None (also None while the database is unreachable)."""
+        try:
+            with self.session() as session:
+                op = session.exec(
+                    select(Operator).where(Operator.status == OperatorStatus.available).order_by(Operator.updated_at)
+                ).first()
+                return OperatorPublic.model_validate(op, from_attributes=True) if op else None
+        except UNREACHABLE:
+            return None
+
+    def set_operator_status(self, *, uri: str, status: OperatorStatus | str, name: str | None = None) -> OperatorPublic:
+        with self.session() as session:
+            op = session.exec(select(Operator).where(Operator.uri == uri)).first()
+            if op is None:
+                op = Operator(uri=uri)
+            op.status = OperatorStatus(status)
+            if name is not None:
+                op.name = name
+            op.updated_at = utcnow()
+            session.add(op)
+            session.commit()
+            session.refresh(op)
+            return OperatorPublic.model_validate(op, from_attributes=True)
+
+    def list_operators(self) -> list[OperatorPublic]:
+        with self.session() as session:
+            ops = session.exec(select(Operator).order_by(Operator.uri)).all()
+            return [OperatorPublic.model_validate(o, from_attributes=True) for o in ops]
+
+    # --- applying operations: database first, journal when it is unreachable ------------------------
+    def _apply(self, call_id: str, op: JournalOp) -> Any:
+        if self.journal.has(call_id) and not self._replay_call_if_possible(call_id):
+            self.journal.append(call_id, op)  # keep this call's operations in order behind the journaled ones
+            return None
+        try:
+            self._ensure_ready()
+            with Session(self.engine) as session:
+                result = _APPLY[op["op"]](self, session, call_id, op)
+                session.commit()
+        except UNREACHABLE as exc:
+            log.warning("database unreachable (%s); journaling %s for call %s", exc.__class__.__name__,
+                        op["op"], call_id)
+            self.journal.append(call_id, op)
+            return None
+        if self.journal.pending_calls():
+            self.replay_journal()
+        return result
+
+    def _replay_call_if_possible(self, call_id: str) -> bool:
+        try:
+            self._ensure_ready()
+            self._replay_call(call_id)
+            return True
+        except UNREACHABLE:
+            return False
+
+    def _replay_call(self, call_id: str) -> list[str]:
+        with self._lock:
+            ops = self.journal.read(call_id)
+            numbers: list[str] = []
+            with Session(self.engine) as session:
+                for op in ops:
+                    result = _APPLY[op["op"]](self, session, call_id, op)
+                    if op["op"] == "file_ticket":
+                        numbers.append(result)
+                session.commit()
+            self.journal.remove(call_id)
+            return numbers
+
+    def replay_journal(self) -> ReplayReport:
+        """Move every journaled call into the database; stops at the first sign the database is down."""
+        report = ReplayReport()
+        pending = self.journal.pending_calls()
+        for index, call_id in enumerate(pending):
+            try:
+                report.tickets.extend(self._replay_call(call_id))
+                report.replayed_calls += 1
+            except UNREACHABLE:
+                report.remaining_calls = len(pending) - index
+                break
+        if report.replayed_calls:
+            log.info("replayed %d journaled call(s) into the database", report.replayed_calls)
+        return report
+
+    # --- the operations themselves (each idempotent where a replay may repeat it) ------------------
+    def _call_row(self, session: Session, call_id: str, op: JournalOp) -> Call:
+        call = session.exec(select(Call).where(Call.call_id == call_id)).first()
+        if call is None:
+            started = op.get("started_at") or op.get("at") or op.get("filed_at") or op.get("ended_at")
+            call = Call(call_id=call_id, locale=op.get("locale") or "vi",
+                        started_at=as_utc(datetime.fromisoformat(started)) if started else utcnow())
+            session.add(call)
+            session.flush()
+        return call
+
+    def _op_start_call(self, session: Session, call_id: str, op: JournalOp) -> None:
+        call = self._call_row(session, call_id, op)
+        call.caller_id = op["caller_id"]
+        call.locale = op["locale"]
+        call.started_at = as_utc(datetime.fromisoformat(op["started_at"]))
+        session.add(call)
+
+    def _op_add_turn(self, session: Session, call_id: str, op: JournalOp) -> None:
+        self._call_row(session, call_id, op)
+        last = session.exec(select(func.max(Turn.seq)).where(Turn.call_id == call_id)).one()
+        session.add(Turn(
+            call_id=call_id, seq=(last or 0) + 1, speaker=op["speaker"], text=op["text"],
+            confidence=op["confidence"], start=op["start"], end=op["end"], kind=TurnKind(op["kind"]),
+            words=op.get("words"), latency_ms=op.get("latency_ms"),
+        ))
+
+    def _op_finish_call(self, session: Session, call_id: str, op: JournalOp) -> None:
+        call = self._call_row(session, call_id, op)
+        call.outcome = op["outcome"]
+        call.ended_at = as_utc(datetime.fromisoformat(op["ended_at"]))
+        if op.get("recording_path"):
+            call.recording_path = op["recording_path"]
+        session.add(call)
+
+    def _op_file_ticket(self, session: Session, call_id: str, op: JournalOp) -> str:
+        existing = session.exec(select(Ticket).where(Ticket.call_id == call_id)).first()
+        if existing is not None:
+            return existing.number
+        draft = op["draft"]
+        call = self._call_row(session, call_id, {**op, "locale": draft.get("locale")})
+        if draft.get("caller_id") and not call.caller_id:
+            call.caller_id = draft["caller_id"]
+        if op.get("recording_path") and not call.recording_path:
+            call.recording_path = op["recording_path"]
+        session.add(call)
+        place = resolve_place(draft.get("ward_code"), draft.get("province_code"), self.settings.default_province)
+        category = draft.get("category") or "other"
+        number = op["number"]
+        if session.exec(select(Ticket.id).where(Ticket.number == number)).first() is not None:
+            # A journaled number taken meanwhile (1 in 10^7 per ticket); the audit log records the change.
+            old, number = number, self._unused_number(session)
+            session.add(AuditEntry(actor="system", action="renumber", target_type="ticket", target_id=number,
+                                   field="number", old_value=old, new_value=number))
+        session.add(Ticket(
+            number=number, call_id=call_id, caller_id=draft.get("caller_id"), locale=draft.get("locale") or "vi",
+            name=draft.get("name"), address_text=draft.get("address_text"),
+            ward_code=place.ward_code, ward_name=draft.get("ward_name") or place.ward_name,
+            province_code=place.province_code, province_name=draft.get("province_name") or place.province_name,
+            category=category, priority=draft.get("priority") or "normal", need_text=draft.get("need_text"),
+            outcome=draft.get("outcome") or "partial", escalation=draft.get("escalation"),
+            unit_code=self.router.route(category=category, place=place,
+                                        exists=lambda code: session.get(Unit, code) is not None),
+            needs_transcription=bool(draft.get("needs_transcription")),
+            clips=op.get("clips") or None, notes=draft.get("notes") or None,
+            created_at=as_utc(datetime.fromisoformat(op["filed_at"])),
+            updated_at=as_utc(datetime.fromisoformat(op["filed_at"])),
+        ))
+        session.flush()
+        return number
+
+    def _unused_number(self, session: Session) -> str:
+        while True:
+            number = new_ticket_number()
+            if session.exec(select(Ticket.id).where(Ticket.number == number)).first() is None:
+                return number
+
+    # --- reads for the API and UI ---------------------------------------------------------------------
+    def _unit_names(self, session: Session, codes: Iterable[str | None]) -> dict[str, str]:
+        wanted = {c for c in codes if c}
+        if not wanted:
+            return {}
+        rows = session.exec(select(Unit.code, Unit.name).where(col(Unit.code).in_(wanted))).all()
+        return dict(rows)
+
+    def _public_tickets(self, session: Session, tickets: Sequence[Ticket]) -> list[TicketPublic]:
+        names = self._unit_names(session, (t.unit_code for t in tickets))
+        return [TicketPublic.from_row(t, names.get(t.unit_code or "")) for t in tickets]
+
+    def list_tickets(self, filters: TicketFilter) -> Page:
+        conditions = []
+        if filters.status:
+            conditions.append(Ticket.status == filters.status)
+        for column, value in ((Ticket.category, filters.category), (Ticket.priority, filters.priority),
+                              (Ticket.ward_code, filters.ward_code), (Ticket.province_code, filters.province_code)):
+            if value:
+                conditions.append(column == value)
+        if filters.since:
+            conditions.append(Ticket.created_at >= as_utc(filters.since))
+        if filters.until:
+            conditions.append(Ticket.created_at <= as_utc(filters.until))
+        if filters.text:
+            pattern = f"%{_escape_like(filters.text.strip())}%"
+            digits = filters.text.replace("-", "").strip()
+            conditions.append(or_(
+                col(Ticket.name).ilike(pattern, escape="\\"), col(Ticket.address_text).ilike(pattern, escape="\\"),
+                col(Ticket.need_text).ilike(pattern, escape="\\"), col(Ticket.ward_name).ilike(pattern, escape="\\"),
+                col(Ticket.number).contains(digits) if digits.isdigit() else False,
+            ))
+        with self.session() as session:
+            total = session.exec(select(func.count()).select_from(Ticket).where(*conditions)).one()
+            rows = session.exec(
+                select(Ticket).where(*conditions).order_by(col(Ticket.created_at).desc(), col(Ticket.id).desc())
+                .offset(filters.offset).limit(filters.limit)
+            ).all()
+            return Page(items=self._public_tickets(session, rows), total=total)
+
+    def _ticket_row(self, session: Session, number: str) -> Ticket:
+        ticket = session.exec(select(Ticket).where(Ticket.number == number)).first()
+        if ticket is None:
+            raise TicketNotFound(f"no ticket {number}")
+        return ticket
+
+    def _turns(self, session: Session, call_id: str) -> list[TurnPublic]:
+        turns = session.exec(select(Turn).where(Turn.call_id == call_id).order_by(Turn.seq)).all()
+        return [TurnPublic.model_validate(t, from_attributes=True) for t in turns]
+
+    def get_ticket(self, number: str) -> TicketDetail:
+        with self.session() as session:
+            ticket = self._ticket_row(session, number)
+            call = session.exec(select(Call).where(Call.call_id == ticket.call_id)).first()
+            return TicketDetail(
+                ticket=self._public_tickets(session, [ticket])[0],
+                call=CallPublic.from_row(call, ticket.number) if call else None,
+                turns=self._turns(session, ticket.call_id),
+                clips=list(ticket.clips or []),
+            )
+
+    def caller_status(self, number: str) -> TicketStatusPublic | None:
+        with self.session() as session:
+            ticket = session.exec(select(Ticket).where(Ticket.number == number)).first()
+            if ticket is None:
+                return None
+            unit = session.get(Unit, ticket.unit_code) if ticket.unit_code else None
+            return TicketStatusPublic(number=ticket.number, status=ticket.status, unit_name=unit.name if unit else None)
+
+    def update_ticket(self, number: str, update: TicketUpdate, *, actor: str) -> TicketPublic:
+        """Apply a supervisor's change; every changed field gets an audit entry (who, when, old, new)."""
+        changes = update.model_dump(exclude_unset=True)
+        with self.session() as session:
+            ticket = self._ticket_row(session, number)
+            if "status" in changes and changes["status"] is not None:
+                new_status = TicketStatus(changes["status"])
+                current = TicketStatus(ticket.status)
+                if new_status != current and new_status not in ALLOWED_TRANSITIONS[current]:
+                    raise InvalidChange(f"status cannot go from {current.value} to {new_status.value}")
+            if changes.get("unit_code") and session.get(Unit, changes["unit_code"]) is None:
+                raise InvalidChange(f"no responsible unit {changes['unit_code']}")
+            if "ward_code" in changes or "province_code" in changes:
+                place = resolve_place(changes.get("ward_code", ticket.ward_code),
+                                      changes.get("province_code", ticket.province_code))
+                changes.update(ward_code=place.ward_code, ward_name=place.ward_name,
+                               province_code=place.province_code, province_name=place.province_name)
+            if changes.get("assigned_to") and "status" not in changes and ticket.status == TicketStatus.new:
+                changes["status"] = TicketStatus.assigned  # assigning a new ticket moves it along
+            now = utcnow()
+            for name, value in changes.items():
+                old = getattr(ticket, name)
+                if _as_text(old) == _as_text(value):
+                    continue
+                setattr(ticket, name, value)
+                session.add(AuditEntry(at=now, actor=actor, action="ticket.update", target_type="ticket",
+                                       target_id=ticket.number, field=name, old_value=_as_text(old),
+                                       new_value=_as_text(value)))
+            ticket.updated_at = now
+            session.add(ticket)
+            session.commit()
+            session.refresh(ticket)
+            return self._public_tickets(session, [ticket])[0]
+
+    def list_calls(self, *, offset: int = 0, limit: int = 50, since: datetime | None = None,
+                   until: datetime | None = None) -> Page:
+        conditions = []
+        if since:
+            conditions.append(Call.started_at >= as_utc(since))
+        if until:
+            conditions.append(Call.started_at <= as_utc(until))
+        with self.session() as session:
+            total = session.exec(select(func.count()).select_from(Call).where(*conditions)).one()
+            rows = session.exec(
+                select(Call, Ticket.number).join(Ticket, col(Ticket.call_id) == col(Call.call_id), isouter=True)
+                .where(*conditions).order_by(col(Call.started_at).desc(), col(Call.id).desc())
+                .offset(offset).limit(limit)
+            ).all()
+            return Page(items=[CallPublic.from_row(call, number) for call, number in rows], total=total)
+
+    def get_call(self, call_pk: int) -> CallDetail:
+        with self.session() as session:
+            call = session.get(Call, call_pk)
+            if call is None:
+                raise TicketNotFound(f"no call {call_pk}")
+            ticket = session.exec(select(Ticket).where(Ticket.call_id == call.call_id)).first()
+            return CallDetail(
+                call=CallPublic.from_row(call, ticket.number if ticket else None),
+                turns=self._turns(session, call.call_id),
+                ticket=self._public_tickets(session, [ticket])[0] if ticket else None,
+            )
+
+    def recording_path(self, call_pk: int) -> Path | None:
+        with self.session() as session:
+            call = session.get(Call, call_pk)
+            if call is None:
+                raise TicketNotFound(f"no call {call_pk}")
+            return Path(call.recording_path) if call.recording_path else None
+
+    def list_units(self, *, province_code: str | None = None) -> list[UnitPublic]:
+        with self.session() as session:
+            query = select(Unit).order_by(Unit.code)
+            if province_code:
+                query = query.where(Unit.province_code == province_code)
+            return [UnitPublic.model_validate(u, from_attributes=True) for u in session.exec(query).all()]
+
+    def stats(self, *, since: datetime | None = None, until: datetime | None = None) -> Stats:
+        until = as_utc(until) if until else utcnow()
+        since = as_utc(since) if since else until - timedelta(hours=24)
+        with self.session() as session:
+            calls = session.exec(
+                select(Call.started_at, Call.outcome).where(Call.started_at >= since, Call.started_at <= until)
+            ).all()
+            tickets = session.exec(
+                select(Ticket.category).where(Ticket.created_at >= since, Ticket.created_at <= until)
+            ).all()
+            latencies = session.exec(
+                select(Turn.latency_ms).join(Call, col(Call.call_id) == col(Turn.call_id))
+                .where(col(Turn.latency_ms).is_not(None), Call.started_at >= since, Call.started_at <= until)
+            ).all()
+        return Stats(
+            since=since, until=until, calls_total=len(calls), tickets_total=len(tickets),
+            calls_per_hour=calls_per_hour((as_utc(s) for s, _ in calls), since, until),
+            outcomes=tally(o for _, o in calls), categories=tally(tickets),
+            turn_latency=latency_percentiles(v for v in latencies if v is not None),
+        )
+
+    # --- audit ------------------------------------------------------------------------------------------
+    def audit(self, *, actor: str, action: str, target_type: str, target_id: str,
+              field: str | None = None, old_value: str | None = None, new_value: str | None = None) -> None:
+        with self.session() as session:
+            session.add(AuditEntry(actor=actor, action=action, target_type=target_type, target_id=target_id,
+                                   field=field, old_value=old_value, new_value=new_value))
+            session.commit()
+
+    def audit_log(self, *, target_id: str | None = None, action: str | None = None,
+                  limit: int = 200) -> list[AuditEntryPublic]:
+        with self.session() as session:
+            query = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit)
+            if target_id:
+                query = query.where(AuditEntry.target_id == target_id)
+            if action:
+                query = query.where(AuditEntry.action == action)
+            return [AuditEntryPublic.model_validate(a, from_attributes=True) for a in session.exec(query).all()]
+
+    # --- retention --------------------------------------------------------------------------------------
+    def delete_recordings_older_than(self, *, days: int, actor: str) -> int:
+        """Delete recording files of calls that started more than ``days`` ago; clear their paths; audit."""
+        cutoff = utcnow() - timedelta(days=days)
+        deleted = 0
+        with self.session() as session:
+            calls = session.exec(
+                select(Call).where(Call.started_at < cutoff, col(Call.recording_path).is_not(None))
+            ).all()
+            for call in calls:
+                path = Path(call.recording_path or "")
+                path.unlink(missing_ok=True)
+                session.add(AuditEntry(actor=actor, action="recording.delete", target_type="call",
+                                       target_id=str(call.id), field="recording_path",
+                                       old_value=call.recording_path, new_value=None))
+                call.recording_path = None
+                session.add(call)
+                deleted += 1
+            session.commit()
+        return deleted
+
+
+_APPLY: dict[str, Callable[..., Any]] = {
+    "start_call": TicketStore._op_start_call,
+    "add_turn": TicketStore._op_add_turn,
+    "finish_call": TicketStore._op_finish_call,
+    "file_ticket": TicketStore._op_file_ticket,
+}
+
+
+def _draft_dict(draft: TicketDraft) -> dict[str, Any]:
+    return {
+        "call_id": draft.call_id, "locale": draft.locale, "outcome": _value(draft.outcome),
+        "caller_id": draft.caller_id, "name": draft.name, "address_text": draft.address_text,
+        "ward_code": draft.ward_code, "ward_name": draft.ward_name, "province_code": draft.province_code,
+        "province_name": draft.province_name, "need_text": draft.need_text, "category": _value(draft.category),
+        "priority": _value(draft.priority), "escalation": draft.escalation,
+        "needs_transcription": draft.needs_transcription, "notes": list(draft.notes),
+    }
+
+
+def _value(item: Any) -> Any:
+    return getattr(item, "value", item)
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(_value(value))
