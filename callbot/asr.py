@@ -59,7 +59,7 @@ class VoskModels:
                     raise AsrError(f"not a Vosk model directory (no am/final.mdl): {key}")
                 try:
                     model = vosk.Model(str(key))
-                except Exception as exc:  # vosk raises a bare Exception when Kaldi fails to load
+                except Exception as exc:  # noqa: BLE001 - vosk raises a bare Exception when Kaldi fails
                     raise AsrError(f"cannot load the Vosk model at {key}: {exc}") from None
                 self._models[key] = model
             return model

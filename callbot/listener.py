@@ -1,0 +1,188 @@
+"""The Listener: one per call. Endpoint detection gates a streaming recognizer.
+
+Only speech segments plus ``asr_padding_ms`` of audio on each side reach the recognizer, so ASR cost follows
+talk time, not call time. Frames arrive at the call rate (8 or 16 kHz) and are resampled to the recognizer's
+rate. Decoding happens inside ``feed`` on the caller's thread (the call's worker), never on a media callback.
+The same class runs live calls, ``callbot replay`` and ``callbot eval``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from callbot.audio import FRAME_MS, Frame, StreamResampler
+from callbot.config import Settings
+from callbot.types import Ask, Transcript
+from callbot.vad import BargeIn as VadBargeIn
+from callbot.vad import EndpointDetector, NoInput, SpeechEnd, SpeechStart
+
+if TYPE_CHECKING:
+    from callbot.asr import Recognizer
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted:
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Partial:
+    at: float
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    """A finished turn: its transcript (empty text when record-only), the clip at the call rate (speech plus
+    padding), where the speech ended (stream seconds) and when decoding finished (``time.monotonic()``)."""
+
+    at: float
+    transcript: Transcript
+    audio: bytes
+    speech_end: float
+    decoded_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class NoInputTimeout:
+    at: float
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class BargeIn:
+    at: float
+
+
+ListenerEvent = SpeechStarted | Partial | Final | NoInputTimeout | BargeIn
+
+
+@dataclass(slots=True)
+class ListenerStats:
+    """How much of the call reached the recognizer (the VAD gating's saving)."""
+
+    stream_seconds: float = 0.0
+    asr_seconds: float = 0.0  # call-rate audio fed to the recognizer
+    segments: int = 0
+
+    @property
+    def asr_fraction(self) -> float:
+        return self.asr_seconds / self.stream_seconds if self.stream_seconds else 0.0
+
+
+class Listener:
+    def __init__(self, settings: Settings, recognizer: Recognizer | None, rate: int) -> None:
+        self.settings = settings
+        self.recognizer = recognizer
+        self.rate = rate
+        self.detector = EndpointDetector.from_settings(settings, rate)
+        self.stats = ListenerStats()
+        self._padding_frames = max(0, settings.asr_padding_ms // FRAME_MS)
+        start_frames = max(1, settings.speech_start_ms // FRAME_MS)
+        # frames before the detector confirms speech: its confirmation window plus the leading padding
+        self._pre_speech: deque[Frame] = deque(maxlen=self._padding_frames + start_frames + 1)
+        self._held: list[Frame] = []  # silence inside a turn, fed only if the caller speaks again
+        self._segment: list[Frame] = []  # frames of the current turn sent to the recognizer
+        self._resampler: StreamResampler | None = None
+        self._pending_phrases: tuple[tuple[str, ...] | None] | None = None
+        self._clock = 0.0
+
+    # --- control from the dialogue side ---------------------------------------------------------------
+    def begin_turn(self, ask: Ask | None) -> None:
+        """A question was asked: its end silence, its phrase list (None = free speech), a new no-input timer."""
+        self.detector.begin_turn(
+            end_silence_ms=ask.end_silence_ms if ask else None,
+            no_input_timeout_s=ask.no_input_timeout_s if ask else None,
+        )
+        phrases = ask.phrases if ask else None
+        if self.detector.in_speech:
+            self._pending_phrases = (phrases,)  # never swap the grammar under an utterance being decoded
+        else:
+            self._apply_phrases(phrases)
+
+    def set_bot_speaking(self, speaking: bool) -> None:
+        self.detector.set_bot_speaking(speaking)
+
+    # --- audio --------------------------------------------------------------------------------------------
+    def feed(self, frame: Frame) -> list[ListenerEvent]:
+        self._clock = frame.end
+        self.stats.stream_seconds += frame.duration
+        events: list[ListenerEvent] = []
+        was_in_speech = self.detector.in_speech
+        vad_events = self.detector.process(frame)
+        if was_in_speech and self.detector.in_speech:
+            events.extend(self._continue_segment(frame))
+        else:
+            self._pre_speech.append(frame)
+        for event in vad_events:
+            match event:
+                case SpeechStart():
+                    events.append(SpeechStarted(at=event.at))
+                    events.extend(self._open_segment(event.at))
+                case VadBargeIn():
+                    events.append(BargeIn(at=event.at))
+                case SpeechEnd():
+                    events.append(self._close_segment(event))
+                case NoInput():
+                    events.append(NoInputTimeout(at=event.at, seconds=event.seconds))
+        return events
+
+    def finish(self) -> list[ListenerEvent]:
+        """End of the stream (hang-up or end of file): an open turn is decoded and returned."""
+        return [self._close_segment(event) for event in self.detector.finish() if isinstance(event, SpeechEnd)]
+
+    # --- segments ---------------------------------------------------------------------------------------
+    def _open_segment(self, speech_start: float) -> list[ListenerEvent]:
+        padding_start = speech_start - self._padding_frames * FRAME_MS / 1000 - 1e-9
+        leading = [frame for frame in self._pre_speech if frame.start >= padding_start]
+        self._pre_speech.clear()
+        self._segment = []
+        self._held = []
+        if self.recognizer is not None:
+            self._resampler = StreamResampler(self.rate, self.recognizer.sample_rate)
+        return self._send(leading)
+
+    def _continue_segment(self, frame: Frame) -> list[ListenerEvent]:
+        silent_for = frame.end - self.detector.last_voiced_end
+        if silent_for * 1000 <= self.settings.asr_padding_ms:
+            return self._send([*self._held, frame])
+        self._held.append(frame)  # a pause longer than the padding: wait to see whether speech resumes
+        return []
+
+    def _send(self, frames: list[Frame]) -> list[ListenerEvent]:
+        self._held = []
+        if not frames:
+            return []
+        self._segment.extend(frames)
+        self.stats.asr_seconds += len(frames) * FRAME_MS / 1000
+        if self.recognizer is None or self._resampler is None:
+            return []
+        pcm = self._resampler.process(b"".join(frame.pcm for frame in frames))
+        partial = self.recognizer.accept(pcm)
+        return [Partial(at=frames[-1].end, text=partial)] if partial else []
+
+    def _close_segment(self, end: SpeechEnd) -> Final:
+        audio = b"".join(frame.pcm for frame in self._segment)
+        offset = self._segment[0].start if self._segment else end.start
+        self.stats.segments += 1
+        if self.recognizer is not None and self._resampler is not None:
+            self.recognizer.accept(self._resampler.process(b"", last=True))  # the resampler's delayed tail
+            transcript = self.recognizer.final(offset)
+        else:
+            transcript = Transcript(text="", start=end.start, end=end.at, confidence=0.0)
+        self._segment = []
+        self._held = []
+        self._resampler = None
+        if self._pending_phrases is not None:
+            self._apply_phrases(self._pending_phrases[0])
+            self._pending_phrases = None
+        return Final(
+            at=self._clock, transcript=transcript, audio=audio, speech_end=end.at, decoded_at=time.monotonic()
+        )
+
+    def _apply_phrases(self, phrases: tuple[str, ...] | None) -> None:
+        if self.recognizer is not None:
+            self.recognizer.set_phrases(phrases)
