@@ -16,7 +16,9 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from callbot.audio import AudioError, read_wav, write_wav
+import soundfile
+
+from callbot.audio import write_wav
 from callbot.tts.engine import ResolvedVoice
 from callbot.tts.textprep import TEXTPREP_VERSION
 
@@ -86,15 +88,16 @@ class PromptCache:
         path = self.path(locale, digest)
         if not path.is_file():
             return None
-        try:
-            audio = read_wav(path)
-        except AudioError:
+        try:  # read the int16 samples as stored (read_wav's float path would alter them by rounding)
+            samples, stored_rate = soundfile.read(str(path), dtype="int16")
+        except (RuntimeError, soundfile.LibsndfileError):
             return None  # a damaged entry is rendered again
-        if audio.rate != rate:
+        if stored_rate != rate or samples.ndim != 1:
             return None
+        pcm = samples.astype("<i2", copy=False).tobytes()
         with self._lock:
-            self._memory[(locale, digest)] = audio.pcm
-        return audio.pcm
+            self._memory[(locale, digest)] = pcm
+        return pcm
 
     def put(self, locale: str, digest: str, pcm: bytes, rate: int) -> Path:
         """Write atomically (temporary file + rename), so a crash never leaves half an entry."""
