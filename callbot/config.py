@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     confidence_confirm: float = Field(0.45, ge=0.0, le=1.0)
     default_province: str | None = None
     prompts_dir: Path = Path("prompts")
+    max_readbacks: int = Field(3, ge=1, le=10)  # read-backs (after corrections) before a person takes over
+    # When a question's reprompts run out: hand to an operator if one is free (else callback), or go straight
+    # to a callback ticket.
+    exhausted_action: Literal["transfer", "callback"] = "transfer"
 
     # --- speech output ----------------------------------------------------------------------------
     tts_engine_vi: Literal["piper", "espeak", "coqui"] = "espeak"
