@@ -1,0 +1,604 @@
+"""The SIP endpoint: the only module that imports pjsua2.
+
+One ``SipEndpoint`` per process owns the one ``pj.Endpoint``. Every pjsua2 call happens on its own "sip" thread
+(``threadCnt=0``: that thread polls ``libHandleEvents``), so no other Python thread ever touches pjsua2; other
+threads (a call session's worker, the service's signal handler) hand it closures through ``_run_on_sip_thread``.
+Media callbacks run on pjmedia's clock thread (one for all calls): ``BridgePort`` only moves one frame between
+the wire and the call's session there.
+
+Lifetimes (the traps that abort or silence calls): a ``CallRecord`` keeps the Call, its ``BridgePort`` and the
+session alive for the whole call; a disconnected call is dropped on the next loop turn, never inside its own
+callback; everything is dropped before ``libDestroy``.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+from urllib.parse import quote
+
+import pjsua2 as pj
+
+from callbot.config import Settings
+from callbot.telephony.frame_buffer import read_bytes, write_bytes
+from callbot.telephony.overflow import Admission, InviteContext, Verdict
+
+log = logging.getLogger(__name__)
+
+TICKET_HEADER = "X-Callbot-Ticket"
+POLL_MS = 10  # libHandleEvents timeout: bounds how late a queued command (hangup, transfer) starts
+TRANSFER_TIMEOUT_S = 20.0
+MAX_DURATION_BACKSTOP_S = 30
+PJSUA_MAX_CALLS = 32  # compile-time limit of the pjsua2 wheel; pjsua itself answers 486 beyond it
+# Preferred codec order: G.711 first at 8 kHz, G.722 first when the bridge runs at 16 kHz; the rest disabled.
+CODEC_ORDER = {8000: ("PCMU/8000/1", "PCMA/8000/1", "G722/16000/1"), 16000: ("G722/16000/1", "PCMU/8000/1", "PCMA/8000/1")}
+
+
+class SipError(RuntimeError):
+    """The endpoint could not start (port in use, bad bind address, bad registrar URI)."""
+
+
+# --- what the endpoint needs from the rest of the product ------------------------------------------------
+class CallControl(Protocol):
+    """Contract 5: what a call session may ask of telephony (called from the session's worker thread)."""
+
+    def transfer(self, target_uri: str, headers: dict[str, str]) -> bool: ...
+
+    def hangup(self) -> None: ...
+
+    def operator_uri_free(self) -> str | None: ...
+
+
+class MediaSession(Protocol):
+    """Contract 5: the per-call runtime the endpoint feeds (``CallSession`` implements it)."""
+
+    def push_inbound(self, pcm: bytes) -> None: ...
+
+    def pull_outbound(self) -> bytes | None: ...
+
+    def on_dtmf(self, digit: str) -> None: ...
+
+    def on_hangup(self) -> None: ...
+
+    def start(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingCall:
+    """What the service learns about an INVITE before deciding."""
+
+    call_id: str  # the SIP Call-ID: the product's call id
+    source: str  # transport source "host:port"
+    remote_uri: str  # From
+    caller_id: str | None  # the From user part (the caller's number)
+
+
+class CallHandler(Protocol):
+    """The service side of the endpoint: admission, and a session for each answered call."""
+
+    def admit(self, call: IncomingCall, context: InviteContext) -> Admission: ...
+
+    def create_session(self, call: IncomingCall, control: CallControl) -> MediaSession: ...
+
+    def operator_uri_free(self) -> str | None: ...
+
+
+def caller_id_of(remote_uri: str) -> str | None:
+    """The user part of a SIP URI ('"Ann" <sip:0912@pbx>' -> '0912'), or None."""
+    text = remote_uri
+    if "<" in text:
+        text = text[text.index("<") + 1 : text.rindex(">")] if ">" in text else text[text.index("<") + 1 :]
+    for scheme in ("sips:", "sip:", "tel:"):
+        if text.startswith(scheme):
+            text = text[len(scheme) :]
+            break
+    user = text.split("@", 1)[0] if "@" in text else ""
+    user = user.split(";", 1)[0].split(":", 1)[0]
+    return user or None
+
+
+# --- media bridge ----------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class BridgeStats:
+    """Counters the clock thread updates; read by benchmarks and logs (ints/floats: no lock needed)."""
+
+    frames_in: int = 0
+    frames_out: int = 0
+    frames_silent_out: int = 0
+    callback_seconds: float = 0.0
+
+
+class BridgePort(pj.AudioMediaPort):
+    """One per call: the caller's frames go to ``session.push_inbound``, ours come from ``pull_outbound``."""
+
+    def __init__(self, session: MediaSession, frame_bytes: int) -> None:
+        super().__init__()
+        self.session = session
+        self.frame_bytes = frame_bytes
+        self.stats = BridgeStats()
+
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 name)
+        started = time.perf_counter()
+        if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO:
+            pcm = read_bytes(frame.buf)
+            if pcm:
+                self.session.push_inbound(pcm)
+                self.stats.frames_in += 1
+        self.stats.callback_seconds += time.perf_counter() - started
+
+    def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 name)
+        started = time.perf_counter()
+        pcm = self.session.pull_outbound()
+        size = frame.size or self.frame_bytes
+        if pcm is None:
+            pcm = bytes(size)
+            self.stats.frames_silent_out += 1
+        elif len(pcm) != size:
+            pcm = pcm[:size].ljust(size, b"\x00")
+        write_bytes(frame.buf, pcm)
+        frame.size = size
+        frame.type = pj.PJMEDIA_FRAME_TYPE_AUDIO
+        self.stats.frames_out += 1
+        self.stats.callback_seconds += time.perf_counter() - started
+
+
+def make_bridge_port(session: MediaSession, rate: int, name: str) -> BridgePort:
+    """A registered 20 ms mono PCM16 conference port at ``rate`` (on a pjsua2-registered thread)."""
+    fmt = pj.MediaFormatAudio()
+    fmt.init(pj.PJMEDIA_FORMAT_PCM, rate, 1, 20000, 16)
+    port = BridgePort(session, frame_bytes=rate // 50 * 2)
+    port.createPort(name, fmt)
+    return port
+
+
+# --- calls ---------------------------------------------------------------------------------------------
+@dataclass(eq=False)
+class CallRecord:
+    """Everything one call keeps alive until it is reaped (outside any of its own callbacks)."""
+
+    call: "BotCall | None"  # None once released (after the call ended, on the SIP thread, outside its callbacks)
+    incoming: IncomingCall
+    session: MediaSession | None = None
+    port: BridgePort | None = None
+    answered_at: float | None = None  # monotonic
+    started: bool = False  # the session's worker runs
+    hangup_requested: bool = False
+    disconnected: bool = False
+    transfer_result: Future | None = None
+    dtmf_methods: set[int] = field(default_factory=set)
+
+    def release(self) -> None:
+        """Free the Call and the port now. The session (kept by the service) still references this record
+        through its CallControl, so without this the Call could outlive libDestroy and abort the process."""
+        if self.call is not None:
+            self.call.record = None
+        self.call = None
+        self.port = None
+
+
+class BotCall(pj.Call):
+    def __init__(self, endpoint: "SipEndpoint", account: pj.Account, call_id: int) -> None:
+        super().__init__(account, call_id)
+        self.endpoint = endpoint
+        self.record: CallRecord | None = None
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+        info = self.getInfo()
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.record is not None:
+            self.endpoint._on_confirmed(self.record)
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED and self.record is not None:
+            self.endpoint._on_disconnected(self.record, info.lastStatusCode)
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        if self.record is not None:
+            self.endpoint._on_media_state(self.record, self)
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
+        # Once per digit, for RFC 2833 telephone-events and SIP INFO (application/dtmf-relay) alike; onDtmfEvent
+        # would also report every key-down/update packet and, when overridden, suppresses this callback.
+        if self.record is not None:
+            self.endpoint._on_dtmf(self.record, prm.digit, prm.method)
+
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:  # noqa: N802
+        if self.record is not None:
+            self.endpoint._on_transfer_status(self.record, prm.statusCode, prm.finalNotify)
+        prm.cont = not prm.finalNotify
+
+
+class BotAccount(pj.Account):
+    def __init__(self, endpoint: "SipEndpoint") -> None:
+        super().__init__()
+        self.endpoint = endpoint
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
+        self.endpoint._on_incoming(self, prm)
+
+    def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
+        log.info("registration: %s %s", prm.code, prm.reason)
+
+
+class _LogWriter(pj.LogWriter):
+    def write(self, entry: pj.LogEntry) -> None:
+        level = logging.WARNING if entry.level <= 2 else logging.DEBUG
+        log.log(level, "pjsip: %s", entry.msg.rstrip())
+
+
+class SipCallControl:
+    """``CallControl`` for one call: each request runs on the SIP thread; this (worker) thread waits for it."""
+
+    def __init__(self, endpoint: "SipEndpoint", record: CallRecord) -> None:
+        self._endpoint = endpoint
+        self._record = record
+
+    def transfer(self, target_uri: str, headers: dict[str, str]) -> bool:
+        result: Future = Future()
+        if not self._endpoint._run_on_sip_thread(lambda: self._endpoint._start_transfer(self._record, target_uri, headers, result)):
+            return False
+        try:
+            return bool(result.result(timeout=TRANSFER_TIMEOUT_S))
+        except TimeoutError:
+            log.warning("transfer of %s to %s timed out", self._record.incoming.call_id, target_uri)
+            return False
+
+    def hangup(self) -> None:
+        self._endpoint._run_on_sip_thread(lambda: self._endpoint._hangup(self._record))
+
+    def operator_uri_free(self) -> str | None:
+        return self._endpoint.handler.operator_uri_free()
+
+
+# --- the endpoint --------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class EndpointStats:
+    active_calls: int
+    answered: int
+    rejected: dict[int, int]
+    redirected: int
+
+
+class SipEndpoint:
+    def __init__(self, settings: Settings, handler: CallHandler) -> None:
+        self.settings = settings
+        self.handler = handler
+        self.rate = settings.call_sample_rate
+        self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._calls: dict[int, CallRecord] = {}  # pjsua call index -> record (SIP thread only)
+        self._finished: list[CallRecord] = []  # disconnected or rejected, dropped on the next loop turn
+        self._answered = 0
+        self._redirected = 0
+        self._rejected: dict[int, int] = {}
+        self._accepting = True
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._drain_deadline: float | None = None
+
+    # public API (any thread) -------------------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the SIP thread; returns once both transports listen, raises SipError if they cannot."""
+        self._thread = threading.Thread(target=self._run, name="sip", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise SipError("the SIP endpoint did not start in time")
+        if self._start_error is not None:
+            raise SipError(str(self._start_error)) from self._start_error
+
+    def stop_accepting(self) -> None:
+        """New INVITEs get 503 from now on; live calls carry on."""
+        self._accepting = False
+
+    def stop(self, grace_s: float = 10.0) -> None:
+        """Graceful shutdown: refuse new calls (503), hang up live ones (their sessions get ``on_hangup`` and
+        file their tickets), wait up to ``grace_s`` for the BYEs to complete, then destroy the library."""
+        self._drain_deadline = time.monotonic() + grace_s
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(grace_s + 10.0)
+
+    def stats(self) -> EndpointStats:
+        return EndpointStats(
+            active_calls=self.active_calls,
+            answered=self._answered,
+            rejected=dict(self._rejected),
+            redirected=self._redirected,
+        )
+
+    @property
+    def active_calls(self) -> int:
+        return sum(1 for record in list(self._calls.values()) if record.session is not None and not record.disconnected)
+
+    def bridge_stats(self) -> list[BridgeStats]:
+        return [record.port.stats for record in list(self._calls.values()) if record.port is not None]
+
+    # the SIP thread ------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        endpoint = pj.Endpoint()
+        account: BotAccount | None = None
+        try:
+            writer = _LogWriter()
+            account = self._create(endpoint, writer)
+        except Exception as exc:  # noqa: BLE001 (reported to start())
+            self._start_error = exc
+            self._ready.set()
+            self._destroy(endpoint, account)
+            return
+        self._ready.set()
+        log.info("SIP listening on %s:%s (UDP, TCP), %s Hz bridge", self.settings.sip_bind, self.settings.sip_port, self.rate)
+        try:
+            while not self._stop.is_set():
+                self._turn(endpoint)
+            self._drain(endpoint)
+        finally:
+            self._destroy(endpoint, account)
+            del writer
+
+    def _turn(self, endpoint: pj.Endpoint) -> None:
+        endpoint.libHandleEvents(POLL_MS)
+        self._release_finished()
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                command()
+            except Exception:
+                log.exception("SIP command failed")
+        self._enforce_max_duration()
+
+    def _release_finished(self) -> None:
+        """Outside every callback: safe to free Calls and ports now."""
+        for record in self._finished:
+            record.release()
+        self._finished.clear()
+
+    def _drain(self, endpoint: pj.Endpoint) -> None:
+        self._accepting = False
+        for record in list(self._calls.values()):
+            self._hangup(record)
+        deadline = self._drain_deadline or time.monotonic() + 10.0
+        while self._calls and time.monotonic() < deadline:
+            self._turn(endpoint)
+
+    def _create(self, endpoint: pj.Endpoint, writer: _LogWriter) -> BotAccount:
+        settings = self.settings
+        endpoint.libCreate()
+        config = pj.EpConfig()
+        config.uaConfig.threadCnt = 0
+        config.uaConfig.mainThreadOnly = False
+        config.uaConfig.maxCalls = min(PJSUA_MAX_CALLS, settings.max_calls + 4)  # headroom to answer 486 ourselves
+        config.uaConfig.userAgent = "callbot"
+        config.logConfig.writer = writer
+        config.logConfig.level = 3
+        config.logConfig.consoleLevel = 3
+        config.logConfig.decor = 0
+        config.medConfig.clockRate = self.rate
+        config.medConfig.sndClockRate = self.rate
+        config.medConfig.audioFramePtime = 20
+        config.medConfig.ptime = 20
+        config.medConfig.noVad = True  # keep sending RTP during silence: the caller's side hears steady audio
+        config.medConfig.ecTailLen = 0
+        endpoint.libInit(config)
+        for transport in (pj.PJSIP_TRANSPORT_UDP, pj.PJSIP_TRANSPORT_TCP):
+            transport_config = pj.TransportConfig()
+            transport_config.port = settings.sip_port
+            transport_config.boundAddress = settings.sip_bind
+            endpoint.transportCreate(transport, transport_config)
+        endpoint.libStart()
+        endpoint.audDevManager().setNullDev()
+        self._set_codec_priorities(endpoint)
+        account = BotAccount(self)
+        account.create(self._account_config(), True)
+        return account
+
+    def _set_codec_priorities(self, endpoint: pj.Endpoint) -> None:
+        order = CODEC_ORDER[self.rate]
+        for codec in endpoint.codecEnum2():
+            priority = 255 - 10 * order.index(codec.codecId) if codec.codecId in order else 0
+            endpoint.codecSetPriority(codec.codecId, priority)
+
+    def _account_config(self) -> pj.AccountConfig:
+        settings = self.settings
+        config = pj.AccountConfig()
+        config.mediaConfig.transportConfig.boundAddress = settings.sip_bind
+        if settings.sip_registrar:
+            host = settings.sip_registrar.split(":", 1)[1] if settings.sip_registrar.startswith("sip") else settings.sip_registrar
+            user = settings.sip_username or "callbot"
+            config.idUri = f"sip:{user}@{host}"
+            config.regConfig.registrarUri = settings.sip_registrar
+            if settings.sip_username:
+                config.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", settings.sip_username, 0, settings.sip_password or ""))
+        else:
+            config.idUri = f"sip:callbot@{settings.sip_bind}:{settings.sip_port}"
+            config.regConfig.registerOnAdd = False
+        return config
+
+    def _destroy(self, endpoint: pj.Endpoint, account: BotAccount | None) -> None:
+        # Drop every Call and port before the library goes: a Call freed after libDestroy aborts the process.
+        self._finished.extend(self._calls.values())
+        self._calls.clear()
+        self._release_finished()
+        gc.collect()
+        if account is not None:
+            try:
+                account.shutdown()
+            except pj.Error:
+                pass
+            del account
+        try:
+            endpoint.libDestroy()
+        except pj.Error:
+            log.exception("libDestroy failed")
+        log.info("SIP endpoint stopped")
+
+    def _run_on_sip_thread(self, command: Callable[[], None]) -> bool:
+        if self._stop.is_set() and self._drain_deadline is not None and time.monotonic() > self._drain_deadline:
+            return False
+        self._commands.put(command)
+        return True
+
+    # callbacks and commands (SIP thread) -------------------------------------------------------------------
+    def _on_incoming(self, account: BotAccount, prm: pj.OnIncomingCallParam) -> None:
+        call = BotCall(self, account, prm.callId)
+        info = call.getInfo()
+        incoming = IncomingCall(
+            call_id=info.callIdString,
+            source=prm.rdata.srcAddress,
+            remote_uri=info.remoteUri,
+            caller_id=caller_id_of(info.remoteUri),
+        )
+        record = CallRecord(call=call, incoming=incoming)
+        context = InviteContext(source=incoming.source, active_calls=self.active_calls, accepting=self._accepting and not self._stop.is_set())
+        try:
+            admission = self.handler.admit(incoming, context)
+        except Exception:
+            log.exception("admission failed for %s", incoming.call_id)
+            admission = Admission(Verdict.reject, 503, "admission error")
+        log.info("INVITE %s from %s (%s): %s %s", incoming.call_id, incoming.source, incoming.remote_uri, admission.status_code, admission.reason)
+        if admission.verdict is Verdict.answer:
+            self._answer(record, call, prm.callId)
+        else:
+            self._refuse(record, call, admission)
+
+    def _refuse(self, record: CallRecord, call: BotCall, admission: Admission) -> None:
+        op = pj.CallOpParam()
+        op.statusCode = admission.status_code
+        op.reason = admission.reason
+        if admission.verdict is Verdict.redirect and admission.target_uri:
+            header = pj.SipHeader()
+            header.hName = "Contact"
+            header.hValue = f"<{admission.target_uri}>"
+            op.txOption.headers.append(header)
+            self._redirected += 1
+        else:
+            self._rejected[admission.status_code] = self._rejected.get(admission.status_code, 0) + 1
+        try:
+            (call.answer if admission.verdict is Verdict.redirect else call.hangup)(op)
+        except pj.Error as exc:
+            log.warning("could not send %s: %s", admission.status_code, exc.info())
+        self._finished.append(record)
+
+    def _answer(self, record: CallRecord, call: BotCall, index: int) -> None:
+        control = SipCallControl(self, record)
+        try:
+            record.session = self.handler.create_session(record.incoming, control)
+        except Exception:
+            log.exception("could not create a session for %s", record.incoming.call_id)
+            self._refuse(record, call, Admission(Verdict.reject, 503, "session error"))
+            return
+        call.record = record
+        self._calls[index] = record
+        op = pj.CallOpParam()
+        op.statusCode = 200
+        call.answer(op)
+        record.answered_at = time.monotonic()
+        self._answered += 1
+
+    def _on_confirmed(self, record: CallRecord) -> None:
+        self._start_session(record)
+
+    def _start_session(self, record: CallRecord) -> None:
+        if record.session is not None and not record.started:
+            record.started = True
+            record.session.start()
+
+    def _on_media_state(self, record: CallRecord, call: BotCall) -> None:
+        if record.port is not None or record.session is None:
+            return
+        info = call.getInfo()
+        for media in info.media:
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                audio = call.getAudioMedia(media.index)
+                record.port = make_bridge_port(record.session, self.rate, f"bridge{info.id}")
+                audio.startTransmit(record.port)
+                record.port.startTransmit(audio)
+                return
+
+    def _on_dtmf(self, record: CallRecord, digit: str, method: int) -> None:
+        record.dtmf_methods.add(method)
+        if record.session is not None and not record.disconnected:
+            record.session.on_dtmf(digit)
+
+    def _on_transfer_status(self, record: CallRecord, status: int, final: bool) -> None:
+        log.info("transfer of %s: %s%s", record.incoming.call_id, status, " (final)" if final else "")
+        if record.transfer_result is None or record.transfer_result.done():
+            return
+        if 200 <= status < 300 and final:
+            record.transfer_result.set_result(True)
+        elif status >= 300:
+            record.transfer_result.set_result(False)
+
+    def _on_disconnected(self, record: CallRecord, status: int) -> None:
+        if record.disconnected:
+            return
+        record.disconnected = True
+        log.info("call %s ended (%s)", record.incoming.call_id, status)
+        if record.transfer_result is not None and not record.transfer_result.done():
+            record.transfer_result.set_result(False)
+        index = next((key for key, value in self._calls.items() if value is record), None)
+        if index is not None:
+            del self._calls[index]
+        if record.session is not None:
+            try:
+                self._start_session(record)  # a caller gone before the ACK still leaves a (partial) ticket
+                record.session.on_hangup()
+            except Exception:
+                log.exception("session hangup handler failed for %s", record.incoming.call_id)
+        self._finished.append(record)  # released on the next loop turn, not inside this callback
+
+    def _start_transfer(self, record: CallRecord, target_uri: str, headers: dict[str, str], result: Future) -> None:
+        call = record.call
+        if record.disconnected or call is None:
+            result.set_result(False)
+            return
+        record.transfer_result = result
+        op = pj.CallOpParam()
+        for name, value in headers.items():
+            header = pj.SipHeader()
+            header.hName = name
+            header.hValue = value
+            op.txOption.headers.append(header)
+        try:
+            call.xfer(with_uri_headers(target_uri, headers), op)
+        except pj.Error as exc:
+            log.warning("REFER to %s failed: %s", target_uri, exc.info())
+            result.set_result(False)
+
+    def _hangup(self, record: CallRecord) -> None:
+        call = record.call
+        if record.disconnected or record.hangup_requested or call is None:
+            return
+        record.hangup_requested = True
+        op = pj.CallOpParam()
+        op.statusCode = 200
+        try:
+            call.hangup(op)
+        except pj.Error as exc:
+            log.warning("hangup of %s failed: %s", record.incoming.call_id, exc.info())
+
+    def _enforce_max_duration(self) -> None:
+        # The session winds a call up at max_call_duration_s (goodbye, ticket); this is the backstop if it cannot.
+        limit = self.settings.max_call_duration_s + MAX_DURATION_BACKSTOP_S
+        now = time.monotonic()
+        for record in list(self._calls.values()):
+            if record.answered_at is not None and not record.hangup_requested and now - record.answered_at > limit:
+                log.info("call %s reached the %s s limit; hanging up", record.incoming.call_id, limit)
+                self._hangup(record)
+
+
+def with_uri_headers(uri: str, headers: dict[str, str]) -> str:
+    """``sip:op@pbx`` + {"X-Callbot-Ticket": "12345678"} -> ``sip:op@pbx?X-Callbot-Ticket=12345678``: headers in
+    the Refer-To URI reach the transfer target in the INVITE the transferee sends (RFC 3515 section 2.1)."""
+    if not headers:
+        return uri
+    query = "&".join(f"{quote(name, safe='-')}={quote(value, safe='')}" for name, value in headers.items())
+    bare = uri[1:-1] if uri.startswith("<") and uri.endswith(">") else uri
+    separator = "&" if "?" in bare else "?"
+    return f"<{bare}{separator}{query}>"
