@@ -1,0 +1,141 @@
+"""Per-locale word lists for understanding, read from ``prompts/<locale>/lexicon.yaml`` and ``needs.yaml``.
+
+Wording lives in data so a deployment can tune it without touching code; this module only validates and
+compiles the lists into phrase matchers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from callbot.dialogue.text import PhraseSet
+
+SLOTS = ("name", "address", "need")
+NEED_CATEGORIES = ("medical_advice", "violation_report", "social_welfare", "essential_supplies")
+
+
+class LexiconError(ValueError):
+    """A lexicon file is missing or malformed; the message names the file and the entry."""
+
+
+@dataclass(frozen=True)
+class AdminMarkers:
+    ward: PhraseSet
+    district: PhraseSet
+    province: PhraseSet
+    street: PhraseSet
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    locale: str
+    fillers: PhraseSet
+    politeness: PhraseSet
+    name_carriers: PhraseSet
+    not_name_words: frozenset[str]
+    affirm: PhraseSet
+    deny: PhraseSet
+    wrong: PhraseSet
+    repeat: PhraseSet
+    operator: PhraseSet
+    emergency: PhraseSet
+    dont_know: PhraseSet
+    slot_words: dict[str, PhraseSet]
+    corrections: dict[str, PhraseSet]
+    address_carriers: PhraseSet
+    need_carriers: PhraseSet
+    admin: AdminMarkers
+    number_keywords: frozenset[str]
+    slash_words: frozenset[str]
+    province_aliases: dict[str, tuple[str, ...]]
+    digit_words: tuple[str, ...]
+    dtmf: dict[str, str]
+    need_keywords: dict[str, PhraseSet]
+    high_priority: PhraseSet
+    address_as_text: bool  # English: the address stays the caller's text; a ward is recorded, never asked for
+    street_marker_follows_name: bool  # "Baker Street" (en) versus "phố Huế" (vi)
+
+    def yes_no_phrases(self) -> tuple[str, ...]:
+        return self.affirm.phrases + self.deny.phrases
+
+
+def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
+    directory = Path(prompts_dir) / locale
+    raw = _read(directory / "lexicon.yaml")
+    needs = _read(directory / "needs.yaml")
+    where = directory / "lexicon.yaml"
+
+    def phrases(key: str, source: dict[str, Any] = raw, path: Path = where) -> PhraseSet:
+        value = source.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise LexiconError(f"{path}: '{key}' must be a list of phrases")
+        return PhraseSet(value)
+
+    def phrase_map(key: str, names: tuple[str, ...], source: dict[str, Any] = raw, path: Path = where) -> dict:
+        value = source.get(key)
+        if not isinstance(value, dict) or set(value) != set(names):
+            raise LexiconError(f"{path}: '{key}' must map each of {', '.join(names)} to a list of phrases")
+        return {name: phrases(name, value, path) for name in names}
+
+    markers = raw.get("admin_markers")
+    if not isinstance(markers, dict):
+        raise LexiconError(f"{where}: 'admin_markers' must be a mapping")
+    aliases = raw.get("province_aliases") or {}
+    if not isinstance(aliases, dict):
+        raise LexiconError(f"{where}: 'province_aliases' must map a province name to a list of spoken forms")
+    digits = raw.get("digit_words")
+    if not isinstance(digits, list) or len(digits) != 10:
+        raise LexiconError(f"{where}: 'digit_words' must list the ten digit words 0-9")
+    dtmf = raw.get("dtmf")
+    if not isinstance(dtmf, dict):
+        raise LexiconError(f"{where}: 'dtmf' must map an action to a keypad digit")
+    needs_path = directory / "needs.yaml"
+    return Lexicon(
+        locale=locale,
+        fillers=phrases("fillers"),
+        politeness=phrases("politeness"),
+        name_carriers=phrases("name_carriers"),
+        not_name_words=frozenset(phrases("not_name_words").phrases),
+        affirm=phrases("affirm"),
+        deny=phrases("deny"),
+        wrong=phrases("wrong"),
+        repeat=phrases("repeat"),
+        operator=phrases("operator"),
+        emergency=phrases("emergency"),
+        dont_know=phrases("dont_know"),
+        slot_words=phrase_map("slot_words", SLOTS),
+        corrections=phrase_map("corrections", SLOTS),
+        address_carriers=phrases("address_carriers"),
+        need_carriers=phrases("need_carriers"),
+        admin=AdminMarkers(
+            ward=phrases("ward", markers, where),
+            district=phrases("district", markers, where),
+            province=phrases("province", markers, where),
+            street=phrases("street", markers, where),
+        ),
+        number_keywords=frozenset(phrases("number_keywords").phrases),
+        slash_words=frozenset(phrases("slash_words").phrases),
+        province_aliases={str(k): tuple(str(v) for v in vs) for k, vs in aliases.items()},
+        digit_words=tuple(str(d) for d in digits),
+        dtmf={str(k): str(v) for k, v in dtmf.items()},
+        need_keywords=phrase_map("categories", NEED_CATEGORIES, needs, needs_path),
+        high_priority=phrases("high_priority", needs, needs_path),
+        address_as_text=bool(raw.get("address_as_text", False)),
+        street_marker_follows_name=bool(raw.get("street_marker_follows_name", False)),
+    )
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LexiconError(f"{path} is missing") from None
+    except yaml.YAMLError as exc:
+        raise LexiconError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise LexiconError(f"{path}: must be a mapping")
+    return data

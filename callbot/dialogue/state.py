@@ -1,0 +1,102 @@
+"""The dialogue's state: immutable, replaced (never mutated) by each policy step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from callbot.dialogue.address import AddressParse, ProvinceRef, WardRef
+from callbot.dialogue.need import NeedReading
+from callbot.types import Ask, Category, Outcome, Priority, TicketDraft
+
+Question = Literal["name", "address", "ward", "need", "check", "readback", "which_slot"]
+Phase = Literal["asking", "filing", "transferring", "ended"]
+AfterFiling = Literal["goodbye", "callback", "transfer_operator", "transfer_emergency"]
+REQUIRED_SLOTS = ("name", "address", "need")
+
+
+@dataclass(frozen=True)
+class AddressValue:
+    street: str
+    ward: WardRef | None
+    province: ProvinceRef | None
+    heard: str
+
+    @classmethod
+    def from_parse(cls, parse: AddressParse) -> "AddressValue":
+        return cls(parse.street, parse.ward, parse.province, parse.heard)
+
+    def spoken(self) -> str:
+        parts = [self.street, self.ward.name if self.ward else "", self.province.name if self.province else ""]
+        return ", ".join(p for p in parts if p)
+
+
+SlotValue = str | AddressValue | NeedReading
+
+
+@dataclass(frozen=True)
+class DialogueState:
+    call_id: str
+    locale: str
+    caller_id: str | None = None
+    name: str | None = None
+    address: AddressValue | None = None
+    need: NeedReading | None = None
+    recorded: tuple[str, ...] = ()  # slots answered by a clip in record-only mode (no text)
+    question: Question | None = None
+    checking_slot: str | None = None  # "did you say X?" open for this slot...
+    checking_value: SlotValue | None = None  # ...with this value
+    pending_address: AddressParse | None = None  # an address waiting for its ward
+    reprompts: tuple[tuple[str, int], ...] = ()  # per question
+    readbacks: int = 0
+    phase: Phase = "asking"
+    outcome: Outcome | None = None
+    escalation: str | None = None
+    after_filing: AfterFiling | None = None
+    ticket_number: str | None = None
+    last_prompt: Ask | None = None
+    notes: tuple[str, ...] = ()
+
+    def reprompt_count(self, question: str) -> int:
+        return dict(self.reprompts).get(question, 0)
+
+    def with_reprompt(self, question: str) -> "DialogueState":
+        counts = dict(self.reprompts)
+        counts[question] = counts.get(question, 0) + 1
+        return replace(self, reprompts=tuple(counts.items()))
+
+    def noted(self, note: str) -> "DialogueState":
+        return replace(self, notes=self.notes + (note,))
+
+    def filled(self, slot: str) -> bool:
+        return getattr(self, slot) is not None or slot in self.recorded
+
+    @property
+    def next_slot(self) -> str | None:
+        """Rasa-forms style: the first required slot still empty."""
+        return next((slot for slot in REQUIRED_SLOTS if not self.filled(slot)), None)
+
+    @property
+    def ended(self) -> bool:
+        return self.phase == "ended"
+
+    def draft(self) -> TicketDraft:
+        address, need = self.address, self.need
+        return TicketDraft(
+            call_id=self.call_id,
+            locale=self.locale,
+            outcome=self.outcome or Outcome.partial,
+            caller_id=self.caller_id,
+            name=self.name,
+            address_text=address.spoken() if address else None,
+            ward_code=address.ward.code if address and address.ward else None,
+            ward_name=address.ward.name if address and address.ward else None,
+            province_code=address.province.code if address and address.province else None,
+            province_name=address.province.name if address and address.province else None,
+            need_text=need.text if need else None,
+            category=need.category if need else Category.other,
+            priority=need.priority if need else Priority.normal,
+            escalation=self.escalation,
+            needs_transcription=bool(self.recorded),
+            notes=list(self.notes),
+        )
