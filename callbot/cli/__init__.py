@@ -5,6 +5,7 @@ from callbot.cli.app import app
 # Command modules, one per command group (each registers on ``app`` when imported).
 from callbot.cli import (  # noqa: F401,E402
     asr_commands,
+    dialogue_commands,
     tts_commands,
 )
 
