@@ -152,7 +152,10 @@ class SpeechOutput:
             self.stats.sentences_synthesized += 1
         if samples.size == 0:
             return b""
-        at_rate = resample(to_pcm16(np.clip(samples, -1.0, 1.0)), synthesizer.sample_rate, rate)
+        peak = float(np.abs(samples).max())
+        if peak > 1.0:  # some engines overshoot full scale: scale down (the level is set below) rather than clip
+            samples = samples / peak
+        at_rate = resample(to_pcm16(samples), synthesizer.sample_rate, rate)
         return to_pcm16(normalize(pcm16_to_float(at_rate), rate, self.settings.tts_level_dbfs))
 
     def _prompt_set(self, locale: str) -> PromptSet | None:
