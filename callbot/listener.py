@@ -16,16 +16,14 @@ from typing import TYPE_CHECKING
 from callbot.audio import FRAME_MS, Frame, StreamResampler
 from callbot.config import Settings
 from callbot.types import Ask, Transcript
-from callbot.vad import BargeIn as VadBargeIn
-from callbot.vad import EndpointDetector, NoInput, SpeechEnd, SpeechStart
+from callbot.vad import BargeIn, EndpointDetector, NoInputTimeout, SpeechEnd, SpeechStarted
+
+__all__ = [  # the VAD's own events are part of the Listener's contract
+    "BargeIn", "Final", "Listener", "ListenerEvent", "ListenerStats", "NoInputTimeout", "Partial", "SpeechStarted",
+]
 
 if TYPE_CHECKING:
     from callbot.asr import Recognizer
-
-
-@dataclass(frozen=True, slots=True)
-class SpeechStarted:
-    at: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +42,6 @@ class Final:
     audio: bytes
     speech_end: float
     decoded_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class NoInputTimeout:
-    at: float
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class BargeIn:
-    at: float
 
 
 ListenerEvent = SpeechStarted | Partial | Final | NoInputTimeout | BargeIn
@@ -118,16 +105,12 @@ class Listener:
         else:
             self._pre_speech.append(frame)
         for event in vad_events:
-            match event:
-                case SpeechStart():
-                    events.append(SpeechStarted(at=event.at))
-                    events.extend(self._open_segment(event.at))
-                case VadBargeIn():
-                    events.append(BargeIn(at=event.at))
-                case SpeechEnd():
-                    events.append(self._close_segment(event))
-                case NoInput():
-                    events.append(NoInputTimeout(at=event.at, seconds=event.seconds))
+            if isinstance(event, SpeechEnd):
+                events.append(self._close_segment(event))
+                continue
+            events.append(event)  # SpeechStarted, BargeIn and NoInputTimeout pass through as they are
+            if isinstance(event, SpeechStarted):
+                events.extend(self._open_segment(event.at))
         return events
 
     def finish(self) -> list[ListenerEvent]:

@@ -29,7 +29,7 @@ TAIL_GAP_S = 0.1  # voiced frames this close to the last speech extend it even w
 
 
 @dataclass(frozen=True, slots=True)
-class SpeechStart:
+class SpeechStarted:
     """Speech began at ``at`` (start of its first voiced frame); detected ``speech_start_ms`` later."""
 
     at: float
@@ -44,7 +44,7 @@ class SpeechEnd:
 
 
 @dataclass(frozen=True, slots=True)
-class NoInput:
+class NoInputTimeout:
     """Nobody spoke for ``seconds`` after the turn began."""
 
     at: float
@@ -58,7 +58,7 @@ class BargeIn:
     at: float
 
 
-VadEvent = SpeechStart | SpeechEnd | NoInput | BargeIn
+VadEvent = SpeechStarted | SpeechEnd | NoInputTimeout | BargeIn
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +201,7 @@ class EndpointDetector:
         self.speech_start = at
         self._turn_pending = False
         self._listen_since = None
-        started: list[VadEvent] = [SpeechStart(at=at)]
+        started: list[VadEvent] = [SpeechStarted(at=at)]
         if self._bot_speaking:
             started.append(BargeIn(at=at))
         return started
@@ -212,7 +212,7 @@ class EndpointDetector:
         if now - self._listen_since >= self._no_input_timeout_s:
             self._listen_since = None
             self._turn_pending = False
-            return [NoInput(at=now, seconds=self._no_input_timeout_s)]
+            return [NoInputTimeout(at=now, seconds=self._no_input_timeout_s)]
         return []
 
     def finish(self) -> list[VadEvent]:

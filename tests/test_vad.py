@@ -8,7 +8,15 @@ from speech_fixtures import SyntheticCall, build_call, trimmed_speech, with_nois
 
 from callbot.audio import AudioError, Frame, frames_of
 from callbot.config import Settings
-from callbot.vad import BargeIn, EndpointConfig, EndpointDetector, NoInput, SpeechEnd, SpeechStart, VadEvent
+from callbot.vad import (
+    BargeIn,
+    EndpointConfig,
+    EndpointDetector,
+    NoInputTimeout,
+    SpeechEnd,
+    SpeechStarted,
+    VadEvent,
+)
 
 RATE = 8000
 
@@ -60,7 +68,7 @@ def test_start_of_call_noise_does_not_end_a_turn(phrases) -> None:
     true_start = call.truth[0][0]
     early = [event for event in events if event.at < true_start - 0.1]
     assert early == []
-    assert isinstance(events[0], SpeechStart)
+    assert isinstance(events[0], SpeechStarted)
     assert len(segments(events)) == 1
 
 
@@ -94,7 +102,7 @@ def test_no_input_timer_fires_once_and_pauses_while_bot_speaks() -> None:
     detector = EndpointDetector(EndpointConfig(no_input_timeout_s=1.5), RATE)
     detector.begin_turn()
     (event,) = run(detector, silence)
-    assert isinstance(event, NoInput) and event.seconds == 1.5 and abs(event.at - 1.5) < 0.021
+    assert isinstance(event, NoInputTimeout) and event.seconds == 1.5 and abs(event.at - 1.5) < 0.021
 
     detector = EndpointDetector(EndpointConfig(no_input_timeout_s=1.5), RATE)
     detector.set_bot_speaking(True)
