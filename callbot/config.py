@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     no_input_timeout_s: float = Field(8.0, gt=0, le=120)
     vad_warmup_ms: int = Field(120, ge=0, le=2000)
     asr_padding_ms: int = Field(300, ge=0, le=2000)
+    models_manifest: Path | None = None  # default: <models_dir>/manifest.toml, else the repository's copy
 
     # --- dialogue -------------------------------------------------------------------------------
     max_reprompts: int = Field(2, ge=0, le=10)
