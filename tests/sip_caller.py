@@ -16,7 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import queue
+import signal
+import socket
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -28,8 +32,8 @@ import pjsua2 as pj
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from callbot.audio import read_wav, samples_per_frame, write_wav  # noqa: E402
-from callbot.telephony.frame_buffer import read_bytes, write_bytes  # noqa: E402
+from callbot.audio import read_wav, samples_per_frame, write_wav
+from callbot.telephony.frame_buffer import read_bytes, write_bytes
 
 AUDIBLE_DBFS = -45.0
 
@@ -43,6 +47,7 @@ def frame_dbfs(pcm: bytes) -> float:
 @dataclass
 class Report:
     role: str
+    call_id: str | None = None  # the SIP Call-ID of our (first) call: the bot's call id
     connected: bool = False
     final_status: int | None = None
     redirect_to: str | None = None
@@ -66,11 +71,11 @@ class PeerPort(pj.AudioMediaPort):
         self.heard: list[tuple[float, bytes]] = []
         self.last_play_end: float | None = None
 
-    def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # noqa: N802
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:
         if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO:
             self.heard.append((time.monotonic(), read_bytes(frame.buf)))
 
-    def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # noqa: N802
+    def onFrameRequested(self, frame: pj.MediaFrame) -> None:
         try:
             pcm = self.outbound.get_nowait()
             if self.outbound.empty():
@@ -95,13 +100,13 @@ class PeerPort(pj.AudioMediaPort):
 
 
 class PeerCall(pj.Call):
-    def __init__(self, peer: "Peer", account: pj.Account, call_id: int = pj.PJSUA_INVALID_ID) -> None:
+    def __init__(self, peer: Peer, account: pj.Account, call_id: int = pj.PJSUA_INVALID_ID) -> None:
         super().__init__(account, call_id)
         self.peer = peer
         self.port: PeerPort | None = None
         self.disconnected = False
 
-    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
         info = self.getInfo()
         if info.state == pj.PJSIP_INV_STATE_CONFIRMED:
             self.peer.report.connected = True
@@ -110,7 +115,7 @@ class PeerCall(pj.Call):
             if self.peer.report.final_status is None or not self.peer.report.connected:
                 self.peer.report.final_status = info.lastStatusCode
 
-    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         info = self.getInfo()
         for media in info.media:
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE and self.port is None:
@@ -122,24 +127,24 @@ class PeerCall(pj.Call):
                 audio.startTransmit(self.port)
                 self.port.startTransmit(audio)
 
-    def onCallRedirected(self, prm: pj.OnCallRedirectedParam) -> int:  # noqa: N802
+    def onCallRedirected(self, prm: pj.OnCallRedirectedParam) -> int:
         self.peer.report.redirect_to = prm.targetUri
         return pj.PJSIP_REDIRECT_ACCEPT if self.peer.follow_redirect else pj.PJSIP_REDIRECT_REJECT
 
-    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:  # noqa: N802
+    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:
         self.peer.report.refer_to = prm.dstUri
         prm.statusCode = 202 if self.peer.accept_transfer else 603
 
-    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:  # noqa: N802
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
         prm.cont = True
 
 
 class PeerAccount(pj.Account):
-    def __init__(self, peer: "Peer") -> None:
+    def __init__(self, peer: Peer) -> None:
         super().__init__()
         self.peer = peer
 
-    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         call = PeerCall(self.peer, self, prm.callId)
         for line in prm.rdata.wholeMsg.splitlines():
             name, sep, value = line.partition(":")
@@ -209,6 +214,7 @@ class Peer:
         self.calls.append(call)
         op = pj.CallOpParam(True)
         call.makeCall(self.args.target, op)
+        self.report.call_id = call.getInfo().callIdString
         if not self.pump_until(lambda: call.port is not None or call.disconnected, self.args.connect_timeout):
             self.report.error = "no answer"
             return
@@ -321,6 +327,99 @@ def main(argv: list[str] | None = None) -> int:
         del account
         peer.endpoint.libDestroy()
     return 0
+
+
+# --- helpers for tests and benchmarks: the service and the peers as subprocesses ---------------------------
+READY_LINE = "callbot SIP service ready"
+
+
+def free_sip_port(host: str = "127.0.0.1") -> int:
+    """A port free for both UDP and TCP on ``host``."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind((host, 0))
+            port = udp.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no free SIP port")
+
+
+@dataclass
+class ServiceProcess:
+    """``python -m callbot.service`` running in its own process (its own pjsua2 Endpoint)."""
+
+    process: subprocess.Popen
+    port: int
+    data_dir: Path
+    log_path: Path
+
+    @property
+    def uri(self) -> str:
+        return f"sip:bot@127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 60.0) -> int:
+        """SIGTERM (graceful shutdown) and the exit status."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_service(data_dir: Path, env: dict[str, str] | None = None, timeout: float = 120.0) -> ServiceProcess:
+    """Start the SIP service on a free port with ``CALLBOT_*`` overrides; returns once it answers."""
+    port = free_sip_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log_path = data_dir / "service.log"
+    child_env = {key: value for key, value in os.environ.items() if not key.startswith("CALLBOT_")}
+    child_env.update(
+        {"CALLBOT_SIP_PORT": str(port), "CALLBOT_DATA_DIR": str(data_dir), "CALLBOT_PROMPTS_DIR": str(REPO / "prompts")}
+    )
+    child_env.update(env or {})
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "callbot.service"], cwd=REPO, env=child_env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+    service = ServiceProcess(process, port, data_dir, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if READY_LINE in service.log():
+            return service
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited ({process.returncode}):\n{service.log()[-3000:]}")
+        time.sleep(0.1)
+    service.stop()
+    raise RuntimeError(f"the service did not start in {timeout} s:\n{service.log()[-3000:]}")
+
+
+def peer_command(report: Path, *args: str) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--report", str(report), *args]
+
+
+def run_peer(report: Path, *args: str, timeout: float = 180.0) -> dict:
+    """Run a caller (or operator) to completion and return its JSON report."""
+    completed = subprocess.run(peer_command(report, *args), capture_output=True, text=True, timeout=timeout)
+    if not report.exists():
+        raise RuntimeError(f"the SIP peer wrote no report ({completed.returncode}):\n{completed.stdout[-2000:]}{completed.stderr[-2000:]}")
+    return json.loads(report.read_text())
+
+
+def start_peer(report: Path, *args: str) -> subprocess.Popen:
+    """Start a peer in the background (an operator, or a caller that must hold a line)."""
+    return subprocess.Popen(peer_command(report, *args), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":

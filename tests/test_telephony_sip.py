@@ -1,0 +1,168 @@
+"""Real SIP on loopback: the service (``python -m callbot.service``) and each peer run in their own process
+(pjsua2 allows one Endpoint per process); tickets are read back from the service's SQLite store.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import soundfile
+
+from callbot.audio import read_wav, rms_dbfs
+from callbot.config import Settings
+from callbot.store import TicketStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sip_caller import ServiceProcess, run_peer, start_peer, start_service  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def store_for(service: ServiceProcess) -> TicketStore:
+    return TicketStore.open(Settings(data_dir=service.data_dir), migrate=False)
+
+
+def calls_of(service: ServiceProcess) -> list:
+    store = store_for(service)
+    try:
+        return list(store.list_calls(limit=500).items)
+    finally:
+        store.close()
+
+
+def ticket_of(service: ServiceProcess, call_id: str, timeout: float = 20.0):
+    """The ticket filed for ``call_id`` once its call has ended (waits for the worker to file it), or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        call = next((c for c in calls_of(service) if c.call_id == call_id), None)
+        if call is not None and call.ticket_number and call.ended_at is not None:
+            store = store_for(service)
+            try:
+                return store.get_ticket(call.ticket_number)
+            finally:
+                store.close()
+        time.sleep(0.2)
+    return None
+
+
+def all_tickets(service: ServiceProcess) -> int:
+    return sum(1 for call in calls_of(service) if call.ticket_number)
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """One service for the module: overflow-target, one call at a time, loopback only."""
+    service = start_service(
+        tmp_path_factory.mktemp("bot") / "data",
+        {"CALLBOT_MAX_CALLS": "1", "CALLBOT_TRUSTED_PEERS": '["127.0.0.1"]', "CALLBOT_OVERFLOW_MODE": "overflow-target"},
+    )
+    yield service
+    assert service.stop() == 0, service.log()[-3000:]
+
+
+def test_bot_answers_speaks_and_files_a_ticket_with_a_stereo_recording(bot: ServiceProcess, tmp_path: Path) -> None:
+    heard = tmp_path / "heard.wav"
+    report = run_peer(
+        tmp_path / "r.json", "--target", bot.uri, "--step", "until_speech:10", "--step", "wait:2",
+        "--step", "hangup", "--record", str(heard),
+    )
+    assert report["error"] is None and report["connected"], report
+    assert report["heard_audio_s"] >= 1.0, report  # the greeting, not silence
+    assert rms_dbfs(read_wav(heard).pcm) > -45.0
+    ticket = ticket_of(bot, report["call_id"])
+    assert ticket is not None, bot.log()[-3000:]
+    assert ticket.ticket.outcome == "partial"
+    call = next(c for c in calls_of(bot) if c.call_id == report["call_id"])
+    store = store_for(bot)
+    try:
+        recording = store.recording_path(call.id)
+    finally:
+        store.close()
+    assert recording is not None and recording.exists()
+    info = soundfile.info(str(recording))
+    assert info.channels == 2 and info.samplerate == 8000 and info.duration >= 2.0
+
+
+def test_caller_hanging_up_mid_prompt_leaves_a_partial_ticket(bot: ServiceProcess, tmp_path: Path) -> None:
+    report = run_peer(tmp_path / "r.json", "--target", bot.uri, "--step", "wait:0.7", "--step", "hangup")
+    assert report["connected"], report
+    ticket = ticket_of(bot, report["call_id"])
+    assert ticket is not None and ticket.ticket.outcome == "partial", bot.log()[-3000:]
+
+
+def test_dtmf_by_rfc2833_and_sip_info_reaches_the_call(bot: ServiceProcess, tmp_path: Path) -> None:
+    report = run_peer(
+        tmp_path / "r.json", "--target", bot.uri, "--step", "until_speech:10", "--step", "dtmf:4",
+        "--step", "wait:1", "--step", "info:7", "--step", "wait:1.5", "--step", "hangup",
+    )
+    assert report["dtmf_sent"] == "47"
+    ticket = ticket_of(bot, report["call_id"])
+    assert ticket is not None
+    dtmf_turns = [turn.text for turn in ticket.turns if turn.kind == "dtmf"]
+    assert dtmf_turns == ["4", "7"], ticket.turns
+
+
+def test_untrusted_source_is_refused_with_403(bot: ServiceProcess, tmp_path: Path) -> None:
+    before = all_tickets(bot)
+    report = run_peer(tmp_path / "r.json", "--bind", "127.0.0.2", "--target", bot.uri, "--step", "wait:1")
+    assert report["final_status"] == 403 and not report["connected"], report
+    assert all_tickets(bot) == before  # a refused INVITE is not a call
+    assert bot.alive()
+
+
+def test_malformed_sip_is_ignored_and_the_next_call_works(bot: ServiceProcess, tmp_path: Path) -> None:
+    garbage = [
+        b"\x00\xff\x13garbage" * 100,
+        b"INVITE sip:bot@127.0.0.1 SIP/2.0\r\nVia: broken\r\nContent-Length: 99999\r\n\r\nv=0",
+        b"INVITE  SIP/2.0\r\n\r\n",
+        (
+            f"INVITE sip:bot@127.0.0.1:{bot.port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKbad\r\n"
+            "From: <sip:x@127.0.0.1>;tag=1\r\nTo: <sip:bot@127.0.0.1>\r\nCall-ID: broken-1\r\nCSeq: one INVITE\r\n"
+            "Content-Type: application/sdp\r\nContent-Length: 12\r\n\r\nnot an sdp\r\n"
+        ).encode(),
+    ]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        for datagram in garbage:
+            udp.sendto(datagram, ("127.0.0.1", bot.port))
+    with socket.create_connection(("127.0.0.1", bot.port)) as tcp:
+        tcp.sendall(b"\xde\xad\xbe\xef" * 4000 + b"\r\n\r\n")
+    time.sleep(0.5)
+    assert bot.alive()
+    report = run_peer(tmp_path / "r.json", "--target", bot.uri, "--step", "until_speech:10", "--step", "hangup")
+    assert report["connected"] and report["heard_audio_s"] > 0, report
+    assert ticket_of(bot, report["call_id"]) is not None
+
+
+def test_call_over_the_limit_gets_486_and_the_first_call_keeps_its_ticket(bot: ServiceProcess, tmp_path: Path) -> None:
+    holder = start_peer(tmp_path / "holder.json", "--target", bot.uri, "--step", "wait:6", "--step", "hangup")
+    try:
+        time.sleep(2.5)  # the first call is up
+        report = run_peer(tmp_path / "r.json", "--target", bot.uri, "--step", "wait:1")
+        assert report["final_status"] == 486 and not report["connected"], report
+    finally:
+        holder.wait(30)
+    held = json.loads((tmp_path / "holder.json").read_text())
+    assert held["connected"]
+    assert ticket_of(bot, held["call_id"]) is not None
+    assert bot.alive()
+
+
+def test_sipp_standard_uac_scenario_completes_and_files_a_partial_ticket(bot: ServiceProcess, tmp_path: Path) -> None:
+    before = all_tickets(bot)
+    completed = subprocess.run(
+        ["sipp", "-sn", "uac", f"127.0.0.1:{bot.port}", "-s", "bot", "-i", "127.0.0.1", "-p", "0", "-m", "1",
+         "-d", "2000", "-timeout", "30", "-timeout_error", "-nostdin", "-trace_err", "-error_file", str(tmp_path / "err.log")],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    deadline = time.monotonic() + 20
+    while all_tickets(bot) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert all_tickets(bot) == before + 1
