@@ -6,6 +6,8 @@ from callbot.cli.app import app
 from callbot.cli import (  # noqa: F401,E402
     asr_commands,
     dialogue_commands,
+    serve_commands,
+    store_commands,
     tts_commands,
 )
 

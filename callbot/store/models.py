@@ -11,7 +11,10 @@ from typing import Any
 
 from sqlalchemy import JSON, Column
 from sqlalchemy import Enum as SAEnum
+from pydantic import field_validator
 from sqlmodel import Field, SQLModel
+
+from callbot.types import Category, Priority
 
 from callbot.store.numbers import format_ticket_number
 
@@ -208,12 +211,20 @@ class TicketUpdate(SQLModel):
     unit_code: str | None = Field(default=None, max_length=64)
     name: str | None = Field(default=None, max_length=255)
     address_text: str | None = Field(default=None, max_length=2000)
-    ward_code: str | None = Field(default=None, max_length=8)
-    province_code: str | None = Field(default=None, max_length=8)
-    category: str | None = Field(default=None, max_length=32)
-    priority: str | None = Field(default=None, max_length=16)
+    ward_code: str | None = Field(default=None, max_length=8, schema_extra={"pattern": r"^[0-9]{1,5}$"})
+    province_code: str | None = Field(default=None, max_length=8, schema_extra={"pattern": r"^[0-9]{1,2}$"})
+    category: Category | None = None
+    priority: Priority | None = None
     need_text: str | None = Field(default=None, max_length=4000)
     needs_transcription: bool | None = None
+
+    @field_validator("assigned_to", "unit_code", "name", "address_text", "need_text")
+    @classmethod
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        # NUL and other control characters are never real slot values (and PostgreSQL refuses NUL).
+        if value is not None and any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+            raise ValueError("control characters are not allowed")
+        return value.strip() if value is not None else None
 
 
 class TicketStatusPublic(SQLModel):

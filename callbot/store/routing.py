@@ -141,3 +141,10 @@ class Router:
             if exists(code):
                 return code
         return None
+
+
+def province_choices() -> list[tuple[str, str]]:
+    """(code, name) of every province, in code order, for pickers."""
+    return sorted(
+        (normalize_code(int(p.code), PROVINCE_CODE_WIDTH) or "", clean_name(p.name)) for p in Province.iter_all()
+    )

@@ -555,6 +555,22 @@ class TicketStore:
             turn_latency=latency_percentiles(v for v in latencies if v is not None),
         )
 
+    def ticket_counts_by_status(self) -> dict[str, int]:
+        with self.session() as session:
+            rows = session.exec(select(Ticket.status, func.count()).group_by(Ticket.status)).all()
+        counts = {s.value: 0 for s in TicketStatus}
+        counts.update({TicketStatus(name).value: count for name, count in rows})
+        return counts
+
+    def ping(self) -> bool:
+        """Whether the database answers right now."""
+        try:
+            with self.session() as session:
+                session.exec(select(1)).one()
+            return True
+        except UNREACHABLE:
+            return False
+
     # --- audit ------------------------------------------------------------------------------------------
     def audit(self, *, actor: str, action: str, target_type: str, target_id: str,
               field: str | None = None, old_value: str | None = None, new_value: str | None = None) -> None:

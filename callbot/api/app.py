@@ -1,0 +1,93 @@
+"""The application: API, supervisors' UI, health and metrics around one TicketStore."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CollectorRegistry
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from callbot.api import routes_api, routes_public, ui
+from callbot.api.deps import LoginRequired
+from callbot.api.i18n import Catalogue
+from callbot.api.metrics import HttpMetrics, MetricsMiddleware, StoreCollector
+from callbot.api.security import LoginFormTokens, RateLimiter, load_secret_key
+from callbot.config import Settings
+from callbot.store import TicketStore
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'self'; img-src 'self' data:; media-src 'self'; style-src 'self'; script-src 'self'; "
+     b"frame-ancestors 'none'; form-action 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeadersMiddleware:
+    """Same-origin everything (no CDN, no inline script), no framing, no MIME sniffing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper if scope["type"] == "http" else send)
+
+
+def create_app(settings: Settings, store: TicketStore) -> FastAPI:
+    app = FastAPI(
+        title="callbot",
+        version="0.1.0",
+        description="Tickets, calls, operators and statistics of the hotline overflow callbot.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    secret = load_secret_key(settings)
+    app.state.settings = settings
+    app.state.store = store
+    app.state.catalogue = Catalogue()
+    app.state.templates = ui.make_templates()
+    app.state.login_tokens = LoginFormTokens(secret)
+    app.state.status_limiter = RateLimiter(rate=20, per_seconds=60)
+    app.state.login_limiter = RateLimiter(rate=10, per_seconds=60)
+    registry = CollectorRegistry()
+    registry.register(StoreCollector(store))
+    app.state.metrics_registry = registry
+
+    app.include_router(routes_public.router)
+    app.include_router(routes_api.router)
+    app.include_router(ui.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.exception_handler(LoginRequired)
+    async def _to_login(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=status.HTTP_303_SEE_OTHER)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(_request: Request, _exc: Exception) -> Response:
+        return JSONResponse({"detail": "the database is unreachable; calls are being journaled"},
+                            status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    @app.exception_handler(OverflowError)
+    async def _out_of_range(_request: Request, exc: OverflowError) -> Response:
+        return JSONResponse({"detail": f"value out of range: {exc}"},
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry))
+    return app

@@ -1,0 +1,84 @@
+"""Request dependencies: the store, and who is asking (a session cookie or a bearer token) with role checks."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from callbot.store import Principal, Role, TicketStore
+
+SESSION_COOKIE = "callbot_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+ALL_ROLES = frozenset(Role)
+TICKET_EDITORS = frozenset({Role.supervisor, Role.operator, Role.admin})
+RECORDING_LISTENERS = frozenset({Role.supervisor, Role.operator, Role.admin})
+OPERATOR_STATUS_PUSHERS = frozenset({Role.engineer, Role.admin, Role.supervisor})
+
+bearer_scheme = HTTPBearer(auto_error=False, description="API token for machines (`callbot tokens add`)")
+cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="browser session")
+
+
+def get_store(request: Request) -> TicketStore:
+    return request.app.state.store
+
+
+StoreDep = Annotated[TicketStore, Depends(get_store)]
+
+
+class LoginRequired(Exception):
+    """Raised by UI pages when nobody is logged in; answered with a redirect to the login page."""
+
+
+def principal_from_request(request: Request, store: TicketStore) -> Principal | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return store.accounts.principal_for_token(header[7:].strip())
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        return store.accounts.principal_for_session(cookie)
+    return None
+
+
+def require_roles(allowed: frozenset[Role]) -> Callable[..., Principal]:
+    """An API dependency: 401 without credentials, 403 for the wrong role, 403 for a cookie-authenticated
+    change without the session's CSRF token in the X-CSRF-Token header."""
+
+    def dependency(
+        request: Request,
+        store: StoreDep,
+        _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+        _cookie: Annotated[str | None, Depends(cookie_scheme)],
+    ) -> Principal:
+        principal = principal_from_request(request, store)
+        if principal is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required",
+                                headers={"WWW-Authenticate": "Bearer"})
+        if principal.role not in allowed:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not do this")
+        if principal.kind == "user" and request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not (principal.csrf_token and hmac.compare_digest(sent, principal.csrf_token)):
+                raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+        return principal
+
+    return dependency
+
+
+def ui_principal(request: Request, store: StoreDep) -> Principal:
+    principal = principal_from_request(request, store)
+    if principal is None or principal.kind != "user":
+        raise LoginRequired()
+    return principal
+
+
+Viewer = Annotated[Principal, Depends(require_roles(ALL_ROLES))]
+TicketEditor = Annotated[Principal, Depends(require_roles(TICKET_EDITORS))]
+RecordingListener = Annotated[Principal, Depends(require_roles(RECORDING_LISTENERS))]
+OperatorStatusPusher = Annotated[Principal, Depends(require_roles(OPERATOR_STATUS_PUSHERS))]
+UiUser = Annotated[Principal, Depends(ui_principal)]

@@ -1,0 +1,140 @@
+"""/api/...: tickets, calls and their recordings, operators, stats (JSON; token or session auth)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi.responses import FileResponse
+
+from callbot.api.deps import OperatorStatusPusher, RecordingListener, StoreDep, TicketEditor, Viewer
+from callbot.api.schemas import CallDetailPublic, CallPage, OperatorList, TicketDetailPublic, TicketPage, recording_url
+from callbot.store import InvalidChange, TicketFilter, TicketNotFound, TicketStatus, parse_ticket_number
+from callbot.store.models import OperatorPublic, OperatorStatusUpdate, TicketPublic, TicketUpdate
+from callbot.store.numbers import InvalidTicketNumber
+from callbot.store.stats import Stats
+from callbot.types import Category, Priority
+
+router = APIRouter(prefix="/api")
+
+MAX_INT4 = 2_147_483_647
+NoControl = r"^[^\x00-\x1f]*$"
+TicketNumberPath = Annotated[str, Path(description="8 digits, shown NNNN-NNNN", max_length=16)]
+CallIdPath = Annotated[int, Path(ge=1, le=MAX_INT4)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+def ticket_number_or_404(number: str) -> str:
+    try:
+        return parse_ticket_number(number)
+    except InvalidTicketNumber:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
+
+
+@router.get("/tickets", response_model=TicketPage, tags=["tickets"])
+def list_tickets(
+    store: StoreDep,
+    _viewer: Viewer,
+    status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
+    category: Category | None = None,
+    priority: Priority | None = None,
+    ward: Annotated[str | None, Query(max_length=8, pattern=r"^[0-9]+$")] = None,
+    province: Annotated[str | None, Query(max_length=8, pattern=r"^[0-9]+$")] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    q: Annotated[str | None, Query(max_length=200, pattern=NoControl, description="text search")] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> TicketPage:
+    filters = TicketFilter(
+        status=status_, category=category.value if category else None, priority=priority.value if priority else None,
+        ward_code=ward.zfill(5) if ward else None, province_code=province.zfill(2) if province else None,
+        since=since, until=until, text=q or None, offset=offset, limit=limit,
+    )
+    page = store.list_tickets(filters)
+    return TicketPage(items=page.items, total=page.total, offset=offset, limit=limit)
+
+
+@router.get("/tickets/{number}", response_model=TicketDetailPublic, tags=["tickets"],
+            responses={404: {"description": "no such ticket"}})
+def get_ticket(number: TicketNumberPath, store: StoreDep, _viewer: Viewer) -> TicketDetailPublic:
+    try:
+        detail = store.get_ticket(ticket_number_or_404(number))
+    except TicketNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
+    return TicketDetailPublic(ticket=detail.ticket, call=recording_url(detail.call), turns=detail.turns)
+
+
+@router.patch("/tickets/{number}", response_model=TicketPublic, tags=["tickets"],
+              responses={404: {"description": "no such ticket"}, 409: {"description": "change not allowed"}})
+def update_ticket(number: TicketNumberPath, update: TicketUpdate, store: StoreDep,
+                  editor: TicketEditor) -> TicketPublic:
+    """Assign, change status (only along the life cycle) or correct a slot; each change is audit-logged."""
+    try:
+        return store.update_ticket(ticket_number_or_404(number), update, actor=editor.name)
+    except TicketNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
+    except InvalidChange as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
+@router.get("/calls", response_model=CallPage, tags=["calls"])
+def list_calls(store: StoreDep, _viewer: Viewer, since: datetime | None = None, until: datetime | None = None,
+               offset: Offset = 0, limit: Limit = 50) -> CallPage:
+    page = store.list_calls(offset=offset, limit=limit, since=since, until=until)
+    return CallPage(items=[recording_url(c) for c in page.items], total=page.total, offset=offset, limit=limit)
+
+
+@router.get("/calls/{call_id}", response_model=CallDetailPublic, tags=["calls"],
+            responses={404: {"description": "no such call"}})
+def get_call(call_id: CallIdPath, store: StoreDep, _viewer: Viewer) -> CallDetailPublic:
+    try:
+        detail = store.get_call(call_id)
+    except TicketNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such call") from None
+    return CallDetailPublic(call=recording_url(detail.call), turns=detail.turns, ticket=detail.ticket)
+
+
+@router.get("/calls/{call_id}/recording", tags=["calls"], response_class=FileResponse,
+            responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "partial content (Range)"},
+                       404: {"description": "no such call or no recording"}})
+def get_recording(call_id: CallIdPath, request: Request, store: StoreDep, listener: RecordingListener) -> FileResponse:
+    """The call's recording (WAV) with HTTP Range support so the browser's player can seek. Each view is
+    audit-logged: the first request of a playback (no Range, or a Range from byte 0); seeks are not."""
+    try:
+        path = store.recording_path(call_id)
+    except TicketNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such call") from None
+    if path is None or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no recording for this call")
+    byte_range = request.headers.get("range", "")
+    if not byte_range or byte_range.replace(" ", "").startswith("bytes=0-"):
+        store.audit(actor=listener.name, action="recording.view", target_type="call", target_id=str(call_id))
+    return FileResponse(path, media_type="audio/wav", filename=f"call-{call_id}.wav",
+                        content_disposition_type="inline")
+
+
+@router.get("/operators", response_model=OperatorList, tags=["operators"])
+def list_operators(store: StoreDep, _viewer: Viewer) -> OperatorList:
+    return OperatorList(items=store.list_operators())
+
+
+OperatorUri = Annotated[str, Path(max_length=255, pattern=r"^(sips?|tel):[^\s\x00-\x1f]+$",
+                                  description="the operator's SIP URI, e.g. sip:101@pbx.example.org")]
+
+
+@router.put("/operators/{uri}", response_model=OperatorPublic, tags=["operators"])
+@router.patch("/operators/{uri}", response_model=OperatorPublic, tags=["operators"])
+def set_operator_status(uri: OperatorUri, update: OperatorStatusUpdate, store: StoreDep,
+                        _pusher: OperatorStatusPusher) -> OperatorPublic:
+    """For the PBX/ACD to push an operator's status (available, busy, offline); creates unknown operators."""
+    return store.set_operator_status(uri=uri, status=update.status, name=update.name)
+
+
+@router.get("/stats", response_model=Stats, tags=["stats"])
+def get_stats(store: StoreDep, _viewer: Viewer, since: datetime | None = None,
+              until: datetime | None = None) -> Stats:
+    """Calls per hour, outcomes, categories and bot turn latency percentiles (default: the last 24 hours)."""
+    return store.stats(since=since, until=until)

@@ -1,0 +1,51 @@
+"""Routes without login: health, Prometheus metrics, and the caller-facing ticket status lookup."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Request, Response, status
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+
+from callbot.api.deps import StoreDep
+from callbot.api.schemas import Health
+from callbot.store import parse_ticket_number
+from callbot.store.models import TicketStatusPublic
+from callbot.store.numbers import InvalidTicketNumber
+
+router = APIRouter()
+
+
+@router.get("/healthz", response_model=Health, tags=["health"],
+            responses={503: {"model": Health, "description": "the database is unreachable"}})
+def healthz(store: StoreDep) -> Response:
+    database = "ok" if store.ping() else "unreachable"
+    body = Health(status="ok" if database == "ok" else "degraded", database=database,
+                  journal_pending=len(store.journal.pending_calls()))
+    return JSONResponse(body.model_dump(), status_code=200 if database == "ok" else 503)
+
+
+@router.get("/metrics", response_class=PlainTextResponse, tags=["health"])
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/status/{number}", response_model=TicketStatusPublic, tags=["public"],
+            responses={404: {"description": "no such ticket"}, 429: {"description": "too many lookups"}})
+def caller_status(number: Annotated[str, Path(max_length=16)], request: Request,
+                  store: StoreDep) -> TicketStatusPublic:
+    """For callers following their request: only the status and the responsible unit, nothing personal.
+    Rate-limited per client; unknown and mistyped numbers get the same answer."""
+    client = request.client.host if request.client else "unknown"
+    if not request.app.state.status_limiter.allow(client):
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many lookups, try again later",
+                            headers={"Retry-After": "60"})
+    try:
+        found = store.caller_status(parse_ticket_number(number))
+    except (InvalidTicketNumber, SQLAlchemyError):
+        found = None
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket")
+    return found

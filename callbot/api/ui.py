@@ -1,0 +1,263 @@
+"""The supervisors' pages (server-rendered Jinja2; Vietnamese by default, ?lang=en switches and sticks)."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from callbot.api.charts import bar_chart, column_chart
+from callbot.api.deps import SESSION_COOKIE, TICKET_EDITORS, StoreDep, UiUser
+from callbot.api.i18n import LANG_COOKIE
+from callbot.store import InvalidChange, Principal, TicketFilter, TicketNotFound, TicketStatus, parse_ticket_number
+from callbot.store.models import ALLOWED_TRANSITIONS, TicketUpdate, TurnPublic
+from callbot.store.numbers import InvalidTicketNumber
+from callbot.store.routing import province_choices
+from callbot.types import Category, Priority
+
+router = APIRouter(include_in_schema=False)
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+DISPLAY_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+PAGE_SIZE = 25
+EDITABLE_TEXT = ("name", "address_text", "need_text", "assigned_to", "ward_code")
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.filters["localtime"] = lambda moment: (
+        moment.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M") if moment else "")
+    templates.env.filters["clock"] = lambda seconds: f"{int(seconds // 60):02d}:{seconds % 60:04.1f}"
+    return templates
+
+
+def language_of(request: Request) -> str:
+    catalogue = request.app.state.catalogue
+    return catalogue.pick(request.query_params.get("lang") or request.cookies.get(LANG_COOKIE))
+
+
+def render(request: Request, template: str, context: dict[str, Any], principal: Principal | None = None,
+           status_code: int = 200) -> HTMLResponse:
+    language = language_of(request)
+    response = request.app.state.templates.TemplateResponse(
+        request, template,
+        {"t": request.app.state.catalogue.translator(language), "lang": language, "user": principal,
+         "languages": request.app.state.catalogue.languages, **context},
+        status_code=status_code,
+    )
+    if request.query_params.get("lang") == language:
+        response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, httponly=True, samesite="lax")
+    return response
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: no open redirect through ?next=."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/tickets"
+
+
+def _check_form_csrf(principal: Principal, form: Any) -> None:
+    sent = str(form.get("csrf_token", ""))
+    if not (principal.csrf_token and hmac.compare_digest(sent, principal.csrf_token)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
+
+
+# --- login / logout ---------------------------------------------------------------------------------
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return render(request, "login.html", {"form_token": request.app.state.login_tokens.issue(),
+                                          "next": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+async def login(request: Request, store: StoreDep) -> Response:
+    form = await request.form()
+    target = _safe_next(str(form.get("next", "")))
+    translate = request.app.state.catalogue.translator(language_of(request))
+    client = request.client.host if request.client else "unknown"
+
+    def refuse(message_key: str, code: int) -> HTMLResponse:
+        return render(request, "login.html", {"form_token": request.app.state.login_tokens.issue(),
+                                              "next": target, "error": translate(message_key)}, status_code=code)
+
+    if not request.app.state.login_tokens.valid(str(form.get("form_token", ""))):
+        return refuse("form_expired", status.HTTP_403_FORBIDDEN)
+    if not request.app.state.login_limiter.allow(client):
+        return refuse("login_failed", status.HTTP_429_TOO_MANY_REQUESTS)
+    user = store.accounts.authenticate(username=str(form.get("username", "")),
+                                       password=str(form.get("password", "")))
+    if user is None:
+        return refuse("login_failed", status.HTTP_401_UNAUTHORIZED)
+    raw = store.accounts.create_session(user)
+    store.audit(actor=user.username, action="login", target_type="user", target_id=str(user.id))
+    response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+    response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", max_age=12 * 3600)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, store: StoreDep, principal: UiUser) -> Response:
+    _check_form_csrf(principal, await request.form())
+    store.accounts.end_session(request.cookies.get(SESSION_COOKIE, ""))
+    store.audit(actor=principal.name, action="logout", target_type="user", target_id=principal.name)
+    response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/")
+def home(_user: UiUser) -> RedirectResponse:
+    return RedirectResponse("/tickets", status_code=status.HTTP_303_SEE_OTHER)
+
+
+# --- ticket queue -----------------------------------------------------------------------------------
+def _day_bound(day: str | None, end: bool) -> datetime | None:
+    if not day:
+        return None
+    try:
+        date = datetime.strptime(day, "%Y-%m-%d").date()
+    except ValueError:
+        return None
+    return datetime.combine(date, time.max if end else time.min, tzinfo=DISPLAY_ZONE)
+
+
+def _choice(value: str | None, enum: type) -> Any:
+    try:
+        return enum(value) if value else None
+    except ValueError:
+        return None
+
+
+@router.get("/tickets")
+def ticket_queue(
+    request: Request,
+    store: StoreDep,
+    principal: UiUser,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    category: str | None = None,
+    priority: str | None = None,
+    ward: Annotated[str | None, Query(max_length=8)] = None,
+    province: Annotated[str | None, Query(max_length=8)] = None,
+    since: str | None = None,
+    until: str | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    filters = TicketFilter(
+        status=_choice(status_, TicketStatus), category=getattr(_choice(category, Category), "value", None),
+        priority=getattr(_choice(priority, Priority), "value", None),
+        ward_code=ward.strip().zfill(5) if ward and ward.strip().isdigit() else None,
+        province_code=province if province and province.isdigit() else None,
+        since=_day_bound(since, end=False), until=_day_bound(until, end=True),
+        text=(q or "").replace("\x00", "").strip() or None, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
+    )
+    result = store.list_tickets(filters)
+    chosen = {"status": status_ or "", "category": category or "", "priority": priority or "",
+              "ward": ward or "", "province": province or "", "since": since or "", "until": until or "",
+              "q": q or ""}
+    kept = {k: v for k, v in chosen.items() if v}
+    return render(request, "tickets.html", {
+        "tickets": result.items, "total": result.total, "page": page,
+        "pages": max(1, -(-result.total // PAGE_SIZE)), "filters": chosen,
+        "page_link": lambda n: "/tickets?" + urlencode({**kept, "page": n}),
+        "statuses": list(TicketStatus), "categories": list(Category), "priorities": list(Priority),
+        "provinces": province_choices(),
+    }, principal)
+
+
+# --- call page (ticket, transcript, recording) -------------------------------------------------------
+def _transcript_rows(turns: list[TurnPublic], accept: float) -> list[dict[str, Any]]:
+    """Each turn with its words flagged when the recognizer was unsure (below the accept threshold)."""
+    rows = []
+    for turn in turns:
+        if turn.words:
+            words = [{"text": w.get("word", ""), "low": float(w.get("confidence", 1.0)) < accept} for w in turn.words]
+        else:
+            low = turn.speaker != "bot" and turn.confidence is not None and turn.confidence < accept
+            words = [{"text": turn.text, "low": low}]
+        rows.append({"turn": turn, "words": words})
+    return rows
+
+
+def _call_page(request: Request, store: StoreDep, principal: Principal, number: str,
+               error: str | None = None, status_code: int = 200) -> HTMLResponse:
+    try:
+        detail = store.get_ticket(parse_ticket_number(number))
+    except (InvalidTicketNumber, TicketNotFound):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
+    current = TicketStatus(detail.ticket.status)
+    return render(request, "ticket.html", {
+        "ticket": detail.ticket, "call": detail.call, "transcript": _transcript_rows(
+            detail.turns, store.settings.confidence_accept),
+        "recording_url": f"/api/calls/{detail.call.id}/recording" if detail.call and detail.call.has_recording
+        else None,
+        "status_choices": [current, *sorted(ALLOWED_TRANSITIONS[current], key=list(TicketStatus).index)],
+        "categories": list(Category), "priorities": list(Priority), "provinces": province_choices(),
+        "history": store.audit_log(target_id=detail.ticket.number, action="ticket.update", limit=50),
+        "can_edit": principal.role in TICKET_EDITORS, "saved": request.query_params.get("saved") == "1",
+        "error": error,
+    }, principal, status_code=status_code)
+
+
+@router.get("/tickets/{number}")
+def call_page(number: str, request: Request, store: StoreDep, principal: UiUser) -> HTMLResponse:
+    return _call_page(request, store, principal, number)
+
+
+@router.post("/tickets/{number}")
+async def correct_ticket(number: str, request: Request, store: StoreDep, principal: UiUser) -> Response:
+    form = await request.form()
+    _check_form_csrf(principal, form)
+    if principal.role not in TICKET_EDITORS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not change tickets")
+    translate = request.app.state.catalogue.translator(language_of(request))
+    values: dict[str, Any] = {key: (str(form.get(key, "")).strip() or None) for key in EDITABLE_TEXT}
+    for key in ("status", "category", "priority", "province_code"):
+        if form.get(key):
+            values[key] = str(form[key])
+    values["needs_transcription"] = form.get("needs_transcription") == "on"
+    try:
+        update = TicketUpdate.model_validate(values)
+        digits = parse_ticket_number(number)
+        store.update_ticket(digits, update, actor=principal.name)
+    except (InvalidTicketNumber, TicketNotFound):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
+    except ValidationError as exc:
+        reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return _call_page(request, store, principal, number, translate("change_refused", reason=reason), 422)
+    except InvalidChange as exc:
+        return _call_page(request, store, principal, number, translate("change_refused", reason=str(exc)), 409)
+    return RedirectResponse(f"/tickets/{digits}?saved=1", status_code=status.HTTP_303_SEE_OTHER)
+
+
+# --- dashboard --------------------------------------------------------------------------------------
+@router.get("/dashboard")
+def dashboard(request: Request, store: StoreDep, principal: UiUser,
+              hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> HTMLResponse:
+    translate = request.app.state.catalogue.translator(language_of(request))
+    until = datetime.now(DISPLAY_ZONE)
+    stats = store.stats(since=until - timedelta(hours=hours), until=until)
+    hourly = [(h.hour.astimezone(DISPLAY_ZONE).strftime("%Hh"), h.calls) for h in stats.calls_per_hour]
+    latency = stats.turn_latency
+    return render(request, "dashboard.html", {
+        "stats": stats, "hours": hours,
+        "calls_chart": column_chart(hourly, title=translate("calls_per_hour"),
+                                    label_every=max(1, len(hourly) // 12)),
+        "outcomes_chart": bar_chart([(translate(f"outcome_{k}"), v) for k, v in stats.outcomes.items()],
+                                    title=translate("outcomes")),
+        "categories_chart": bar_chart([(translate(f"category_{k}"), v) for k, v in stats.categories.items()],
+                                      title=translate("categories")),
+        "latency_chart": column_chart(
+            [(name, value or 0) for name, value in (("p50", latency.p50_ms), ("p90", latency.p90_ms),
+                                                    ("p99", latency.p99_ms))],
+            title=translate("turn_latency"), width=360),
+    }, principal)

@@ -1,0 +1,156 @@
+"""The HTTP API on a real store (FastAPI TestClient): auth, filters, corrections with audit, recordings with
+Range, operators pushed by the PBX, stats, the caller-facing status lookup, health and metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from api_fixtures import ApiWorld, login, make_world, world  # noqa: F401
+from store_fixtures import file_call
+
+from callbot.store import Role
+from callbot.types import Category
+
+API_GETS = ["/api/tickets", "/api/tickets/{number}", "/api/calls", "/api/calls/{call}", "/api/calls/{call}/recording",
+            "/api/operators", "/api/stats"]
+
+
+def test_nothing_about_a_citizen_without_credentials(world: ApiWorld) -> None:
+    for template in API_GETS:
+        path = template.format(number=world.number, call=world.call_id)
+        assert world.client.get(path).status_code == 401, path
+        assert world.client.get(path, headers=world.auth("cbt_wrong")).status_code == 401, path
+    assert world.client.patch(f"/api/tickets/{world.number}", json={"name": "x"}).status_code == 401
+    assert world.client.put("/api/operators/sip:1@pbx", json={"status": "busy"}).status_code == 401
+
+
+def test_ticket_list_filters_and_pages(world: ApiWorld) -> None:
+    file_call(world.store, "api-2", category=Category.emergency, ward_code="26506", province_code="79")
+    get = lambda **params: world.client.get("/api/tickets", params=params, headers=world.auth()).json()  # noqa: E731
+    everything = get()
+    assert everything["total"] == 2 and everything["limit"] == 50
+    assert [t["category"] for t in get(category="emergency")["items"]] == ["emergency"]
+    assert get(province="79")["total"] == 1 and get(ward="26506")["total"] == 1 and get(ward="70")["total"] == 1
+    assert get(status="new")["total"] == 2 and get(status="closed")["total"] == 0
+    assert get(q="Nguyễn")["total"] == 2 and get(q=world.number[:4] + "-" + world.number[4:])["total"] == 1
+    assert get(since="2999-01-01T00:00:00Z")["total"] == 0
+    page = get(limit=1, offset=1)
+    assert page["total"] == 2 and len(page["items"]) == 1
+    bad = world.client.get("/api/tickets", params={"status": "lost"}, headers=world.auth())
+    assert bad.status_code == 422
+
+
+def test_ticket_detail_has_call_transcript_and_recording_link(world: ApiWorld) -> None:
+    shown = f"{world.number[:4]}-{world.number[4:]}"
+    body = world.client.get(f"/api/tickets/{shown}", headers=world.auth()).json()
+    assert body["ticket"]["number"] == world.number and body["ticket"]["unit_name"] == "UBND Phường Hoàn Kiếm"
+    assert body["call"]["recording_url"] == f"/api/calls/{world.call_id}/recording"
+    assert "recording_path" not in body["call"]
+    assert [t["speaker"] for t in body["turns"]] == ["bot", "caller"]
+    for missing in ("12345678", "1234-5670", "abc"):
+        assert world.client.get(f"/api/tickets/{missing}", headers=world.auth()).status_code == 404
+
+
+def test_patch_assigns_moves_status_and_corrects_slots_with_audit(world: ApiWorld) -> None:
+    url = f"/api/tickets/{world.number}"
+    ok = world.client.patch(url, json={"assigned_to": "minh", "name": "Nguyễn Văn Ân"}, headers=world.auth())
+    assert ok.status_code == 200 and ok.json()["status"] == "assigned" and ok.json()["name"] == "Nguyễn Văn Ân"
+    refused = world.client.patch(url, json={"status": "closed"}, headers=world.auth())
+    assert refused.status_code == 200  # assigned -> closed is allowed
+    again = world.client.patch(url, json={"status": "new"}, headers=world.auth())
+    assert again.status_code == 409 and "closed" in again.json()["detail"]
+    assert world.client.patch(url, json={"ward_code": "abc"}, headers=world.auth()).status_code == 422
+    assert world.client.patch(url, json={"name": "a\x00b"}, headers=world.auth()).status_code == 422
+    entries = {(e.field, e.old_value, e.new_value, e.actor) for e in world.store.audit_log(target_id=world.number)}
+    assert ("name", "Nguyễn Văn An", "Nguyễn Văn Ân", "token:ci") in entries
+    assert ("status", "assigned", "closed", "token:ci") in entries
+
+
+def test_roles_and_csrf_for_browser_sessions(world: ApiWorld) -> None:
+    url = f"/api/tickets/{world.number}"
+    csrf = login(world.client, "lan")
+    assert world.client.get(url).status_code == 200  # the session cookie works for reads
+    assert world.client.patch(url, json={"name": "x y"}).status_code == 403  # no CSRF header
+    assert world.client.patch(url, json={"name": "x y"}, headers={"X-CSRF-Token": "nope"}).status_code == 403
+    assert world.client.patch(url, json={"name": "x y"}, headers={"X-CSRF-Token": csrf}).status_code == 200
+    engineer = world.store.accounts.create_token(name="pbx", role=Role.engineer)
+    assert world.client.patch(url, json={"name": "z"}, headers=world.auth(engineer)).status_code == 403
+    assert world.client.get(f"/api/calls/{world.call_id}/recording", headers=world.auth(engineer)).status_code == 403
+
+
+def test_operators_pushed_by_the_pbx(world: ApiWorld) -> None:
+    pbx = world.store.accounts.create_token(name="pbx", role=Role.engineer)
+    put = world.client.put("/api/operators/sip:101@pbx.local", json={"status": "available", "name": "Hoa"},
+                           headers=world.auth(pbx))
+    assert put.status_code == 200 and put.json()["status"] == "available"
+    assert world.store.free_operator().uri == "sip:101@pbx.local"  # type: ignore[union-attr]
+    patch = world.client.patch("/api/operators/sip:101@pbx.local", json={"status": "busy"}, headers=world.auth(pbx))
+    assert patch.status_code == 200 and world.store.free_operator() is None
+    listed = world.client.get("/api/operators", headers=world.auth()).json()["items"]
+    assert [(o["uri"], o["status"], o["name"]) for o in listed] == [("sip:101@pbx.local", "busy", "Hoa")]
+    assert world.client.put("/api/operators/sip:101@pbx.local", json={"status": "asleep"},
+                            headers=world.auth(pbx)).status_code == 422
+    assert world.client.put("/api/operators/not-a-uri", json={"status": "busy"},
+                            headers=world.auth(pbx)).status_code == 422
+
+
+def test_recording_served_with_range_and_views_audited(world: ApiWorld) -> None:
+    url = f"/api/calls/{world.call_id}/recording"
+    whole = world.client.get(url, headers=world.auth())
+    assert whole.status_code == 200 and whole.headers["content-type"] == "audio/wav"
+    assert whole.content == world.recording.read_bytes() and whole.headers["accept-ranges"] == "bytes"
+    part = world.client.get(url, headers={**world.auth(), "Range": "bytes=1000-1999"})
+    assert part.status_code == 206 and part.content == world.recording.read_bytes()[1000:2000]
+    views = world.store.audit_log(action="recording.view")
+    assert len(views) == 1 and views[0].actor == "token:ci" and views[0].target_id == str(world.call_id)
+    world.recording.unlink()
+    assert world.client.get(url, headers=world.auth()).status_code == 404
+    assert world.client.get("/api/calls/999999/recording", headers=world.auth()).status_code == 404
+
+
+def test_calls_and_stats(world: ApiWorld) -> None:
+    calls = world.client.get("/api/calls", headers=world.auth()).json()
+    assert calls["total"] == 1 and calls["items"][0]["ticket_number"] == world.number
+    detail = world.client.get(f"/api/calls/{world.call_id}", headers=world.auth()).json()
+    assert detail["ticket"]["number"] == world.number and len(detail["turns"]) == 2
+    assert world.client.get("/api/calls/0", headers=world.auth()).status_code == 422
+    assert world.client.get("/api/calls/424242", headers=world.auth()).status_code == 404
+    stats = world.client.get("/api/stats", headers=world.auth()).json()
+    assert stats["calls_total"] == 1 and stats["outcomes"] == {"complete": 1}
+    assert stats["turn_latency"]["p50_ms"] == 350.0 and len(stats["calls_per_hour"]) >= 24
+
+
+def test_caller_status_reveals_only_status_and_unit(world: ApiWorld) -> None:
+    body = world.client.get(f"/status/{world.number[:4]}-{world.number[4:]}").json()
+    assert body == {"number": world.number, "status": "new", "unit_name": "UBND Phường Hoàn Kiếm"}
+    assert world.client.get("/status/12345678").status_code == 404  # bad check digit: same answer as unknown
+    answers = [world.client.get("/status/11111111").status_code for _ in range(30)]
+    assert 429 in answers  # rate-limited per client
+
+
+def test_health_and_metrics(world: ApiWorld) -> None:
+    assert world.client.get("/healthz").json() == {"status": "ok", "database": "ok", "journal_pending": 0}
+    world.client.get("/api/tickets", headers=world.auth())
+    text = world.client.get("/metrics").text
+    assert 'callbot_tickets{status="new"} 1.0' in text
+    assert 'callbot_http_requests_total{method="GET",route="/api/tickets",status="200"} 1.0' in text
+    assert world.number not in text
+
+
+def test_health_reports_an_unreachable_database(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    for built in make_world(request, tmp_path, "sqlite"):
+        (tmp_path / "db").rename(tmp_path / "gone")
+        response = built.client.get("/healthz")
+        assert response.status_code == 503 and response.json()["database"] == "unreachable"
+        assert built.client.get("/api/tickets", headers=built.auth()).status_code == 503
+        (tmp_path / "gone").rename(tmp_path / "db")
+
+
+@pytest.mark.postgres
+def test_api_on_postgres(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    for built in make_world(request, tmp_path, "postgres"):
+        assert built.client.get("/api/tickets", params={"q": "nguyễn"}, headers=built.auth()).json()["total"] == 1
+        assert built.client.patch(f"/api/tickets/{built.number}", json={"status": "in_progress"},
+                                  headers=built.auth()).status_code == 200
+        assert built.client.get("/api/stats", headers=built.auth()).json()["calls_total"] == 1
