@@ -311,10 +311,14 @@ def _answer_ward(state: DialogueState, answer: Answer, ctx: PolicyContext) -> St
 
 def _accept_without_ward(state: DialogueState, ctx: PolicyContext, note: str) -> Step:
     """A ward nobody could resolve does not stop the ticket: operators route it by the address text."""
-    pending = state.pending_address
-    assert pending is not None
-    value = AddressValue(" ".join(p for p in (pending.street, pending.district or "") if p), None, pending.province, pending.heard)
-    return _accept(state.noted(note), "address", value, ctx)
+    assert state.pending_address is not None
+    return _accept(state.noted(note), "address", _without_ward(state.pending_address), ctx)
+
+
+def _without_ward(pending: AddressParse) -> AddressValue:
+    """The street as heard, with the former district kept as text so an operator can still place it."""
+    street = " ".join(p for p in (pending.street, pending.district or "") if p)
+    return AddressValue(street, None, pending.province, pending.heard)
 
 
 def _answer_need(state: DialogueState, answer: Answer, ctx: PolicyContext) -> Step:
@@ -456,6 +460,9 @@ def _escalate_emergency(state: DialogueState, text: str, ctx: PolicyContext) -> 
 def _hangup(state: DialogueState, ctx: PolicyContext) -> Step:
     if state.phase == "asking":
         state = state.noted(f"caller hung up during {state.question or 'greeting'}")
+        pending = state.pending_address
+        if pending is not None and state.address is None:  # keep the address heard even without its ward
+            state = replace(state, address=_without_ward(pending))
         state = replace(state, outcome=Outcome.partial, phase="ended", question=None)
         return state, [FileTicket(state.draft()), EndCall("hangup")]
     return replace(state, phase="ended"), [EndCall("hangup")]
