@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import espeak_wav
+from test_tts_support import assert_clean_speech, level_of, settings_with, write_prompts
 
 from callbot.audio import read_wav, to_pcm16, write_wav
 from callbot.tts import SpeechOutput
-from conftest import espeak_wav
-from test_tts_support import assert_clean_speech, level_of, settings_with, write_prompts
 
 PROMPTS = {
     "greeting": "Xin chào, đây là tổng đài hỗ trợ người dân. Các tổng đài viên đang bận.",

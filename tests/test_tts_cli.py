@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_tts_support import assert_clean_speech
 
 from callbot.audio import read_wav
-from test_tts_support import assert_clean_speech
 
 
 def say(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

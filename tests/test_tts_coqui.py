@@ -19,54 +19,17 @@ from test_tts_support import assert_clean_speech, level_of, settings_with
 
 from callbot.audio import read_wav
 from callbot.tts import SpeechOutput, VoiceNotFound
+from callbot.tts.coqui_engine import build_untrained_vits
 
 pytestmark = [pytest.mark.coqui, pytest.mark.slow]
 
-VIETNAMESE_LETTERS = (
-    "aăâbcdđeêghiklmnoôơpqrstuưvxy"
-    "áàảãạắằẳẵặấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ"
-    "fjwz"
-)
 CATALOGUE_NAME = "tts_models/en/ljspeech/vits"  # Coqui resolves only catalogue names; our files stand in for it
 SENTENCE = "Xin chào, đây là tổng đài hỗ trợ người dân. Số phiếu là 1234-5678."
 
 
-def build_tiny_vits(folder: Path) -> Path:
-    """A VITS small enough to build in a second: graphemes (Vietnamese letters included), 16 kHz."""
-    import torch
-    from TTS.tts.configs.shared_configs import CharactersConfig
-    from TTS.tts.configs.vits_config import VitsConfig
-    from TTS.tts.models.vits import Vits, VitsArgs
-
-    characters = CharactersConfig(
-        characters_class="TTS.tts.utils.text.characters.Graphemes",
-        pad="_", eos="~", bos="^", blank="#",
-        characters=VIETNAMESE_LETTERS + VIETNAMESE_LETTERS.upper(),
-        punctuations="!'(),-.:;? ",
-    )
-    args = VitsArgs(
-        hidden_channels=16, hidden_channels_ffn_text_encoder=32, num_heads_text_encoder=2,
-        num_layers_text_encoder=1, num_layers_flow=1, num_layers_posterior_encoder=1,
-        resblock_kernel_sizes_decoder=[3], resblock_dilation_sizes_decoder=[[1, 3, 5]],
-        upsample_rates_decoder=[8, 8, 4], upsample_initial_channel_decoder=32,
-        upsample_kernel_sizes_decoder=[16, 16, 8], init_discriminator=False,
-    )
-    config = VitsConfig(
-        model_args=args, characters=characters, use_phonemes=False, add_blank=True,
-        text_cleaner="multilingual_cleaners", phoneme_language="vi",
-    )
-    config.audio.sample_rate = 16000
-    torch.manual_seed(1234)
-    model = Vits(config)
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict()}, folder / "model_file.pth")
-    config.save_json(str(folder / "config.json"))
-    return folder
-
-
 @pytest.fixture(scope="session")
 def tiny_vits(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_vits(tmp_path_factory.mktemp("tiny-vits") / "checkpoint")
+    return build_untrained_vits(tmp_path_factory.mktemp("tiny-vits") / "checkpoint", tiny=True)
 
 
 @pytest.fixture

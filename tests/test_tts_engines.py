@@ -6,10 +6,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from test_tts_support import assert_clean_speech, level_of, settings_with
 
 from callbot.tts import SpeechOutput, VoiceNotFound
 from callbot.tts.engine import load_voice, resolve_voice
-from test_tts_support import assert_clean_speech, level_of, settings_with
 
 VI_SENTENCE = "Xin chào, đây là tổng đài hỗ trợ người dân của thành phố."
 EN_SENTENCE = "Hello, this is the citizen hotline of the city."

@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
+from test_tts_support import assert_clean_speech, settings_with
 
 from callbot.tts import SpeechOutput, TtsError
-from test_tts_support import assert_clean_speech, settings_with
 
 THREE_SENTENCES = "Xin chào anh chị. Tổng đài viên đang bận. Tôi sẽ ghi nhận yêu cầu của anh chị."
 LONG_PROMPT = " ".join(f"Đây là câu thứ {n} của một lời nhắc rất dài." for n in range(1, 16))

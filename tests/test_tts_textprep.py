@@ -58,7 +58,7 @@ def test_ticket_number_is_read_in_groups_of_digits() -> None:
 def test_phone_numbers_are_read_digit_by_digit(written: str) -> None:
     spoken = prepare(f"Gọi {written} nhé", "vi")
     digits = spoken.removeprefix("Gọi ").removesuffix(" nhé").replace(",", "").split()
-    assert digits == "không chín một hai ba bốn năm sáu bảy tám".split()
+    assert digits == ["không", "chín", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám"]
 
 
 def test_hotline_numbers_after_a_dialling_word_are_digits_but_counts_are_numbers() -> None:
