@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from callbot.dialogue.lexicon import Lexicon
+from callbot.dialogue.numerals import is_number_word
 from callbot.dialogue.text import words
 
 MAX_NAME_WORDS = 6
@@ -35,6 +36,8 @@ def clean_name(tokens: Sequence[str], lexicon: Lexicon) -> str | None:
     tokens = lexicon.politeness.strip_edges(tokens)
     tokens = _dedupe(tokens)
     if not tokens or len(tokens) > MAX_NAME_WORDS:
+        return None
+    if all(is_number_word(t, lexicon.locale) for t in tokens):  # "một hai ba" is digits, not "Một Hai Ba"
         return None
     for token in tokens:
         letters = token.replace("-", "").replace("'", "")

@@ -169,7 +169,7 @@ def parse_english_number(tokens: Sequence[str]) -> int | None:
 
 
 # --- text conversion -----------------------------------------------------------------------------------
-def _is_number_word(token: str, locale: str) -> bool:
+def is_number_word(token: str, locale: str) -> bool:
     if locale == "vi":
         return token in VI_DIGITS or token in VI_STRUCTURE
     return token in EN_UNITS or token in EN_TEENS or token in EN_TENS or token in EN_SCALES or token == "and"
@@ -192,7 +192,7 @@ def numbers_to_digits(
     index = 0
     while index < len(tokens):
         end = index
-        while end < len(tokens) and _is_number_word(tokens[end], locale):
+        while end < len(tokens) and is_number_word(tokens[end], locale):
             end += 1
         while end > index and tokens[end - 1] == "and":  # "number one and two" keeps its "and"
             end -= 1

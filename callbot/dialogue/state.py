@@ -88,7 +88,7 @@ class DialogueState:
             outcome=self.outcome or Outcome.partial,
             caller_id=self.caller_id,
             name=self.name,
-            address_text=address.spoken() if address else None,
+            address_text=(address.spoken() or None) if address else None,
             ward_code=address.ward.code if address and address.ward else None,
             ward_name=address.ward.name if address and address.ward else None,
             province_code=address.province.code if address and address.province else None,
