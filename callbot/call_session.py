@@ -31,9 +31,8 @@ from typing import Protocol
 from callbot.asr import Recognizer, VoskModels, VoskRecognizer
 from callbot.audio import FRAME_MS, Frame, samples_per_frame, write_wav
 from callbot.config import Settings
-from callbot.dialogue import Conversation
+from callbot.dialogue import Conversation, DialogueResources
 from callbot.listener import BargeIn, Final, Listener, NoInputTimeout, SpeechStarted
-from callbot.model_manager import ModelManager, ModelNotFound
 from callbot.recording import StereoRecorder
 from callbot.store import TicketStore
 from callbot.tts import SpeechOutput
@@ -81,31 +80,38 @@ class CallControl(Protocol):
 
 @dataclass
 class SharedResources:
-    """Loaded once per process and shared by every call: ASR models, speech output, the ticket store."""
+    """Loaded once per process and shared by every call: ASR models, voices, dialogue data, the ticket store."""
 
     settings: Settings
     speech: SpeechOutput
     store: TicketStore
     vosk_models: VoskModels
     asr_model_paths: dict[str, Path] = field(default_factory=dict)  # a locale missing here runs record-only
+    dialogue: DialogueResources | None = None  # None: built from the settings
+
+    def __post_init__(self) -> None:
+        if self.dialogue is None:
+            self.dialogue = DialogueResources(self.settings)
 
     @classmethod
     def load(cls, settings: Settings, locales: tuple[str, ...] | None = None) -> "SharedResources":
-        """Resolve and load each locale's ASR model (or note record-only), warm the voices, open the store."""
+        """Resolve and load each locale's ASR model (or note record-only), warm the voices and the dialogue's
+        data, open the store: the first caller must not wait seconds for any of it."""
+        from callbot.model_manager import ModelManager, ModelNotFound  # only the service's start needs it
+
         manager = ModelManager(settings)
-        vosk_models = VoskModels()
-        paths: dict[str, Path] = {}
-        rate = settings.call_sample_rate
-        speech = SpeechOutput(settings)
+        resources = cls(settings, SpeechOutput(settings), TicketStore.open(settings), VoskModels())
         for locale in locales or (settings.locale,):
             try:
-                paths[locale] = manager.asr_model_path(locale)
+                path = manager.asr_model_path(locale)
             except ModelNotFound as exc:
                 log.warning("no speech recognition for locale %s, answering in record-only mode: %s", locale, exc)
             else:
-                vosk_models.get(paths[locale])  # load now: the first caller must not wait seconds for it
-            speech.warm(locale, rate)
-        return cls(settings, speech, TicketStore.open(settings), vosk_models, paths)
+                resources.vosk_models.get(path)
+                resources.asr_model_paths[locale] = path
+            resources.speech.warm(locale, settings.call_sample_rate)
+            resources.dialogue.context(locale)  # type: ignore[union-attr]
+        return resources
 
     def record_only(self, locale: str) -> bool:
         return locale not in self.asr_model_paths
@@ -367,7 +373,8 @@ class CallSession:
         recognizer = self.resources.recognizer(self.locale)
         self._listener = Listener(self.settings, recognizer, self.rate)
         self._conversation = Conversation(
-            self.settings, locale=self.locale, call_id=self.call_id, caller_id=self.caller_id
+            self.settings, locale=self.locale, call_id=self.call_id, caller_id=self.caller_id,
+            resources=self.resources.dialogue,
         )
 
     def _step(self) -> None:
