@@ -61,4 +61,26 @@ def korean_model(vosk_models, korean_model_path: Path):
     return vosk_models.get(korean_model_path)
 
 
-from postgres import postgres_server  # noqa: E402,F401  (session-wide throwaway PostgreSQL cluster)
+from postgres import postgres_server  # noqa: F401  (session-wide throwaway PostgreSQL cluster)
+
+
+# --- dialogue understanding (issue 3): word lists and the administrative units, loaded once per session ----
+@pytest.fixture(scope="session")
+def gazetteer():
+    from callbot.dialogue.address import Gazetteer
+
+    return Gazetteer()
+
+
+@pytest.fixture(scope="session")
+def lexicon_vi():
+    from callbot.dialogue.lexicon import load_lexicon
+
+    return load_lexicon(REPO / "prompts", "vi")
+
+
+@pytest.fixture(scope="session")
+def lexicon_en():
+    from callbot.dialogue.lexicon import load_lexicon
+
+    return load_lexicon(REPO / "prompts", "en")
