@@ -9,7 +9,7 @@ import typer
 
 from callbot.cli.app import app, fail, settings_from
 from callbot.store import AccountError, Role, TicketStore
-from callbot.store.database import create_database_engine, current_revision, upgrade_schema
+from callbot.store.database import current_revision, engine_for_settings, upgrade_schema
 
 users_app = typer.Typer(help="Supervisors' UI accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for machines (PBX/ACD, monitoring).", no_args_is_help=True)
@@ -98,7 +98,7 @@ def replay_journal(ctx: typer.Context) -> None:
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply the schema migrations (also done whenever the service starts)."""
-    engine = create_database_engine(settings_from(ctx).effective_database_url)
+    engine = engine_for_settings(settings_from(ctx))
     try:
         upgrade_schema(engine)
         revision = current_revision(engine)

@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import create_engine
 
+from callbot.config import Settings
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -28,6 +30,14 @@ def create_database_engine(url: str) -> Engine:
     return create_engine(
         parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 5}
     )
+
+
+def engine_for_settings(settings: Settings) -> Engine:
+    """The engine of settings.effective_database_url; the default SQLite file's directory is created,
+    an explicitly configured one must exist (a missing volume must not silently get a fresh database)."""
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return create_database_engine(settings.effective_database_url)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

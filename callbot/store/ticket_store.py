@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from callbot.config import Settings
 from callbot.store.accounts import Accounts
-from callbot.store.database import create_database_engine, upgrade_schema
+from callbot.store.database import engine_for_settings, upgrade_schema
 from callbot.store.journal import JournalOp, TicketJournal
 from callbot.store.models import (
     ALLOWED_TRANSITIONS,
@@ -129,13 +129,10 @@ class TicketStore:
     def open(cls, settings: Settings, *, migrate: bool = True) -> "TicketStore":
         """Connect, migrate, seed the responsible units, replay the journal. A database that is down at open
         is not fatal: calls are journaled and everything is done at the first successful contact."""
-        data_dir = settings.data_dir
-        if settings.database_url is None:
-            data_dir.mkdir(parents=True, exist_ok=True)  # the default SQLite file lives there
         store = cls(
             settings=settings,
-            engine=create_database_engine(settings.effective_database_url),
-            journal=TicketJournal(data_dir / "journal"),
+            engine=engine_for_settings(settings),
+            journal=TicketJournal(settings.data_dir / "journal"),
         )
         store._migrate = migrate
         try:
