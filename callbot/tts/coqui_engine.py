@@ -58,13 +58,9 @@ def _coqui_version() -> str:
 def resolve(voice: str, settings: Settings) -> ResolvedVoice:
     version = _coqui_version()
     if is_model_name(voice):
+        # Coqui's own cache first; else a copy pulled by the model manager (whose error names `models pull`).
         folder = coqui_cache_dir() / voice.replace("/", "--")
-        if not folder.is_dir():
-            raise VoiceNotFound(
-                f"coqui model {voice!r} is not in Coqui's cache ({folder}): fetch it with: callbot models pull "
-                f"{voice} (or let Coqui download it on a machine with internet access and copy that folder)"
-            )
-        model, config = _checkpoint_in(folder, voice)
+        model, config = _checkpoint_in(folder if folder.is_dir() else pulled_model(voice, settings), voice)
     else:
         path = Path(voice).expanduser()
         if path.is_file():
@@ -78,6 +74,10 @@ def resolve(voice: str, settings: Settings) -> ResolvedVoice:
         else:
             model, config = _checkpoint_in(pulled_model(voice, settings), voice)
     return ResolvedVoice("coqui", voice, f"coqui-tts {version}|{file_identity(model, config)}", (model, config))
+
+
+def _in_coqui_cache(voice: ResolvedVoice) -> bool:
+    return is_model_name(voice.voice) and voice.files[0].parent == coqui_cache_dir() / voice.voice.replace("/", "--")
 
 
 @dataclass
@@ -103,7 +103,7 @@ def load(voice: ResolvedVoice) -> CoquiSynthesizer:
         raise TtsError(f"the Coqui TTS engine does not import ({exc}): {INSTALL_HINT}") from None
     model, config = voice.files
     try:
-        if is_model_name(voice.voice):  # Coqui's own loading by name, from its cache (no download: it is there)
+        if _in_coqui_cache(voice):  # Coqui's own loading by name, from its cache (no download: it is there)
             tts = TTS(model_name=voice.voice, progress_bar=False)
         else:
             tts = TTS(model_path=str(model), config_path=str(config), progress_bar=False)

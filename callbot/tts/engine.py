@@ -110,4 +110,5 @@ def pulled_model(name: str, settings: Settings) -> Path:
     try:
         return ModelManager(settings).resolve(name)
     except ModelNotFound as exc:
-        raise VoiceNotFound(f"{exc} (fetch it with: callbot models pull {name})") from None
+        hint = "" if "callbot models pull" in str(exc) else "; voices in `callbot models list` are fetched with `callbot models pull NAME`"
+        raise VoiceNotFound(f"{exc}{hint}") from None
