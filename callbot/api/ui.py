@@ -250,7 +250,7 @@ def dashboard(request: Request, store: StoreDep, principal: UiUser,
     latency = stats.turn_latency
     return render(request, "dashboard.html", {
         "stats": stats, "hours": hours,
-        "calls_chart": column_chart(hourly, title=translate("calls_per_hour"),
+        "calls_chart": column_chart(hourly, title=translate("calls_per_hour"), width=1200,
                                     label_every=max(1, len(hourly) // 12)),
         "outcomes_chart": bar_chart([(translate(f"outcome_{k}"), v) for k, v in stats.outcomes.items()],
                                     title=translate("outcomes")),
