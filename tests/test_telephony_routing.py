@@ -1,0 +1,111 @@
+"""Where calls go, over real SIP on loopback: front-door redirects to a free operator, escalation by REFER with
+the ticket number, the call-duration limit, and graceful shutdown filing live calls' tickets."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from callbot.config import Settings
+from callbot.store import TicketStore
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sip_caller import free_sip_port, run_peer, start_peer, start_service  # noqa: E402
+from test_telephony_sip import ticket_of  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def operator(tmp_path: Path, seconds: float, name: str = "op") -> tuple[str, object, Path]:
+    port = free_sip_port()
+    report = tmp_path / f"{name}.json"
+    process = start_peer(report, "--answer", "--port", str(port), "--user", name, "--duration", str(seconds))
+    time.sleep(1.0)  # its transport is up
+    return f"sip:{name}@127.0.0.1:{port}", process, report
+
+
+def test_front_door_redirects_to_a_free_operator_and_answers_when_busy(tmp_path: Path) -> None:
+    operator_uri, operator_process, operator_report = operator(tmp_path, 14)
+    service = start_service(
+        tmp_path / "data",
+        {"CALLBOT_OVERFLOW_MODE": "front-door", "CALLBOT_OPERATOR_URIS": json.dumps([operator_uri])},
+    )
+    try:
+        redirected = run_peer(tmp_path / "c1.json", "--target", service.uri, "--follow-redirect", "--step", "wait:1")
+        assert redirected["redirect_to"] is not None and "op@127.0.0.1" in redirected["redirect_to"], redirected
+        assert redirected["connected"], redirected  # connected to the operator, not the bot
+
+        store = TicketStore.open(Settings(data_dir=service.data_dir), migrate=False)
+        try:
+            store.set_operator_status(uri=operator_uri, status="busy")  # what the PBX/ACD pushes through the API
+        finally:
+            store.close()
+        answered = run_peer(
+            tmp_path / "c2.json", "--target", service.uri, "--follow-redirect", "--step", "until_speech:10",
+            "--step", "hangup",
+        )
+        assert answered["redirect_to"] is None and answered["connected"] and answered["heard_audio_s"] > 0, answered
+        assert ticket_of(service, answered["call_id"]) is not None
+        assert ticket_of(service, redirected["call_id"], timeout=0.5) is None  # the operator's call is not ours
+    finally:
+        assert service.stop() == 0, service.log()[-3000:]
+        operator_process.wait(30)  # type: ignore[attr-defined]
+    assert json.loads(operator_report.read_text())["connected"]
+
+
+def test_pressing_0_transfers_to_the_operator_by_refer_carrying_the_ticket_number(tmp_path: Path) -> None:
+    operator_uri, operator_process, operator_report = operator(tmp_path, 40)
+    service = start_service(tmp_path / "data", {"CALLBOT_OPERATOR_URIS": json.dumps([operator_uri])})
+    try:
+        report = run_peer(
+            tmp_path / "c.json", "--target", service.uri, "--step", "until_speech:10", "--step", "dtmf:0",
+            "--step", "wait:25",
+        )
+        assert report["refer_to"] is not None and "op@127.0.0.1" in report["refer_to"], report
+        ticket = ticket_of(service, report["call_id"])
+        assert ticket is not None
+        assert ticket.ticket.escalation == "operator" and ticket.ticket.outcome == "escalated"
+        assert f"X-Callbot-Ticket={ticket.ticket.number}" in report["refer_to"]
+    finally:
+        assert service.stop() == 0, service.log()[-3000:]
+        operator_process.wait(60)  # type: ignore[attr-defined]
+    reached = json.loads(operator_report.read_text())
+    assert reached["connected"], reached  # the caller's new call reached the operator
+    assert reached["invite_headers"].get("X-Callbot-Ticket") == ticket.ticket.number, reached
+
+
+def test_maximum_call_duration_winds_the_call_up_with_a_ticket(tmp_path: Path) -> None:
+    service = start_service(tmp_path / "data", {"CALLBOT_MAX_CALL_DURATION_S": "10"})
+    try:
+        started = time.monotonic()
+        report = run_peer(tmp_path / "c.json", "--target", service.uri, "--step", "wait:40")
+        assert report["connected"] and time.monotonic() - started < 35, report
+        ticket = ticket_of(service, report["call_id"])
+        assert ticket is not None and ticket.ticket.outcome == "partial"
+    finally:
+        assert service.stop() == 0, service.log()[-3000:]
+
+
+def test_sigterm_during_a_call_files_its_ticket_and_exits_cleanly(tmp_path: Path) -> None:
+    service = start_service(tmp_path / "data")
+    caller = start_peer(tmp_path / "c.json", "--target", service.uri, "--step", "until_speech:10", "--step", "wait:60")
+    try:
+        time.sleep(4)  # the greeting is playing
+        started = time.monotonic()
+        assert service.stop(timeout=40) == 0, service.log()[-3000:]
+        assert time.monotonic() - started < 30
+        assert "shutting down: 1 live call(s)" in service.log()
+    finally:
+        caller.wait(30)  # long before its 60 s wait is over: the bot hung up
+    report = json.loads((tmp_path / "c.json").read_text())
+    assert report["connected"] and report["error"] is None, report
+    store = TicketStore.open(Settings(data_dir=service.data_dir), migrate=False)
+    try:
+        calls = [c for c in store.list_calls(limit=50).items if c.call_id == report["call_id"]]
+        assert calls and calls[0].ticket_number, calls
+    finally:
+        store.close()
