@@ -243,6 +243,7 @@ class CallSession:
         self.record_only = resources.record_only(locale)
         self._ticket_number: str | None = None
         self._filed_outcome: Outcome | None = None
+        self._unfiled_path: Path | None = None  # where the draft went when even the store's journal failed
 
         # media side: touched by the clock thread with single deque operations only
         self._inbound: collections.deque[tuple[int, bytes, float]] = collections.deque(maxlen=INBOUND_CAPACITY_FRAMES)
@@ -671,7 +672,7 @@ class CallSession:
         except Exception:
             log.critical("call %s: the ticket store failed even to journal; keeping the draft on disk",
                          self.call_id, exc_info=True)
-            self._last_resort(draft)
+            self._unfiled_path = self._last_resort(draft)
             return None
         self._ticket_number = number
         self._filed_outcome = draft.outcome
@@ -741,7 +742,7 @@ class CallSession:
         for job in self._speaking:
             job.cancel.set()
         self._speech_jobs.put(None)
-        if self._ticket_number is None:
+        if self._ticket_number is None and self._unfiled_path is None:
             self._file_ticket(self._partial_draft())
         self._hang_up()
         self._take_inbound_for_recording()

@@ -1,0 +1,518 @@
+"""CallSession without SIP: a caller line pushes 20 ms frames (espeak-ng speech) and pulls the bot's frames on a
+thread paced at real time, as pjmedia's clock would; real Listener + Vosk (the packaged Korean model), real
+Conversation, real SpeechOutput (espeak-ng), real TicketStore on SQLite. The only doubles sit at the edges:
+the SIP call control, and (in one test) a recognizer that returns each fixture WAV's known transcript.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+from conftest import espeak_wav
+
+from callbot.audio import read_wav, rms_dbfs, samples_per_frame
+from callbot.call_session import CallSession, SharedResources, safe_file_stem
+from callbot.config import Settings
+from callbot.store import TicketStore
+from callbot.tts import SpeechOutput
+from callbot.types import Transcript, Word
+
+RATE = 8000
+FRAME_BYTES = 2 * samples_per_frame(RATE)
+SILENCE = b"\x00" * FRAME_BYTES
+TICK_S = 0.02
+SPEECH_DBFS = -45.0  # a frame louder than this carries speech (espeak output sits around -20 dBFS)
+
+
+# --- edges -------------------------------------------------------------------------------------------------
+@dataclass
+class FakeCallControl:
+    """The SIP core's side of a call, as a unit-level fake: records what the session asked for."""
+
+    operator_uri: str | None = None
+    transfer_ok: bool = True
+    hangups: int = 0
+    transfers: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+
+    def transfer(self, target_uri: str, headers: dict[str, str]) -> bool:
+        self.transfers.append((target_uri, dict(headers)))
+        return self.transfer_ok
+
+    def hangup(self) -> None:
+        self.hangups += 1
+
+    def operator_uri_free(self) -> str | None:
+        return self.operator_uri
+
+
+class KnownTranscripts:
+    """Recognizer double for the slot-capture test: returns the known text of the clip the caller is playing."""
+
+    def __init__(self, rate: int) -> None:
+        self.sample_rate = rate
+        self.playing = ""
+
+    def accept(self, pcm: bytes) -> str | None:
+        return None
+
+    def final(self, offset: float) -> Transcript:
+        words = tuple(Word(w, offset + i * 0.3, offset + i * 0.3 + 0.25, 0.95) for i, w in enumerate(self.playing.split()))
+        return Transcript(self.playing, offset, offset + 0.3 * len(words), 0.95 if words else 0.0, words)
+
+    def set_phrases(self, phrases: object) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+
+class CallerLine:
+    """The caller's end: one thread ticks every 20 ms (or faster), pulls the bot's frame and pushes the caller's."""
+
+    def __init__(self, session: CallSession, *, speed: float = 1.0) -> None:
+        self.session = session
+        self.speed = speed
+        self.heard: list[bytes | None] = []  # the bot's frame per tick (None = silence)
+        self.sent: list[bytes] = []  # the caller's frame per tick
+        self.started_at_tick: dict[str, int] = {}  # utterance label -> tick its first frame went out
+        self.on_start: dict[str, Callable[[], None]] = {}
+        self._queue: collections.deque[tuple[bytes, str | None]] = collections.deque()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="caller-line", daemon=True)
+
+    @property
+    def tick(self) -> int:
+        return len(self.heard)
+
+    def start(self) -> CallerLine:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        began = time.monotonic()
+        while not self._stop.is_set() and not self.session.finished:
+            self.heard.append(self.session.pull_outbound())
+            pcm, label = self._queue.popleft() if self._queue else (SILENCE, None)
+            if label is not None:
+                self.started_at_tick[label] = len(self.sent)
+                if label in self.on_start:
+                    self.on_start[label]()
+            self.sent.append(pcm)
+            self.session.push_inbound(pcm)
+            delay = began + len(self.heard) * TICK_S / self.speed - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    def say(self, pcm: bytes, label: str, on_start: Callable[[], None] | None = None) -> None:
+        if on_start is not None:
+            self.on_start[label] = on_start
+        frames = [pcm[i : i + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00") for i in range(0, len(pcm), FRAME_BYTES)]
+        self._queue.extend((frame, label if i == 0 else None) for i, frame in enumerate(frames))
+
+    @property
+    def saying(self) -> bool:
+        return bool(self._queue)
+
+    def bot_voice_ticks(self, since: int = 0) -> list[int]:
+        return [i for i in range(since, len(self.heard)) if self.heard[i] is not None]
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+            time.sleep(0.01)
+
+    def wait_bot_speaking(self, since: int, timeout: float = 15.0) -> int:
+        """Waits for the bot's voice after tick ``since``; returns the tick it began."""
+        self.wait_for(lambda: bool(self.bot_voice_ticks(since)), timeout, "the bot to speak")
+        return self.bot_voice_ticks(since)[0]
+
+    def wait_bot_quiet(self, since: int, quiet_s: float = 0.5, timeout: float = 30.0) -> int:
+        """Waits until the bot has spoken after ``since`` and then been silent ``quiet_s``; returns that tick."""
+        quiet_ticks = int(quiet_s / TICK_S)
+
+        def quiet() -> bool:
+            voiced = self.bot_voice_ticks(since)
+            if self.session.finished:
+                return True
+            return bool(voiced) and not self.saying and self.tick - voiced[-1] > quiet_ticks
+
+        self.wait_for(quiet, timeout, "the bot to finish speaking")
+        return self.tick
+
+
+def speech_onset(pcm: bytes) -> int:
+    """Index of the first 20 ms frame with speech energy (espeak's clips start with a little silence)."""
+    for index in range(len(pcm) // FRAME_BYTES):
+        if rms_dbfs(pcm[index * FRAME_BYTES : (index + 1) * FRAME_BYTES]) > SPEECH_DBFS:
+            return index
+    raise AssertionError("the clip holds no speech")
+
+
+# --- fixtures ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, bytes]]:
+    """Caller answers synthesized with espeak-ng at 8 kHz: label -> (what is said, PCM)."""
+    folder = tmp_path_factory.mktemp("caller")
+    texts = {
+        "name": "Tôi tên là Nguyễn Văn An",
+        "address": "Số mười hai ngõ ba mươi tư phố Huế, phường Hai Bà Trưng, Hà Nội",
+        "need": "Nhà tôi bị ngập, cần hỗ trợ lương thực và nước uống",
+        "long": "Xin chào, tôi muốn hỏi về việc hỗ trợ lương thực cho gia đình tôi ở phường Đống Đa",
+    }
+    return {
+        label: (text, read_wav(espeak_wav(folder / f"{label}.wav", text, "vi", rate=RATE)).pcm)
+        for label, text in texts.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def speech_output() -> SpeechOutput:
+    return SpeechOutput(Settings())
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(call_sample_rate=RATE)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[TicketStore]:
+    opened = TicketStore.open(settings)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def korean_resources(settings, speech_output, store, vosk_models, korean_model_path) -> SharedResources:
+    """Real recognition with the packaged Korean model standing in for the Vietnamese one."""
+    return SharedResources(settings, speech_output, store, vosk_models, {"vi": korean_model_path})
+
+
+@pytest.fixture
+def record_only_resources(settings, speech_output, store, vosk_models) -> SharedResources:
+    return SharedResources(settings, speech_output, store, vosk_models, {})
+
+
+@dataclass
+class Call:
+    session: CallSession
+    line: CallerLine
+    control: FakeCallControl
+
+
+@pytest.fixture
+def start_call(settings: Settings) -> Iterator[Callable[..., Call]]:
+    calls: list[Call] = []
+
+    def start(resources: SharedResources, *, call_id: str = "call-1@10.0.0.1", speed: float = 1.0,
+              control: FakeCallControl | None = None, session_settings: Settings | None = None) -> Call:
+        control = control or FakeCallControl()
+        session = CallSession(call_id=call_id, caller_id="0912345678", locale="vi", rate=RATE,
+                              settings=session_settings or settings, resources=resources, control=control)
+        session.start()
+        call = Call(session, CallerLine(session, speed=speed).start(), control)
+        calls.append(call)
+        return call
+
+    yield start
+    for call in calls:
+        call.session.on_hangup()
+        assert call.session.wait(20), "the call session did not finish"
+        call.line.stop()
+
+
+def ticket_of(store: TicketStore, session: CallSession):
+    assert session.wait(30), "the call did not end"
+    assert session.ticket_number, "no ticket was filed"
+    return store.get_ticket(session.ticket_number)
+
+
+def frames_of_line(heard_or_sent: list[bytes | None], count: int) -> bytes:
+    return b"".join(frame or SILENCE for frame in heard_or_sent[:count])
+
+
+def answer_every_question(call: Call, clips: dict[str, tuple[str, bytes]], *, confirm_digit: str | None = "1",
+                          confirm_clip: str | None = None, recognizer: KnownTranscripts | None = None,
+                          max_turns: int = 12) -> list[str]:
+    """The caller answers each question the bot asks (by its slot) once the bot has finished asking it.
+    Returns the slots asked, in order."""
+    asked: list[str] = []
+    since = 0
+    for turn in range(max_turns):
+        call.line.wait_bot_quiet(since)
+        ask = call.session.current_ask
+        if call.session.finished or ask is None:
+            break
+        asked.append(ask.slot)
+        if ask.slot == "confirm" and confirm_digit is not None:
+            call.session.on_dtmf(confirm_digit)
+            since = call.line.tick
+            continue
+        label = confirm_clip if ask.slot == "confirm" else {"ward": "address"}.get(ask.slot, ask.slot)
+        text, pcm = clips[label]
+        on_start = None
+        if recognizer is not None:
+            def on_start(text: str = text) -> None:
+                recognizer.playing = text
+        call.line.say(pcm, f"{label}-{turn}", on_start)
+        since = call.line.tick + len(pcm) // FRAME_BYTES
+    return asked
+
+
+# --- media side (no worker running) --------------------------------------------------------------------------
+def test_media_side_never_blocks_and_drops_the_oldest_frames_when_the_worker_stalls(record_only_resources, settings):
+    session = CallSession(call_id="stalled", caller_id=None, locale="vi", rate=RATE, settings=settings,
+                          resources=record_only_resources, control=FakeCallControl())
+    # the worker was never started: the clock thread keeps pushing and must neither block nor grow without bound
+    for index in range(600):
+        session.push_inbound(index.to_bytes(2, "little") * (FRAME_BYTES // 2))
+    assert session.stats.inbound_dropped == 100
+    assert len(session._inbound) == 500
+    assert session._inbound[0][0] == 100  # the oldest hundred went
+    assert session.pull_outbound() is None  # nothing to say yet: silence
+
+
+# --- real Listener + Korean Vosk model + real dialogue, espeak prompts, SQLite ---------------------------------
+@pytest.mark.slow
+def test_full_call_bot_speaks_listens_reads_back_and_dtmf_1_files_a_complete_ticket(
+    korean_resources, start_call, clips, store
+):
+    call = start_call(korean_resources)
+    asked = answer_every_question(call, clips, confirm_digit="1")
+    detail = ticket_of(store, call.session)
+
+    # the bot spoke: its greeting is real, loud audio on the line
+    greeting = frames_of_line(call.line.heard, 150)
+    assert rms_dbfs(greeting) > -30
+    # speech ended each turn and the dialogue moved on, question after question, to the read-back
+    assert asked[0] == "name" and asked[-1] == "confirm" and "need" in asked, asked
+    assert detail.ticket.outcome == "complete"
+    assert detail.ticket.name and detail.ticket.address_text and detail.ticket.need_text
+    kinds = [(turn.speaker, turn.kind.value) for turn in detail.turns]
+    assert ("caller", "dtmf") in kinds
+    speech_turns = [t for t in detail.turns if t.kind.value == "speech"]
+    assert len(speech_turns) >= 3 and all(t.confidence is not None and t.end > t.start for t in speech_turns)
+    # every spoken answer got its reply, with the turn latency measured end of speech -> first bot frame
+    for turn in speech_turns:
+        reply = next(t for t in detail.turns if t.seq > turn.seq and t.speaker == "bot")
+        assert reply.latency_ms is not None and 0 < reply.latency_ms < 5000
+    assert call.session.stats.turn_latencies
+    # the number read back is the filed one; then the bot said goodbye and hung up
+    assert any(t.speaker == "bot" and "Mã số phiếu" in t.text for t in detail.turns)
+    assert call.control.hangups == 1
+    assert detail.call is not None and detail.call.outcome == "complete" and detail.call.has_recording
+
+
+@pytest.mark.slow
+def test_recording_has_the_caller_left_and_the_bot_right_aligned_frame_by_frame(korean_resources, start_call, clips,
+                                                                                  store):
+    call = start_call(korean_resources, call_id="rec/1@host")
+    since = call.line.wait_bot_quiet(0)
+    call.line.say(clips["name"][1], "name")
+    call.line.wait_bot_quiet(since + len(clips["name"][1]) // FRAME_BYTES)
+    call.session.on_hangup()
+    detail = ticket_of(store, call.session)
+    call.line.stop()
+
+    path = call.session.recording_path
+    assert path.name == f"{safe_file_stem('rec/1@host')}.wav" and path.parent == store.settings.data_dir / "recordings"
+    data, rate = soundfile.read(str(path), dtype="int16", always_2d=True)
+    assert rate == RATE and data.shape[1] == 2
+    ticks = min(len(call.line.sent), len(call.line.heard), data.shape[0] // samples_per_frame(RATE))
+    assert ticks > 400
+    samples = ticks * samples_per_frame(RATE)
+    caller = np.frombuffer(frames_of_line(call.line.sent, ticks), dtype="<i2")
+    bot = np.frombuffer(frames_of_line(call.line.heard, ticks), dtype="<i2")
+    # exactly what the caller sent is on the left, exactly what the bot played is on the right, tick for tick
+    assert np.array_equal(data[:samples, 0], caller)
+    assert np.array_equal(data[:samples, 1], bot)
+    assert np.abs(caller).max() > 1000 and np.abs(bot).max() > 1000
+    assert detail.call is not None and detail.call.has_recording
+
+
+@pytest.mark.slow
+def test_barge_in_cuts_the_prompt_within_200_ms_of_speech_start(korean_resources, start_call, clips, store):
+    call = start_call(korean_resources)
+    began = call.line.wait_bot_speaking(0)
+    call.line.wait_for(lambda: call.line.tick > began + 50, 5, "a second of the greeting")
+    assert call.session.bot_speaking
+    _, pcm = clips["long"]
+    call.line.say(pcm, "barge")
+    call.line.wait_for(lambda: "barge" in call.line.started_at_tick, 5, "the caller to start talking")
+    onset = call.line.started_at_tick["barge"] + speech_onset(pcm)
+    call.line.wait_for(lambda: call.session.stats.barge_ins, 5, "the barge-in")
+    # in stream time, as the caller hears it: the first tick from which the bot stays silent
+    call.line.wait_for(lambda: call.line.tick > onset + 60, 5, "a second more of the call")
+    heard = call.line.heard
+    cut = next(t for t in range(onset, len(heard)) if all(f is None for f in heard[t : t + 25]))
+    cut_ms = (cut - onset) * TICK_S * 1000
+    assert cut_ms <= 200, f"the bot kept talking {cut_ms:.0f} ms over the caller"
+    assert any(f is not None for f in heard[onset - 10 : onset])  # it was talking right up to the caller
+    measured = call.session.stats.barge_ins[0]
+    assert measured.cut_at - measured.speech_at <= 0.2
+    # the caller's speech then ends a turn and the dialogue answers it
+    end_of_clip = call.line.started_at_tick["barge"] + len(pcm) // FRAME_BYTES
+    call.line.wait_bot_speaking(end_of_clip, timeout=20)
+    call.session.on_hangup()
+    detail = ticket_of(store, call.session)
+    kinds = [t.kind.value for t in detail.turns]
+    assert "barge_in" in kinds and "speech" in kinds
+    assert any(t.speaker == "bot" and t.text.endswith("[cut]") for t in detail.turns)
+
+
+@pytest.mark.slow
+def test_hangup_mid_prompt_files_a_partial_ticket(korean_resources, start_call, store):
+    call = start_call(korean_resources)
+    began = call.line.wait_bot_speaking(0)
+    call.line.wait_for(lambda: call.line.tick > began + 15, 5, "the greeting to be under way")
+    call.session.on_hangup()
+    detail = ticket_of(store, call.session)
+    assert detail.ticket.outcome == "partial"
+    assert call.control.hangups == 0  # the caller already hung up: nothing to hang up
+    assert detail.call is not None and detail.call.ended_at is not None and detail.call.has_recording
+    assert detail.turns[0].speaker == "bot" and detail.turns[0].text.endswith("[cut]")
+
+
+def test_hangup_before_the_worker_even_starts_still_files_a_ticket(record_only_resources, settings, store):
+    session = CallSession(call_id="early", caller_id=None, locale="vi", rate=RATE, settings=settings,
+                          resources=record_only_resources, control=FakeCallControl())
+    session.on_hangup()
+    session.start()
+    detail = ticket_of(store, session)
+    assert detail.ticket.outcome == "partial"
+
+
+@pytest.mark.slow
+def test_slot_capture_with_known_transcripts(korean_resources, start_call, clips, store, settings):
+    recognizer = KnownTranscripts(settings.asr_sample_rate)
+    resources = dataclasses_replace_recognizer(korean_resources, recognizer)
+    call = start_call(resources, speed=2.0)
+    clips = {**clips, "yes": ("đúng rồi", clips["name"][1])}
+    asked = answer_every_question(call, clips, confirm_digit=None, confirm_clip="yes", recognizer=recognizer)
+    detail = ticket_of(store, call.session)
+    assert asked[:3] == ["name", "address", "need"], asked
+    ticket = detail.ticket
+    assert ticket.outcome == "complete"
+    assert ticket.name == "Nguyễn Văn An"
+    assert "Hai Bà Trưng" in f"{ticket.ward_name} {ticket.address_text}"
+    assert ticket.need_text and "lương thực" in ticket.need_text
+    assert [t.text for t in detail.turns if t.kind.value == "speech"][:3] == [
+        clips["name"][0], clips["address"][0], clips["need"][0]
+    ]
+
+
+# --- record-only mode (no ASR model for the locale) ----------------------------------------------------------
+@pytest.mark.slow
+def test_record_only_mode_asks_every_question_and_files_clips_needing_transcription(
+    record_only_resources, start_call, clips, store
+):
+    call = start_call(record_only_resources, speed=2.0)
+    asked = answer_every_question(call, clips)
+    detail = ticket_of(store, call.session)
+    assert asked == ["name", "address", "need"]
+    assert detail.ticket.needs_transcription
+    assert [Path(c).name for c in detail.clips] == ["name.wav", "address.wav", "need.wav"]
+    for clip, label in zip(detail.clips, asked):
+        audio = read_wav(clip)
+        assert audio.rate == RATE and rms_dbfs(audio.pcm) > -35
+        assert audio.duration >= len(clips[label][1]) / 2 / RATE - 0.2  # the whole answer, with padding
+    assert call.control.hangups == 1
+
+
+# --- robustness --------------------------------------------------------------------------------------------
+class BrokenStore(TicketStore):
+    """The real store, except that filing fails outright (the journal too)."""
+
+    def file_ticket(self, **kwargs: object) -> str:  # type: ignore[override]
+        raise OSError("disk full")
+
+
+def test_store_failure_keeps_the_draft_in_a_last_resort_file(record_only_resources, settings, start_call):
+    broken = BrokenStore.open(settings)
+    resources = SharedResources(settings, record_only_resources.speech, broken, record_only_resources.vosk_models,
+                                {}, record_only_resources.dialogue)
+    call = start_call(resources, call_id="lost/1", speed=4.0)
+    call.line.wait_bot_speaking(0)
+    call.session.on_hangup()
+    assert call.session.wait(20)
+    assert call.session.ticket_number is None
+    saved = json.loads((settings.data_dir / "unfiled" / "lost_1.json").read_text(encoding="utf-8"))
+    assert saved["draft"]["call_id"] == "lost/1" and saved["draft"]["outcome"] == "partial"
+    assert saved["recording_path"].endswith("lost_1.wav")
+    broken.close()
+
+
+class ExplodingRecognizer(KnownTranscripts):
+    def final(self, offset: float) -> Transcript:
+        raise RuntimeError("decoder crashed")
+
+
+def test_a_crash_in_the_worker_files_a_partial_ticket_and_hangs_up(korean_resources, start_call, clips, store,
+                                                                    settings):
+    resources = dataclasses_replace_recognizer(korean_resources, ExplodingRecognizer(settings.asr_sample_rate))
+    call = start_call(resources, speed=4.0)
+    call.line.wait_bot_speaking(0)
+    call.line.say(clips["name"][1], "name")
+    detail = ticket_of(store, call.session)
+    assert detail.ticket.outcome == "partial"
+    assert call.control.hangups == 1
+
+
+@pytest.mark.slow
+def test_max_call_duration_files_partial_and_hangs_up(record_only_resources, start_call, store, settings):
+    limited = settings.model_copy(update={"max_call_duration_s": 10})
+    began = time.monotonic()
+    call = start_call(record_only_resources, session_settings=limited)
+    detail = ticket_of(store, call.session)
+    assert 10 <= time.monotonic() - began < 14
+    assert detail.ticket.outcome == "partial"
+    assert call.control.hangups == 1
+
+
+def test_shutdown_files_the_ticket_and_hangs_up(record_only_resources, start_call, store):
+    call = start_call(record_only_resources, speed=4.0)
+    call.line.wait_bot_speaking(0)
+    call.session.shutdown()
+    detail = ticket_of(store, call.session)
+    assert detail.ticket.outcome == "partial"
+    assert call.control.hangups == 1
+
+
+@pytest.mark.parametrize("operator", ["sip:op1@127.0.0.1", None])
+def test_key_0_transfers_to_a_free_operator_with_the_ticket_number(record_only_resources, start_call, store,
+                                                                   operator):
+    call = start_call(record_only_resources, speed=4.0, control=FakeCallControl(operator_uri=operator))
+    call.line.wait_bot_speaking(0)
+    call.session.on_dtmf("0")
+    detail = ticket_of(store, call.session)
+    assert detail.ticket.outcome == "escalated"
+    if operator:
+        assert call.control.transfers == [(operator, {"X-Callbot-Ticket": detail.ticket.number})]
+    else:
+        assert call.control.transfers == []  # nobody free: the caller is told they will be called back
+    assert call.control.hangups == 1
+
+
+def dataclasses_replace_recognizer(resources: SharedResources, recognizer: object) -> SharedResources:
+    """The same shared resources, but every call gets ``recognizer`` (a double at the ASR edge)."""
+
+    class WithRecognizer(SharedResources):
+        def recognizer(self, locale: str):  # type: ignore[override]
+            return recognizer
+
+    return WithRecognizer(resources.settings, resources.speech, resources.store, resources.vosk_models,
+                          dict(resources.asr_model_paths), resources.dialogue)
