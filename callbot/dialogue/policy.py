@@ -200,7 +200,7 @@ def _advance(state: DialogueState, ctx: PolicyContext) -> Step:
 
 def _readback(state: DialogueState, ctx: PolicyContext) -> Step:
     if state.readbacks >= ctx.config.max_readbacks:
-        return _exhausted(state, ctx, "readback")
+        return _exhausted(state, ctx, f"read back {state.readbacks} times without a confirmation")
     state = replace(state, readbacks=state.readbacks + 1)
     assert state.name is not None and state.address is not None and state.need is not None
     return _ask(
@@ -416,7 +416,7 @@ def _reprompt(state: DialogueState, ctx: PolicyContext, note: str | None) -> Ste
     if attempt > ctx.config.max_reprompts:
         if question == "ward":
             return _accept_without_ward(state, ctx, "ward not given")
-        return _exhausted(state, ctx, question)
+        return _exhausted(state, ctx, f"no usable answer to {question} after {ctx.config.max_reprompts} reprompts")
     if question == "check":
         value = state.checking_value
         return _ask(state, ctx, "check", _prompt_key(ctx, "check", attempt), value=_value_text(value) if value else "")
@@ -435,8 +435,9 @@ def _file(
     return state, [*said, FileTicket(state.draft())]
 
 
-def _exhausted(state: DialogueState, ctx: PolicyContext, question: str) -> Step:
-    state = state.noted(f"no usable answer to {question} after {ctx.config.max_reprompts} reprompts")
+def _exhausted(state: DialogueState, ctx: PolicyContext, reason: str) -> Step:
+    """The form cannot be finished: a partial ticket, handed to an operator or kept for a callback."""
+    state = state.noted(reason)
     if ctx.config.exhausted_action == "transfer":
         return _file(state, ctx, Outcome.partial, "operator", "transfer_operator", _speak(ctx, "exhausted_transfer"))
     return _file(state, ctx, Outcome.partial, "callback", "callback")
