@@ -1,0 +1,85 @@
+"""`callbot replay` end to end on WAVs made in the test, with the real Korean Vosk model."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from speech_fixtures import build_call, trimmed_speech
+from typer.testing import CliRunner
+
+from callbot.audio import resample, write_wav
+from callbot.cli import app
+from callbot.config import Settings
+from callbot.listener import Final, Partial, SpeechStarted
+from callbot.replay import describe, replay
+
+CALLBOT = "/opt/venv/bin/callbot"
+
+
+@pytest.fixture(scope="module")
+def two_turn_wav(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[tuple[float, float], ...]]:
+    """Korean speech, silence, speech; written as 22.05 kHz stereo (replay takes any rate and channel count)."""
+    tmp = tmp_path_factory.mktemp("replay")
+    first = trimmed_speech(tmp, "안녕하세요 저는 서울에 살고 있습니다", "ko", 16000)
+    second = trimmed_speech(tmp, "저는 부산에 있습니다", "ko", 16000)
+    call = build_call(16000, [1.0, first, 1.5, second, 1.0])
+    mono = np.frombuffer(resample(call.pcm, 16000, 22050), dtype="<i2")
+    stereo = np.repeat(mono, 2)
+    return write_wav(tmp / "call.wav", stereo.tobytes(), 22050, channels=2), call.truth
+
+
+@pytest.mark.slow
+def test_replay_json_end_to_end(two_turn_wav, korean_model_path: Path, tmp_path: Path) -> None:
+    wav, truth = two_turn_wav
+    done = subprocess.run(
+        [CALLBOT, "replay", str(wav), "--model", str(korean_model_path), "--json"],
+        capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert len(result["segments"]) == 2 and len(result["finals"]) == 2
+    for segment, (true_start, true_end) in zip(result["segments"], truth):
+        assert abs(segment["start"] - true_start) <= 0.1 and abs(segment["end"] - true_end) <= 0.1
+    for final, (true_start, true_end) in zip(result["finals"], truth):
+        assert set(final) == {"text", "start", "end", "confidence", "words"}
+        assert final["text"] and final["words"] and 0 < final["confidence"] <= 1
+        assert [w["word"] for w in final["words"]] == final["text"].split()
+        assert true_start - 0.35 <= final["start"] < final["end"] <= true_end + 0.35
+        starts = [w["start"] for w in final["words"]]
+        assert starts == sorted(starts)
+    assert result["partials"]
+    assert 0.5 < result["asr_fraction"] < 0.95  # speech plus padding, not the silences
+
+
+@pytest.mark.slow
+def test_timeline_and_realtime_pace(tmp_path: Path, vosk_models, korean_model_path: Path) -> None:
+    speech = trimmed_speech(tmp_path, "저는 부산에 있습니다", "ko", 8000)
+    call = build_call(8000, [0.5, speech, 0.8])
+    wav = write_wav(tmp_path / "short.wav", call.pcm, 8000)
+    began = time.monotonic()
+    result = replay(wav, Settings(), korean_model_path, realtime=True, models=vosk_models)
+    assert time.monotonic() - began >= result.duration - 0.05  # never ahead of the clock
+    kinds = [type(event) for event in result.events]
+    assert kinds[0] is SpeechStarted and kinds[-1] is Final and Partial in kinds
+    lines = [describe(event) for event in result.events]
+    assert "speech starts" in lines[0] and "final [" in lines[-1] and "conf" in lines[-1]
+
+
+def test_replay_without_a_model_names_the_pull_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLBOT_MODELS_DIR", str(tmp_path / "models"))
+    wav = write_wav(tmp_path / "silence.wav", b"\x00\x00" * 8000, 8000)
+    result = CliRunner().invoke(app, ["replay", str(wav)])
+    assert result.exit_code == 1
+    assert "callbot models pull vosk-model-small-vn-0.4" in result.output
+
+
+def test_replay_of_an_unreadable_file_is_a_clear_error(tmp_path: Path, korean_model_path: Path) -> None:
+    bogus = tmp_path / "not-audio.wav"
+    bogus.write_text("hello")
+    result = CliRunner().invoke(app, ["replay", str(bogus), "--model", str(korean_model_path)])
+    assert result.exit_code == 1 and "cannot read audio file" in result.output
