@@ -12,11 +12,12 @@ import signal
 import sys
 import threading
 import time
+from typing import Callable
 
 from callbot.call_session import CallSession, SharedResources
-from callbot.config import Settings, load_settings
+from callbot.config import Settings, SettingsError, load_settings
 from callbot.telephony.overflow import Admission, AdmissionPolicy, InviteContext, OperatorDirectory
-from callbot.telephony.pjsip import CallControl, IncomingCall, SipEndpoint
+from callbot.telephony.pjsip import CallControl, IncomingCall, SipEndpoint, SipError
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,13 @@ class CallbotService:
         with self._lock:
             self._sessions.clear()
 
+    @staticmethod
+    def absorb_exit_signals() -> None:
+        """Make SIGTERM/SIGINT plain notifications. uvicorn stops on them and then re-raises the signal it
+        caught; with the default handlers that would kill the process before live calls file their tickets."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, _frame: log.info("%s: shutting down", signal.Signals(signum).name))
+
     def wait_for_signal(self) -> None:
         """Block the main thread until SIGTERM or SIGINT, then shut down gracefully."""
         received = threading.Event()
@@ -118,14 +126,35 @@ class CallbotService:
         self.shutdown()
 
 
+def start_service(settings: Settings, echo: Callable[[str], None] = print) -> CallbotService:
+    """Load the shared resources, start answering, and say how (``callbot serve`` and ``main`` use this)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    service = CallbotService(settings)
+    try:
+        service.start()
+    except SipError as exc:
+        service.resources.store.close()
+        raise SipError(f"cannot listen for SIP on {settings.sip_bind}:{settings.sip_port}: {exc}") from exc
+    if service.record_only:
+        echo(f"callbot: RECORD-ONLY MODE for locale {settings.locale!r} (no speech recognition model): "
+             "answers are recorded and tickets flagged 'needs transcription'")
+    echo(f"callbot: answering SIP calls on {settings.sip_bind}:{settings.sip_port} (UDP, TCP), "
+         f"{settings.overflow_mode} mode, up to {settings.max_calls} calls")
+    return service
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the SIP side of the callbot (settings from CALLBOT_*).")
     parser.add_argument("--config", help="TOML settings file")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    service = CallbotService(load_settings(args.config))
-    service.start()
+    try:
+        service = start_service(load_settings(args.config), echo=lambda line: print(line, flush=True))
+    except (SipError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print("callbot SIP service ready", flush=True)  # tests wait for this line
     service.wait_for_signal()
     return 0

@@ -4,17 +4,21 @@ the ticket number, the call-duration limit, and graceful shutdown filing live ca
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from callbot.config import Settings
 from callbot.store import TicketStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sip_caller import free_sip_port, run_peer, start_peer, start_service  # noqa: E402
+from sip_caller import REPO, free_sip_port, run_peer, start_peer, start_service  # noqa: E402
 from test_telephony_sip import ticket_of  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -107,5 +111,41 @@ def test_sigterm_during_a_call_files_its_ticket_and_exits_cleanly(tmp_path: Path
     try:
         calls = [c for c in store.list_calls(limit=50).items if c.call_id == report["call_id"]]
         assert calls and calls[0].ticket_number, calls
+    finally:
+        store.close()
+
+
+def test_callbot_serve_runs_the_api_and_answers_calls(tmp_path: Path) -> None:
+    sip_port, http_port = free_sip_port(), free_sip_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CALLBOT_")}
+    env.update({
+        "CALLBOT_DATA_DIR": str(tmp_path / "data"), "CALLBOT_PROMPTS_DIR": str(REPO / "prompts"),
+        "CALLBOT_SIP_PORT": str(sip_port), "CALLBOT_HTTP_PORT": str(http_port),
+    })
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log_file:
+        server = subprocess.Popen([sys.executable, "-m", "callbot", "serve"], env=env, cwd=REPO,
+                                  stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{http_port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
+                time.sleep(0.2)
+        assert health.status_code == 200
+        assert f"answering SIP calls on 127.0.0.1:{sip_port}" in log_path.read_text()
+        report = run_peer(tmp_path / "c.json", "--target", f"sip:bot@127.0.0.1:{sip_port}",
+                          "--step", "until_speech:10", "--step", "hangup")
+        assert report["connected"] and report["heard_audio_s"] > 0, report
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    assert server.returncode == 0, log_path.read_text()[-3000:]
+    store = TicketStore.open(Settings(data_dir=tmp_path / "data"), migrate=False)
+    try:
+        assert any(c.call_id == report["call_id"] and c.ticket_number for c in store.list_calls(limit=50).items)
     finally:
         store.close()
