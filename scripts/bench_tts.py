@@ -104,7 +104,9 @@ def bench(engine: str, locale: str, voice: str, workdir: Path, repeat: int) -> R
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--engines", nargs="+", default=["espeak", "piper", "coqui"])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--coqui-voice", help="Coqui model name (in $TTS_HOME) or checkpoint folder")
@@ -122,7 +124,9 @@ def main() -> None:
                 if voice is None:
                     from callbot.tts.coqui_engine import build_untrained_vits
 
-                    voice = str(build_untrained_vits(workdir / "full-size-vits", tiny=False, sample_rate=22050))
+                    voice = str(
+                        build_untrained_vits(workdir / "full-size-vits", tiny=False, sample_rate=22050)
+                    )
                 rows.append(bench("coqui", "vi", voice, workdir, args.repeat))
             else:
                 parser.error(f"unknown engine {engine}")
@@ -131,7 +135,9 @@ def main() -> None:
         f"{'engine (locale: voice)':<38} {'load s':>7} {'first audio s':>22} {'RTF':>16} {'cache hit ms':>18}"
     )
     print(header)
-    print(f"{'':<38} {'':>7} {'read-back':>11}{'3-sent':>11} {'read-back':>8}{'3-sent':>8} {'disk':>9}{'memory':>9}")
+    print(
+        f"{'':<38} {'':>7} {'read-back':>11}{'3-sent':>11} {'read-back':>8}{'3-sent':>8} {'disk':>9}{'memory':>9}"
+    )
     print("-" * len(header))
     for row in rows:
         print(

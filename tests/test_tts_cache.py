@@ -70,13 +70,18 @@ def test_changing_a_prompts_text_invalidates_its_entry(tmp_path: Path, prompts_d
 
 def test_changing_the_voice_or_level_invalidates_entries(tmp_path: Path, prompts_dir: Path) -> None:
     speech_for(tmp_path, prompts_dir).warm("vi", 8000)
-    assert sorted(speech_for(tmp_path, prompts_dir, tts_voice_vi="vi-vn-x-south").warm("vi", 8000).rendered) == [
-        "ask_name", "greeting"]
+    assert sorted(
+        speech_for(tmp_path, prompts_dir, tts_voice_vi="vi-vn-x-south").warm("vi", 8000).rendered
+    ) == ["ask_name", "greeting"]
     assert sorted(speech_for(tmp_path, prompts_dir, tts_level_dbfs=-24.0).warm("vi", 8000).rendered) == [
-        "ask_name", "greeting"]
+        "ask_name",
+        "greeting",
+    ]
 
 
-def test_a_dynamic_prompt_is_synthesized_every_time_and_never_cached(tmp_path: Path, prompts_dir: Path) -> None:
+def test_a_dynamic_prompt_is_synthesized_every_time_and_never_cached(
+    tmp_path: Path, prompts_dir: Path
+) -> None:
     speech = speech_for(tmp_path, prompts_dir)
     text = PROMPTS["read_back"].format(number="1234-5678")
     speech.synthesize(text, locale="vi", rate=8000, key="read_back")
@@ -87,7 +92,9 @@ def test_a_dynamic_prompt_is_synthesized_every_time_and_never_cached(tmp_path: P
 
 def test_a_recorded_wav_overrides_synthesis(tmp_path: Path, prompts_dir: Path) -> None:
     (prompts_dir / "vi" / "audio").mkdir()
-    recording = espeak_wav(prompts_dir / "vi" / "audio" / "greeting.wav", "Xin chào quý vị", "vi-vn-x-south", 44100)
+    recording = espeak_wav(
+        prompts_dir / "vi" / "audio" / "greeting.wav", "Xin chào quý vị", "vi-vn-x-south", 44100
+    )
     quiet = to_pcm16(0.05 * np.frombuffer(read_wav(recording).pcm, dtype="<i2") / 32768.0)
     write_wav(recording, quiet, 44100)  # recorded far too quietly: must still play at the TTS level
     speech = speech_for(tmp_path, prompts_dir)
@@ -105,9 +112,9 @@ def test_a_recorded_wav_overrides_synthesis(tmp_path: Path, prompts_dir: Path) -
 def test_prompts_build_command_fills_the_cache(tmp_path: Path, prompts_dir: Path) -> None:
     env = {**os.environ, "CALLBOT_DATA_DIR": str(tmp_path / "data"), "CALLBOT_PROMPTS_DIR": str(prompts_dir)}
     command = [sys.executable, "-m", "callbot", "prompts", "build", "--locale", "vi", "--rate", "8000"]
-    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    first = subprocess.run(command, check=False, env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stderr
     assert "2 rendered, 0 already cached, 0 recorded, 1 dynamic" in first.stdout
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    second = subprocess.run(command, check=False, env=env, capture_output=True, text=True, timeout=120)
     assert "0 rendered, 2 already cached" in second.stdout
     assert len(list((tmp_path / "data" / "prompt-cache" / "vi").glob("*.wav"))) == 2

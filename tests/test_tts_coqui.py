@@ -23,7 +23,9 @@ from callbot.tts.coqui_engine import build_untrained_vits
 
 pytestmark = [pytest.mark.coqui, pytest.mark.slow]
 
-CATALOGUE_NAME = "tts_models/en/ljspeech/vits"  # Coqui resolves only catalogue names; our files stand in for it
+CATALOGUE_NAME = (
+    "tts_models/en/ljspeech/vits"  # Coqui resolves only catalogue names; our files stand in for it
+)
 SENTENCE = "Xin chào, đây là tổng đài hỗ trợ người dân. Số phiếu là 1234-5678."
 
 
@@ -55,7 +57,9 @@ def test_a_local_checkpoint_speaks_vietnamese_graphemes(
 
 
 def test_a_checkpoint_file_with_its_config_beside_it(tiny_vits: Path, tmp_path: Path) -> None:
-    speech = SpeechOutput(settings_with(tmp_path, tts_engine_vi="coqui", tts_voice_vi=str(tiny_vits / "model_file.pth")))
+    speech = SpeechOutput(
+        settings_with(tmp_path, tts_engine_vi="coqui", tts_voice_vi=str(tiny_vits / "model_file.pth"))
+    )
     assert_clean_speech(speech.synthesize("Xin chào.", locale="vi", rate=8000), 8000, (0.2, 10.0))
 
 
@@ -67,7 +71,9 @@ def test_a_named_model_loads_from_coquis_cache_without_downloading(coqui_home: P
     assert sorted(p.name for p in (coqui_home / "tts").iterdir()) == ["tts_models--en--ljspeech--vits"]
 
 
-def test_a_missing_named_model_names_the_fetching_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_named_model_names_the_fetching_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TTS_HOME", str(tmp_path / "empty-home"))
     name = "tts_models/vie/fairseq/vits"  # in the model manifest, not installed, not in Coqui's cache
     speech = SpeechOutput(settings_with(tmp_path, tts_engine_vi="coqui", tts_voice_vi=name))
@@ -77,7 +83,9 @@ def test_a_missing_named_model_names_the_fetching_command(tmp_path: Path, monkey
 
 def test_a_folder_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    speech = SpeechOutput(settings_with(tmp_path, tts_engine_vi="coqui", tts_voice_vi=str(tmp_path / "empty")))
+    speech = SpeechOutput(
+        settings_with(tmp_path, tts_engine_vi="coqui", tts_voice_vi=str(tmp_path / "empty"))
+    )
     with pytest.raises(VoiceNotFound, match="must hold config.json and one .pth checkpoint"):
         speech.resolved_voice("vi")
 
@@ -94,9 +102,28 @@ def test_say_with_coqui_end_to_end(coqui_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "coqui.wav"
     env = {**os.environ, "CALLBOT_DATA_DIR": str(tmp_path / "data")}
     done = subprocess.run(
-        [sys.executable, "-m", "callbot", "say", "Xin chào.", "-l", "vi", "-e", "coqui", "--voice", CATALOGUE_NAME,
-         "-r", "16000", "-o", str(out)],
-        env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "callbot",
+            "say",
+            "Xin chào.",
+            "-l",
+            "vi",
+            "-e",
+            "coqui",
+            "--voice",
+            CATALOGUE_NAME,
+            "-r",
+            "16000",
+            "-o",
+            str(out),
+        ],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     audio = read_wav(out)

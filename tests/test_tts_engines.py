@@ -38,7 +38,9 @@ def test_unknown_espeak_voice_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def piper_speech(tmp_path_factory: pytest.TempPathFactory) -> SpeechOutput:
-    return SpeechOutput(settings_with(tmp_path_factory.mktemp("piper")))  # en defaults to the bundled piper voice
+    return SpeechOutput(
+        settings_with(tmp_path_factory.mktemp("piper"))
+    )  # en defaults to the bundled piper voice
 
 
 @pytest.mark.slow
@@ -65,13 +67,17 @@ def test_piper_voice_loads_once_for_concurrent_callers(tmp_path: Path) -> None:
 
 
 def test_missing_piper_voice_names_the_command_that_fetches_it(tmp_path: Path) -> None:
-    speech = SpeechOutput(settings_with(tmp_path, tts_engine_vi="piper", tts_voice_vi="vi_VN-vais1000-medium"))
+    speech = SpeechOutput(
+        settings_with(tmp_path, tts_engine_vi="piper", tts_voice_vi="vi_VN-vais1000-medium")
+    )
     with pytest.raises(VoiceNotFound, match="callbot models pull vi_VN-vais1000-medium"):
         speech.synthesize("xin chào", locale="vi", rate=8000)
 
 
 def test_piper_voice_file_given_by_path_must_exist(tmp_path: Path) -> None:
-    speech = SpeechOutput(settings_with(tmp_path, tts_engine_en="piper", tts_voice_en=str(tmp_path / "no.onnx")))
+    speech = SpeechOutput(
+        settings_with(tmp_path, tts_engine_en="piper", tts_voice_en=str(tmp_path / "no.onnx"))
+    )
     with pytest.raises(VoiceNotFound, match="piper voice file not found"):
         speech.resolved_voice("en")
 

@@ -13,7 +13,9 @@ from callbot.tts.level import PEAK_CEILING_DBFS, active_level_dbfs
 FULL_SCALE = 32767
 
 
-def assert_clean_speech(pcm: bytes, rate: int, seconds: tuple[float, float], level_dbfs: float = -20.0) -> None:
+def assert_clean_speech(
+    pcm: bytes, rate: int, seconds: tuple[float, float], level_dbfs: float = -20.0
+) -> None:
     """Real speech at ``rate``: duration in range, audible at the target level, never clipped."""
     samples = np.frombuffer(pcm, dtype="<i2")
     duration = samples.size / rate

@@ -40,8 +40,14 @@ def test_vietnamese_numbers(number: int, words: str) -> None:
 
 @pytest.mark.parametrize(
     ("number", "words"),
-    [(0, "zero"), (13, "thirteen"), (21, "twenty-one"), (105, "one hundred five"),
-     (2024, "two thousand twenty-four"), (1000001, "one million one")],
+    [
+        (0, "zero"),
+        (13, "thirteen"),
+        (21, "twenty-one"),
+        (105, "one hundred five"),
+        (2024, "two thousand twenty-four"),
+        (1000001, "one million one"),
+    ],
 )
 def test_english_numbers(number: int, words: str) -> None:
     assert en_number(number) == words
@@ -49,11 +55,15 @@ def test_english_numbers(number: int, words: str) -> None:
 
 def test_ticket_number_is_read_in_groups_of_digits() -> None:
     assert prepare("Số phiếu là 1234-5678.", "vi") == "Số phiếu là một hai ba bốn, năm sáu bảy tám."
-    assert prepare("Your ticket is 4071-0025.", "en") == "Your ticket is four zero seven one, zero zero two five."
+    assert (
+        prepare("Your ticket is 4071-0025.", "en")
+        == "Your ticket is four zero seven one, zero zero two five."
+    )
 
 
 @pytest.mark.parametrize(
-    "written", ["0912345678", "0912 345 678", "0912.345.678", "091-234-5678", "+84 912 345 678", "+84912345678"]
+    "written",
+    ["0912345678", "0912 345 678", "0912.345.678", "091-234-5678", "+84 912 345 678", "+84912345678"],
 )
 def test_phone_numbers_are_read_digit_by_digit(written: str) -> None:
     spoken = prepare(f"Gọi {written} nhé", "vi")
@@ -75,8 +85,14 @@ def test_vietnamese_address_abbreviations() -> None:
 
 
 def test_grouped_and_decimal_numbers_follow_the_locale() -> None:
-    assert prepare("1.500.000 đ, 3,5 kg, 50%", "vi") == "một triệu năm trăm nghìn đồng, ba phẩy năm kg, năm mươi phần trăm"
-    assert prepare("2,500 dollars and 3.5 miles", "en") == "two thousand five hundred dollars and three point five miles"
+    assert (
+        prepare("1.500.000 đ, 3,5 kg, 50%", "vi")
+        == "một triệu năm trăm nghìn đồng, ba phẩy năm kg, năm mươi phần trăm"
+    )
+    assert (
+        prepare("2,500 dollars and 3.5 miles", "en")
+        == "two thousand five hundred dollars and three point five miles"
+    )
 
 
 def test_leading_zero_numbers_are_identifiers() -> None:
@@ -99,3 +115,35 @@ def test_sentences_are_split_and_long_ones_cut_at_commas() -> None:
     assert len(pieces) > 1 and all(len(p) <= 100 for p in pieces)
     assert " ".join(pieces) == long
     assert split_sentences("  ...  ") == []
+
+
+@pytest.mark.parametrize(
+    ("written", "spoken"),
+    [
+        ("gọi ngay số 115 để được cấp cứu", "gọi ngay số một một năm để được cấp cứu"),
+        ("chuyển tới cấp cứu 115", "chuyển tới cấp cứu một một năm"),
+        ("có 113 người", "có một trăm mười ba người"),
+        ("số 113 là công an", "số một một ba là công an"),
+    ],
+)
+def test_emergency_numbers_are_digits_where_they_are_dialled(written: str, spoken: str) -> None:
+    assert prepare(written, "vi") == spoken
+
+
+def test_english_dialled_numbers_and_counts() -> None:
+    assert (
+        prepare("she called 911 for 112 people", "en")
+        == "she called nine one one for one hundred twelve people"
+    )
+
+
+def test_a_slash_between_words_is_not_read_as_a_slash() -> None:
+    assert prepare("anh/chị bấm phím 0", "vi") == "anh chị bấm phím không"
+    assert prepare("he/she", "en") == "he or she"
+
+
+def test_a_colon_keeps_its_sentence_together() -> None:
+    assert split_sentences(prepare("Mã số phiếu là: 1234-5678. Cảm ơn.", "vi")) == [
+        "Mã số phiếu là: một hai ba bốn, năm sáu bảy tám.",
+        "Cảm ơn.",
+    ]

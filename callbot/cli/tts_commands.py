@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -39,12 +39,18 @@ def _check_choice(value: str | None, allowed: tuple[str, ...], option: str) -> N
 @app.command("say")
 def say(
     ctx: typer.Context,
-    text: Annotated[str, typer.Argument(help="What to say (numbers, phone and ticket numbers are read aloud).")],
+    text: Annotated[
+        str, typer.Argument(help="What to say (numbers, phone and ticket numbers are read aloud).")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="WAV file to write.")],
-    locale: Annotated[Optional[str], typer.Option("--locale", "-l", help="vi or en (default: settings).")] = None,
-    engine: Annotated[Optional[str], typer.Option("--engine", "-e", help="piper, espeak or coqui.")] = None,
-    voice: Annotated[Optional[str], typer.Option("--voice", help="Voice name or path (default: settings).")] = None,
-    rate: Annotated[Optional[int], typer.Option("--rate", "-r", help="Output rate, 8000 or 16000.")] = None,
+    locale: Annotated[
+        str | None, typer.Option("--locale", "-l", help="vi or en (default: settings).")
+    ] = None,
+    engine: Annotated[str | None, typer.Option("--engine", "-e", help="piper, espeak or coqui.")] = None,
+    voice: Annotated[
+        str | None, typer.Option("--voice", help="Voice name or path (default: settings).")
+    ] = None,
+    rate: Annotated[int | None, typer.Option("--rate", "-r", help="Output rate, 8000 or 16000.")] = None,
 ) -> None:
     """Synthesize TEXT the way a caller would hear it, into a WAV file."""
     _check_choice(locale, LOCALES, "--locale")
@@ -70,13 +76,17 @@ def say(
     )
 
 
-def _with_voice(ctx: typer.Context, base: Settings, locale: str, engine: str | None, voice: str | None) -> Settings:
+def _with_voice(
+    ctx: typer.Context, base: Settings, locale: str, engine: str | None, voice: str | None
+) -> Settings:
     """The settings with this locale's engine/voice replaced by the command line's choice."""
     if engine is None and voice is None:
         return base
     chosen_engine = engine or base.tts_for(locale)[0]
     try:
-        chosen_voice = voice or (base.tts_for(locale)[1] if engine is None else default_voice(chosen_engine, locale))
+        chosen_voice = voice or (
+            base.tts_for(locale)[1] if engine is None else default_voice(chosen_engine, locale)
+        )
     except TtsError as exc:
         raise fail(str(exc), code=2) from None
     return settings_from(ctx, **{f"tts_engine_{locale}": chosen_engine, f"tts_voice_{locale}": chosen_voice})
@@ -85,15 +95,21 @@ def _with_voice(ctx: typer.Context, base: Settings, locale: str, engine: str | N
 @prompts_app.command("build")
 def build_prompts(
     ctx: typer.Context,
-    locale: Annotated[Optional[str], typer.Option("--locale", "-l", help="vi or en (default: both).")] = None,
-    rate: Annotated[Optional[int], typer.Option("--rate", "-r", help="8000 or 16000 (default: settings).")] = None,
+    locale: Annotated[str | None, typer.Option("--locale", "-l", help="vi or en (default: both).")] = None,
+    rate: Annotated[
+        int | None, typer.Option("--rate", "-r", help="8000 or 16000 (default: settings).")
+    ] = None,
 ) -> None:
     """Render every static prompt into the prompt cache, so calls play them without synthesis."""
     _check_choice(locale, LOCALES, "--locale")
     settings = settings_from(ctx)
     out_rate = rate or settings.call_sample_rate
     _check_choice(str(out_rate), ("8000", "16000"), "--rate")
-    locales = [locale] if locale else [loc for loc in LOCALES if (settings.prompts_dir / loc / "prompts.yaml").is_file()]
+    locales = (
+        [locale]
+        if locale
+        else [loc for loc in LOCALES if (settings.prompts_dir / loc / "prompts.yaml").is_file()]
+    )
     if not locales:
         raise fail(f"no prompts found under {settings.prompts_dir}")
     speech = SpeechOutput(settings)
@@ -103,4 +119,6 @@ def build_prompts(
             report = speech.warm(loc, out_rate)
         except (TtsError, PromptError) as exc:
             raise fail(str(exc)) from None
-        typer.echo(f"{report.summary()} in {time.perf_counter() - started:.1f} s -> {speech.cache.directory / loc}")
+        typer.echo(
+            f"{report.summary()} in {time.perf_counter() - started:.1f} s -> {speech.cache.directory / loc}"
+        )

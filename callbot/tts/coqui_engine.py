@@ -31,7 +31,9 @@ INSTALL_HINT = "install it with scripts/install-coqui.sh (see the README, Speech
 
 def coqui_cache_dir() -> Path:
     """Where Coqui keeps named models: the same rule as Coqui's own (TTS_HOME, XDG_DATA_HOME, ~/.local/share)."""
-    base = os.environ.get("TTS_HOME") or os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    base = (
+        os.environ.get("TTS_HOME") or os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    )
     return Path(base).expanduser().resolve() / "tts"
 
 
@@ -73,11 +75,15 @@ def resolve(voice: str, settings: Settings) -> ResolvedVoice:
             raise VoiceNotFound(f"coqui checkpoint not found: {path}")
         else:
             model, config = _checkpoint_in(pulled_model(voice, settings), voice)
-    return ResolvedVoice("coqui", voice, f"coqui-tts {version}|{file_identity(model, config)}", (model, config))
+    return ResolvedVoice(
+        "coqui", voice, f"coqui-tts {version}|{file_identity(model, config)}", (model, config)
+    )
 
 
 def _in_coqui_cache(voice: ResolvedVoice) -> bool:
-    return is_model_name(voice.voice) and voice.files[0].parent == coqui_cache_dir() / voice.voice.replace("/", "--")
+    return is_model_name(voice.voice) and voice.files[0].parent == coqui_cache_dir() / voice.voice.replace(
+        "/", "--"
+    )
 
 
 @dataclass
@@ -113,13 +119,13 @@ def load(voice: ResolvedVoice) -> CoquiSynthesizer:
 
 
 VIETNAMESE_LETTERS = (
-    "aăâbcdđeêghiklmnoôơpqrstuưvxy"
-    "áàảãạắằẳẵặấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ"
-    "fjwz"
+    "aăâbcdđeêghiklmnoôơpqrstuưvxyáàảãạắằẳẵặấầẩẫậéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵfjwz"
 )
 
 
-def build_untrained_vits(folder: Path, *, tiny: bool = True, sample_rate: int = 16000, seed: int = 1234) -> Path:
+def build_untrained_vits(
+    folder: Path, *, tiny: bool = True, sample_rate: int = 16000, seed: int = 1234
+) -> Path:
     """Save an untrained grapheme VITS (Vietnamese letters included) as ``model_file.pth`` + ``config.json``.
 
     For tests and benchmarks of the loading and synthesis path, since no pretrained model can be fetched here:
@@ -139,19 +145,19 @@ def build_untrained_vits(folder: Path, *, tiny: bool = True, sample_rate: int = 
         characters=VIETNAMESE_LETTERS + VIETNAMESE_LETTERS.upper(),
         punctuations="!'(),-.:;? ",
     )
-    small = dict(
-        hidden_channels=16,
-        hidden_channels_ffn_text_encoder=32,
-        num_heads_text_encoder=2,
-        num_layers_text_encoder=1,
-        num_layers_flow=1,
-        num_layers_posterior_encoder=1,
-        resblock_kernel_sizes_decoder=[3],
-        resblock_dilation_sizes_decoder=[[1, 3, 5]],
-        upsample_rates_decoder=[8, 8, 4],
-        upsample_initial_channel_decoder=32,
-        upsample_kernel_sizes_decoder=[16, 16, 8],
-    )
+    small = {
+        "hidden_channels": 16,
+        "hidden_channels_ffn_text_encoder": 32,
+        "num_heads_text_encoder": 2,
+        "num_layers_text_encoder": 1,
+        "num_layers_flow": 1,
+        "num_layers_posterior_encoder": 1,
+        "resblock_kernel_sizes_decoder": [3],
+        "resblock_dilation_sizes_decoder": [[1, 3, 5]],
+        "upsample_rates_decoder": [8, 8, 4],
+        "upsample_initial_channel_decoder": 32,
+        "upsample_kernel_sizes_decoder": [16, 16, 8],
+    }
     args = VitsArgs(init_discriminator=False, **(small if tiny else {}))  # type: ignore[arg-type]
     config = VitsConfig(
         model_args=args,

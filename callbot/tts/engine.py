@@ -62,7 +62,7 @@ class Synthesizer(Protocol):
         ...
 
 
-def _engine_module(engine: str):  # noqa: ANN202 - a module object
+def _engine_module(engine: str):
     if engine not in ENGINES:
         raise TtsError(f"unknown TTS engine {engine!r}: choose one of {', '.join(ENGINES)}")
     return importlib.import_module(f"callbot.tts.{engine}_engine")
@@ -80,7 +80,9 @@ def default_voice(engine: str, locale: str) -> str:
     try:
         return DEFAULT_VOICES[(engine, locale)]
     except KeyError:
-        raise TtsError(f"engine {engine} has no default {locale} voice: name one (--voice / CALLBOT_TTS_VOICE_{locale.upper()})") from None
+        raise TtsError(
+            f"engine {engine} has no default {locale} voice: name one (--voice / CALLBOT_TTS_VOICE_{locale.upper()})"
+        ) from None
 
 
 def file_identity(*paths: Path) -> str:
@@ -106,9 +108,15 @@ def pulled_model(name: str, settings: Settings) -> Path:
         candidate = settings.models_dir / name
         if candidate.exists():
             return candidate
-        raise VoiceNotFound(f"voice {name!r} is not installed in {settings.models_dir}: fetch it with: callbot models pull {name}") from None
+        raise VoiceNotFound(
+            f"voice {name!r} is not installed in {settings.models_dir}: fetch it with: callbot models pull {name}"
+        ) from None
     try:
         return ModelManager(settings).resolve(name)
     except ModelNotFound as exc:
-        hint = "" if "callbot models pull" in str(exc) else "; voices in `callbot models list` are fetched with `callbot models pull NAME`"
+        hint = (
+            ""
+            if "callbot models pull" in str(exc)
+            else "; voices in `callbot models list` are fetched with `callbot models pull NAME`"
+        )
         raise VoiceNotFound(f"{exc}{hint}") from None

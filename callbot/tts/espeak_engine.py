@@ -41,7 +41,9 @@ def resolve(voice: str, settings: Settings) -> ResolvedVoice:
             f"espeak-ng has no voice {voice!r} (see `espeak-ng --voices`; Vietnamese: vi, vi-vn-x-central, "
             "vi-vn-x-south)"
         )
-    version = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True, timeout=TIMEOUT_S)
+    version = subprocess.run(
+        [exe, "--version"], capture_output=True, text=True, check=True, timeout=TIMEOUT_S
+    )
     return ResolvedVoice("espeak", voice, f"{version.stdout.strip()}|{WORDS_PER_MINUTE}wpm")
 
 
@@ -60,7 +62,9 @@ class EspeakSynthesizer:
             timeout=TIMEOUT_S,
         )
         if done.returncode != 0:
-            raise TtsError(f"espeak-ng failed ({done.returncode}): {done.stderr.decode(errors='replace').strip()}")
+            raise TtsError(
+                f"espeak-ng failed ({done.returncode}): {done.stderr.decode(errors='replace').strip()}"
+            )
         rate, samples = _parse_streamed_wav(done.stdout)
         if rate != self.sample_rate:
             raise TtsError(f"espeak-ng produced {rate} Hz audio, expected {self.sample_rate} Hz")

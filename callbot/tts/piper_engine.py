@@ -93,4 +93,6 @@ def load(voice: ResolvedVoice) -> PiperSynthesizer:
     except Exception as exc:  # onnxruntime raises its own exception types for a broken model
         raise TtsError(f"cannot load piper voice {voice.voice} from {model}: {exc}") from exc
     # Piper's own peak normalization is off: SpeechOutput normalizes every engine to one loudness.
-    return PiperSynthesizer(voice, int(loaded.config.sample_rate), loaded, SynthesisConfig(normalize_audio=False))
+    return PiperSynthesizer(
+        voice, int(loaded.config.sample_rate), loaded, SynthesisConfig(normalize_audio=False)
+    )

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -83,8 +83,12 @@ class SpeechOutput:
                 loaded = load_voice(voice)
                 with self._lock:
                     self._voices[ident] = loaded
-                    self.stats.voice_load_seconds[f"{voice.engine}:{voice.voice}"] = time.perf_counter() - started
-                log.info("loaded %s voice %s in %.2f s", voice.engine, voice.voice, time.perf_counter() - started)
+                    self.stats.voice_load_seconds[f"{voice.engine}:{voice.voice}"] = (
+                        time.perf_counter() - started
+                    )
+                log.info(
+                    "loaded %s voice %s in %.2f s", voice.engine, voice.voice, time.perf_counter() - started
+                )
         return loaded
 
     # --- the public API ----------------------------------------------------------------------------------
@@ -153,7 +157,9 @@ class SpeechOutput:
         if samples.size == 0:
             return b""
         peak = float(np.abs(samples).max())
-        if peak > 1.0:  # some engines overshoot full scale: scale down (the level is set below) rather than clip
+        if (
+            peak > 1.0
+        ):  # some engines overshoot full scale: scale down (the level is set below) rather than clip
             samples = samples / peak
         at_rate = resample(to_pcm16(samples), synthesizer.sample_rate, rate)
         return to_pcm16(normalize(pcm16_to_float(at_rate), rate, self.settings.tts_level_dbfs))
@@ -183,7 +189,9 @@ class SpeechOutput:
         if recording is not None:
             if " ".join(text.split()) == prompts.texts[key]:
                 return self._recorded(recording, locale=locale, rate=rate)
-            log.warning("prompt %s/%s: text differs from prompts.yaml, so its recording is not used", locale, key)
+            log.warning(
+                "prompt %s/%s: text differs from prompts.yaml, so its recording is not used", locale, key
+            )
         return self._cached_render(text, locale=locale, rate=rate)
 
     def _cached_render(self, text: str, *, locale: str, rate: int) -> bytes:

@@ -8,17 +8,26 @@ forms are written out. Every engine gets the same prepared text, so they all say
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 # Bumped when the rules change: part of the prompt cache's key, so cached prompts are re-rendered.
-TEXTPREP_VERSION = "1"
+TEXTPREP_VERSION = "2"
 
 MAX_SENTENCE_CHARS = 220  # longer sentences are cut at commas so the first audio comes quickly
 
 VI_DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
 EN_DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 EN_TEENS = (
-    "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
 )
 EN_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 VI_SCALES = ("", "nghìn", "triệu", "tỷ")
@@ -117,9 +126,18 @@ _TICKET = re.compile(r"(?<![\d-])(\d{4})-(\d{4})(?![\d-])")
 _PHONE = re.compile(r"(?<![\w.])(?:\+84[ .-]?|0)\d{1,4}(?:[ .-]?\d{2,4}){1,4}(?![\w])")
 # A number right after words that introduce a number to dial is read digit by digit ("tổng đài 1022").
 _DIALLED = re.compile(
-    r"(?i)\b(tổng đài|đường dây nóng|hotline|số điện thoại|gọi số|gọi|call|dial|phone)(\s+)(\d{3,})\b"
+    r"(?i)\b(tổng đài|đường dây nóng|hotline|số điện thoại|cấp cứu|gọi(?: ngay)?(?: số)?"
+    r"|call(?:ed|ing|s)?|dial(?:led|ed|ing|s)?|phone)(\s+)(\d{3,})\b"
 )
-_SHORT_HOTLINE = re.compile(r"(?<![\w.])(1[089]00)[ .]?(\d{3,4})(?:[ .]?(\d{2,4}))?(?!\w)")  # 1900 xxxx, 1800 xxxx
+# Emergency numbers after "số" (number) or a service's name are said digit by digit ("số một một năm").
+_SERVICE_NUMBER = re.compile(
+    r"(?i)\b(số|khẩn cấp|công an|cảnh sát|cứu hỏa|cứu hộ|number|emergency|police|ambulance|fire)(\s+)"
+    r"(111|112|113|114|115|116|911|999)\b"
+)
+_WORD_SLASH = re.compile(r"(?<=[^\W\d_])/(?=[^\W\d_])")  # anh/chị, he/she
+_SHORT_HOTLINE = re.compile(
+    r"(?<![\w.])(1[089]00)[ .]?(\d{3,4})(?:[ .]?(\d{2,4}))?(?!\w)"
+)  # 1900 xxxx, 1800 xxxx
 _VI_GROUPED_INT = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3})+(?![\d]|[.,]\d)")  # 1.000.000
 _EN_GROUPED_INT = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d]|[.,]\d)")  # 1,000,000
 _VI_DECIMAL = re.compile(r"(?<![\d.,])(\d+),(\d+)(?![\d]|[.,]\d)")  # 3,5 (Vietnamese decimal comma)
@@ -193,10 +211,14 @@ def prepare(text: str, locale: str) -> str:
         return pause.join(digits_spoken(g, locale) for g in groups)
 
     text = " ".join(text.split())
-    text = _TICKET.sub(lambda m: f"{digits_spoken(m.group(1), locale)}{pause}{digits_spoken(m.group(2), locale)}", text)
+    text = _TICKET.sub(
+        lambda m: f"{digits_spoken(m.group(1), locale)}{pause}{digits_spoken(m.group(2), locale)}", text
+    )
     text = _SHORT_HOTLINE.sub(lambda m: pause.join(digits_spoken(g, locale) for g in m.groups() if g), text)
     text = _PHONE.sub(read_digits, text)
-    text = _DIALLED.sub(lambda m: m.group(1) + m.group(2) + digits_spoken(m.group(3), locale), text)
+    for dialled in (_DIALLED, _SERVICE_NUMBER):
+        text = dialled.sub(lambda m: m.group(1) + m.group(2) + digits_spoken(m.group(3), locale), text)
+    text = _WORD_SLASH.sub(" " if locale == "vi" else " or ", text)
     for pattern, words in _ABBREVIATIONS[locale]:
         text = pattern.sub(words, text)
     text = _PERCENT.sub(r"\1 " + ("phần trăm" if locale == "vi" else "percent"), text)
@@ -205,7 +227,10 @@ def prepare(text: str, locale: str) -> str:
     )
     text = grouped.sub(lambda m: _spoken_int(re.sub(r"\D", "", m.group(0)), say_number, locale), text)
     text = decimal.sub(
-        lambda m: f"{_spoken_int(m.group(1), say_number, locale)} {point} {digits_spoken(m.group(2), locale)}", text
+        lambda m: (
+            f"{_spoken_int(m.group(1), say_number, locale)} {point} {digits_spoken(m.group(2), locale)}"
+        ),
+        text,
     )
     text = _SLASH_NUMBER.sub(" trên " if locale == "vi" else " slash ", text)
     text = _INT.sub(lambda m: _spoken_int(m.group(0), say_number, locale), text)
@@ -226,7 +251,7 @@ def _rhythm(digits: str) -> list[str]:
     return [digits[i : i + 3] for i in range(0, len(digits), 3)]
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…;:])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…;])\s+")
 
 
 def split_sentences(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[str]:
