@@ -42,7 +42,9 @@ def parse_chat_line(line: str, no_input_seconds: float) -> list[CallerEvent] | N
         try:
             confidence = float(value)
         except ValueError:
-            raise ChatCommandError("/conf takes a confidence then the text, e.g. /conf 0.6 nguyễn văn an") from None
+            raise ChatCommandError(
+                "/conf takes a confidence then the text, e.g. /conf 0.6 nguyễn văn an"
+            ) from None
         if not 0 <= confidence <= 1 or not said.strip():
             raise ChatCommandError("/conf takes a confidence from 0 to 1 then the text")
         return [FinalTranscript(said.strip(), confidence)]
@@ -54,7 +56,11 @@ def parse_chat_line(line: str, no_input_seconds: float) -> list[CallerEvent] | N
 
 
 def _slots_line(draft: TicketDraft) -> str:
-    parts = [f"name={draft.name or '-'}", f"address={draft.address_text or '-'}", f"need={draft.need_text or '-'}"]
+    parts = [
+        f"name={draft.name or '-'}",
+        f"address={draft.address_text or '-'}",
+        f"need={draft.need_text or '-'}",
+    ]
     if draft.need_text:
         parts.append(f"category={draft.category.value}/{draft.priority.value}")
     return "[slots] " + " | ".join(parts)
@@ -63,7 +69,8 @@ def _slots_line(draft: TicketDraft) -> str:
 def ticket_lines(draft: TicketDraft, number: str | None) -> list[str]:
     return [
         f"[ticket] number:   {number or '(not filed)'}",
-        f"[ticket] outcome:  {draft.outcome.value}" + (f" (escalation: {draft.escalation})" if draft.escalation else ""),
+        f"[ticket] outcome:  {draft.outcome.value}"
+        + (f" (escalation: {draft.escalation})" if draft.escalation else ""),
         f"[ticket] name:     {draft.name or '-'}",
         f"[ticket] address:  {draft.address_text or '-'}",
         f"[ticket] ward:     {draft.ward_name or '-'} ({draft.ward_code or '-'})",
@@ -82,7 +89,9 @@ def run_chat(
     prompt: Callable[[], None] | None = None,
 ) -> TicketDraft | None:
     """Drive one conversation from typed lines; returns the filed ticket draft."""
-    conversation = Conversation(settings, locale=locale, call_id="chat", resources=DialogueResources(settings))
+    conversation = Conversation(
+        settings, locale=locale, call_id="chat", resources=DialogueResources(settings)
+    )
 
     def show(line: TranscriptLine) -> None:
         if line.speaker == "bot":
@@ -92,7 +101,9 @@ def run_chat(
         elif prompt is None:  # piped input is not echoed by a terminal: show what the caller "said"
             echo(f"caller> {line.text}")
 
-    runtime = SimulatedRuntime(conversation, ticket_number="0000-0001", operators_free=operators_free, on_line=show)
+    runtime = SimulatedRuntime(
+        conversation, ticket_number="0000-0001", operators_free=operators_free, on_line=show
+    )
     echo(HELP)
     runtime.start()
     slots = _slots_line(conversation.draft)

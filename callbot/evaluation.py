@@ -30,16 +30,25 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
-
-import yaml
+from typing import Any
 
 from callbot.config import Settings
 from callbot.dialogue.conversation import Conversation
+from callbot.dialogue.lexicon import read_yaml_mapping
 from callbot.dialogue.resources import DialogueResources, UnknownProvince
 from callbot.dialogue.simulation import SimulatedRuntime
 from callbot.dialogue.text import squeeze
-from callbot.types import CallerEvent, Category, DtmfInput, FinalTranscript, Hangup, NoInput, Outcome, Priority, TicketDraft
+from callbot.types import (
+    CallerEvent,
+    Category,
+    DtmfInput,
+    FinalTranscript,
+    Hangup,
+    NoInput,
+    Outcome,
+    Priority,
+    TicketDraft,
+)
 
 LOCALES = ("vi", "en")
 SLOT_KEYS = ("name", "address", "ward", "province", "need", "category", "priority", "escalation")
@@ -89,7 +98,7 @@ class HangupTurn:
         return [Hangup()]
 
 
-Turn = Union[SayTurn, SilenceTurn, DtmfTurn, HangupTurn]
+Turn = SayTurn | SilenceTurn | DtmfTurn | HangupTurn
 
 
 def _parse_say(raw: dict[str, Any], fail: Callable[[str, str], MalformedEvalFile]) -> Turn:
@@ -109,7 +118,11 @@ def _parse_silence(raw: dict[str, Any], fail: Callable[[str, str], MalformedEval
 
 
 def _parse_dtmf(raw: dict[str, Any], fail: Callable[[str, str], MalformedEvalFile]) -> Turn:
-    digits = str(raw["dtmf"]) if isinstance(raw["dtmf"], int) and not isinstance(raw["dtmf"], bool) else raw["dtmf"]
+    digits = (
+        str(raw["dtmf"])
+        if isinstance(raw["dtmf"], int) and not isinstance(raw["dtmf"], bool)
+        else raw["dtmf"]
+    )
     if not isinstance(digits, str) or not digits or any(d not in "0123456789*#" for d in digits):
         raise fail("dtmf", "must be keypad digits (0-9, *, #)")
     return DtmfTurn(digits)
@@ -134,11 +147,14 @@ def parse_turn(raw: object, fail: Callable[[str, str], MalformedEvalFile]) -> Tu
         raise fail("", f"must be a mapping with one of: {', '.join(TURN_PARSERS)}")
     kinds = [k for k in raw if k in TURN_PARSERS]
     if len(kinds) != 1:
-        raise fail("", f"must have exactly one of: {', '.join(TURN_PARSERS)} (got {', '.join(map(str, raw)) or 'nothing'})")
+        raise fail(
+            "",
+            f"must have exactly one of: {', '.join(TURN_PARSERS)} (got {', '.join(map(str, raw)) or 'nothing'})",
+        )
     parser, extras = TURN_PARSERS[kinds[0]]
     unknown = set(raw) - {kinds[0]} - extras
     if unknown:
-        raise fail(sorted(map(str, unknown))[0], "unknown key for this turn")
+        raise fail(min(map(str, unknown)), "unknown key for this turn")
     return parser(raw, fail)
 
 
@@ -165,17 +181,10 @@ def load_eval_file(path: Path, resources: DialogueResources) -> EvalFile:
         where = f"case {case}: " if case else ""
         return MalformedEvalFile(f"{path}: {where}field '{field_name}': {problem}")
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise MalformedEvalFile(f"{path}: file not found") from None
-    except yaml.YAMLError as exc:
-        raise MalformedEvalFile(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise MalformedEvalFile(f"{path}: must be a mapping with locale and cases")
+    data = read_yaml_mapping(path, MalformedEvalFile, "a mapping with locale and cases")
     unknown = set(data) - {"locale", "default_province", "cases"}
     if unknown:
-        raise fail(None, sorted(map(str, unknown))[0], "unknown key")
+        raise fail(None, min(map(str, unknown)), "unknown key")
     locale = data.get("locale")
     if locale not in LOCALES:
         raise fail(None, "locale", f"required, one of {', '.join(LOCALES)} (got {locale!r})")
@@ -210,7 +219,7 @@ def _parse_case(raw: object, index: int, seen: set[str], fail: Callable[..., Mal
     seen.add(case_id)
     unknown = set(raw) - CASE_KEYS
     if unknown:
-        raise fail(label, sorted(map(str, unknown))[0], "unknown key")
+        raise fail(label, min(map(str, unknown)), "unknown key")
     caller_id = raw.get("caller_id")
     if caller_id is not None and not isinstance(caller_id, str):
         raise fail(label, "caller_id", "must be a string")
@@ -222,6 +231,7 @@ def _parse_case(raw: object, index: int, seen: set[str], fail: Callable[..., Mal
         raise fail(label, "turns", "required, a list")
     turns = []
     for n, raw_turn in enumerate(raw_turns):
+
         def turn_fail(field_name: str, problem: str, n: int = n) -> MalformedEvalFile:
             return fail(label, f"turns[{n}]" + (f".{field_name}" if field_name else ""), problem)
 
@@ -263,7 +273,13 @@ class CaseResult:
     transcript: list[dict[str, str]]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "passed": self.passed, "expected": self.expected, "got": self.got, "transcript": self.transcript}
+        return {
+            "id": self.id,
+            "passed": self.passed,
+            "expected": self.expected,
+            "got": self.got,
+            "transcript": self.transcript,
+        }
 
 
 def draft_values(draft: TicketDraft | None) -> dict[str, Any]:
@@ -304,7 +320,11 @@ def run_case(
     """One case through the real policy; ``turn_events`` turns a script turn into caller events."""
     file_settings = settings.model_copy(update={"default_province": eval_file.default_province})
     conversation = Conversation(
-        file_settings, locale=eval_file.locale, call_id=f"eval-{case.id}", caller_id=case.caller_id, resources=resources
+        file_settings,
+        locale=eval_file.locale,
+        call_id=f"eval-{case.id}",
+        caller_id=case.caller_id,
+        resources=resources,
     )
     runtime = SimulatedRuntime(conversation, ticket_number=ticket_number, operators_free=case.operators_free)
     runtime.start()
@@ -336,7 +356,13 @@ def run_case(
         elif not _same(expected, got.get(key)):
             differences.append(f"{key}: expected {expected!r}, got {got.get(key)!r}")
     return CaseResult(
-        case.id, eval_file.path, not differences, dict(case.expect), got, differences, [line.as_dict() for line in runtime.transcript]
+        case.id,
+        eval_file.path,
+        not differences,
+        dict(case.expect),
+        got,
+        differences,
+        [line.as_dict() for line in runtime.transcript],
     )
 
 
@@ -396,7 +422,9 @@ def eval_ticket_number(index: int) -> str:
     return f"{digits[:4]}-{digits[4:]}"
 
 
-def run_eval(paths: Sequence[Path], settings: Settings, resources: DialogueResources | None = None) -> EvalReport:
+def run_eval(
+    paths: Sequence[Path], settings: Settings, resources: DialogueResources | None = None
+) -> EvalReport:
     """Load every file first (a malformed one raises MalformedEvalFile before anything runs), then run."""
     resources = resources or DialogueResources(settings)
     files = [load_eval_file(Path(p), resources) for p in paths]

@@ -22,7 +22,13 @@ def test_gazetteer_holds_the_2025_units(gazetteer) -> None:
 
 @pytest.mark.parametrize(
     ("spoken", "official"),
-    [("Thành phố Hà Nội", HANOI), ("hà nội", HANOI), ("ha noi", HANOI), ("Đà Nẵng", DANANG), ("đắk lắk", "Đắk Lắk")],
+    [
+        ("Thành phố Hà Nội", HANOI),
+        ("hà nội", HANOI),
+        ("ha noi", HANOI),
+        ("Đà Nẵng", DANANG),
+        ("đắk lắk", "Đắk Lắk"),
+    ],
 )
 def test_province_by_any_name(spoken: str, official: str, gazetteer) -> None:
     province = gazetteer.province(spoken)
@@ -44,10 +50,28 @@ def parse(text: str, lexicon, gazetteer, province: str | None):
         ("số mười hai ngõ ba mươi tư phường đống đa", HANOI, "số 12 ngõ 34", "Phường Đống Đa", HANOI),
         ("số mười hai ngõ ba mươi tư đống đa", HANOI, "số 12 ngõ 34", "Phường Đống Đa", HANOI),  # no "phường"
         ("số mười hai phường dong da", HANOI, "số 12", "Phường Đống Đa", HANOI),  # name heard without tones
-        ("số mười đường nguyễn trãi thanh xuân", HANOI, "số 10 đường nguyễn trãi", "Phường Thanh Xuân", HANOI),
-        ("số một trăm linh năm phố hai bà trưng phường hai bà trưng", HANOI, "số 105 phố hai bà trưng", "Phường Hai Bà Trưng", HANOI),
+        (
+            "số mười đường nguyễn trãi thanh xuân",
+            HANOI,
+            "số 10 đường nguyễn trãi",
+            "Phường Thanh Xuân",
+            HANOI,
+        ),
+        (
+            "số một trăm linh năm phố hai bà trưng phường hai bà trưng",
+            HANOI,
+            "số 105 phố hai bà trưng",
+            "Phường Hai Bà Trưng",
+            HANOI,
+        ),
         ("phường ba đình quận ba đình hà nội", HCM, "", "Phường Ba Đình", HANOI),  # a named province wins
-        ("nhà tôi ở số hai mươi hẻm mười hai xẹt ba phường bến thành", HCM, "số 20 hẻm 12/3", "Phường Bến Thành", HCM),
+        (
+            "nhà tôi ở số hai mươi hẻm mười hai xẹt ba phường bến thành",
+            HCM,
+            "số 20 hẻm 12/3",
+            "Phường Bến Thành",
+            HCM,
+        ),
         ("số tám phường sài gòn", HCM, "số 8", "Phường Sài Gòn", HCM),  # the ward, not the old city name
         ("phường hải châu thành phố đà nẵng", HANOI, "", "Phường Hải Châu", DANANG),
         ("thôn đông xã gia lâm", HANOI, "thôn đông", "Xã Gia Lâm", HANOI),

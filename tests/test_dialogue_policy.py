@@ -7,8 +7,7 @@ import dataclasses
 import pytest
 
 from callbot.config import Settings
-from callbot.dialogue import Conversation, DialogueResources, UnknownProvince
-from callbot.dialogue import policy
+from callbot.dialogue import Conversation, DialogueResources, UnknownProvince, policy
 from callbot.dialogue.state import DialogueState
 from callbot.prompts import load_prompts
 from callbot.types import (
@@ -39,7 +38,9 @@ def resources() -> DialogueResources:
 
 def conversation(resources: DialogueResources, locale: str = "vi", **overrides: object) -> Conversation:
     settings = Settings(default_province=HANOI, **overrides)  # type: ignore[arg-type]
-    conv = Conversation(settings, locale=locale, call_id="call-1", caller_id="+84900000000", resources=resources)
+    conv = Conversation(
+        settings, locale=locale, call_id="call-1", caller_id="+84900000000", resources=resources
+    )
     conv.start()
     return conv
 
@@ -120,7 +121,12 @@ def test_filing_protocol_complete(resources) -> None:
     decisions = conv.handle(DtmfInput("1"))
     assert len(decisions) == 1 and isinstance(decisions[0], FileTicket)
     draft = decisions[0].draft
-    assert (draft.outcome, draft.call_id, draft.caller_id, draft.locale) == (Outcome.complete, "call-1", "+84900000000", "vi")
+    assert (draft.outcome, draft.call_id, draft.caller_id, draft.locale) == (
+        Outcome.complete,
+        "call-1",
+        "+84900000000",
+        "vi",
+    )
     assert (draft.ward_code, draft.ward_name, draft.province_code) == ("00235", "Phường Đống Đa", "01")
     assert (draft.category, draft.priority) == (Category.essential_supplies, Priority.normal)
     said = conv.handle(TicketFiled("1234-5678"))
@@ -258,7 +264,10 @@ def test_readback_limit_hands_over(resources) -> None:
     assert keys(decisions) == ["exhausted_transfer", "FileTicket"]
     draft = decisions[1].draft
     assert (draft.outcome, draft.escalation, draft.name) == (Outcome.partial, "operator", "Nguyễn Văn Bình")
-    assert draft.notes == ["caller corrected name (was: Nguyễn Văn An)", "read back 1 times without a confirmation"]
+    assert draft.notes == [
+        "caller corrected name (was: Nguyễn Văn An)",
+        "read back 1 times without a confirmation",
+    ]
 
 
 def test_record_only_answers_skip_confirmation(resources) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,8 +16,12 @@ from callbot.cli.app import app, fail, settings_from
 def eval_command(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Conversation script files (YAML).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of the report.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show every transcript, not only failures.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of the report.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show every transcript, not only failures.")
+    ] = False,
 ) -> None:
     """Run conversation scripts through the real dialogue; exit 0 all pass, 1 some fail, 2 malformed file."""
     from callbot.evaluation import MalformedEvalFile, run_eval
@@ -37,11 +41,16 @@ def eval_command(
 @app.command("chat")
 def chat_command(
     ctx: typer.Context,
-    locale: Annotated[Optional[str], typer.Option("--locale", "-l", help="vi or en (default: settings).")] = None,
-    province: Annotated[
-        Optional[str], typer.Option("--province", help="Deployment province (default: settings.default_province).")
+    locale: Annotated[
+        str | None, typer.Option("--locale", "-l", help="vi or en (default: settings).")
     ] = None,
-    operators_busy: Annotated[bool, typer.Option("--operators-busy", help="Transfers to an operator find nobody.")] = False,
+    province: Annotated[
+        str | None,
+        typer.Option("--province", help="Deployment province (default: settings.default_province)."),
+    ] = None,
+    operators_busy: Annotated[
+        bool, typer.Option("--operators-busy", help="Transfers to an operator find nobody.")
+    ] = False,
 ) -> None:
     """Talk to the bot in the terminal, typing as the caller (/silence, /dtmf 1, /hangup)."""
     from callbot.chat import run_chat

@@ -92,7 +92,9 @@ class Gazetteer:
     def wards_of(self, province: ProvinceRef) -> list[WardRef]:
         return list(self._by_province[province.code])
 
-    def match_ward(self, tokens: Sequence[str], start: int, province: ProvinceRef | None) -> tuple[int, list[WardRef]]:
+    def match_ward(
+        self, tokens: Sequence[str], start: int, province: ProvinceRef | None
+    ) -> tuple[int, list[WardRef]]:
         """The longest ward name starting at ``start``: (length, candidates); exact tones beat folded ones."""
         for length in range(min(self._longest, len(tokens) - start), 0, -1):
             span = tokens[start : start + length]
@@ -200,7 +202,7 @@ def parse_address(
         end = segment_end(marker.end)
         if marker.kind == "street":
             if lexicon.street_marker_follows_name:  # "tran hung dao street": everything before is street
-                street_heads.update(range(0, marker.start))
+                street_heads.update(range(marker.start))
             else:
                 street_heads.add(marker.end)
         elif marker.kind == "province":

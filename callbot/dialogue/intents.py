@@ -32,7 +32,7 @@ def wants_repeat(tokens: Sequence[str], lexicon: Lexicon) -> bool:
 
 
 def yes_or_no(tokens: Sequence[str], lexicon: Lexicon) -> YesNo | None:
-    """"No" phrases are checked first: "không đúng" contains the "yes" word "đúng"."""
+    """ "No" phrases are checked first: "không đúng" contains the "yes" word "đúng"."""
     if lexicon.deny.contains(tokens):
         return "no"
     if lexicon.affirm.contains(tokens):
@@ -52,7 +52,7 @@ class Correction:
 
 
 def find_correction(text: str, lexicon: Lexicon) -> Correction | None:
-    """"không, tên tôi là X" -> (name, X); "địa chỉ sai rồi" -> (address, ()); None if no slot is named."""
+    """ "không, tên tôi là X" -> (name, X); "địa chỉ sai rồi" -> (address, ()); None if no slot is named."""
     tokens = lexicon.fillers.remove(words(text))
     best: tuple[int, Correction] | None = None
     for slot in SLOTS:

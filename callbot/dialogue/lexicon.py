@@ -75,7 +75,9 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
             raise LexiconError(f"{path}: '{key}' must be a list of phrases")
         return PhraseSet(value)
 
-    def phrase_map(key: str, names: tuple[str, ...], source: dict[str, Any] = raw, path: Path = where) -> dict:
+    def phrase_map(
+        key: str, names: tuple[str, ...], source: dict[str, Any] = raw, path: Path = where
+    ) -> dict:
         value = source.get(key)
         if not isinstance(value, dict) or set(value) != set(names):
             raise LexiconError(f"{path}: '{key}' must map each of {', '.join(names)} to a list of phrases")
@@ -129,13 +131,18 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
     )
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, error: type[ValueError], what: str = "a mapping") -> dict[str, Any]:
+    """A YAML file that must hold a mapping; every problem raised as ``error`` naming the file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise LexiconError(f"{path} is missing") from None
+        raise error(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
-        raise LexiconError(f"{path}: not valid YAML: {exc}") from None
+        raise error(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
-        raise LexiconError(f"{path}: must be a mapping")
+        raise error(f"{path}: must be {what}")
     return data
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return read_yaml_mapping(path, LexiconError)

@@ -49,7 +49,7 @@ def clean_name(tokens: Sequence[str], lexicon: Lexicon) -> str | None:
 
 
 def parse_name(text: str, lexicon: Lexicon) -> str | None:
-    """"dạ tôi tên là nguyễn văn an ạ" -> "Nguyễn Văn An"; None for what cannot be a name."""
+    """ "dạ tôi tên là nguyễn văn an ạ" -> "Nguyễn Văn An"; None for what cannot be a name."""
     tokens = words(text)
     if lexicon.dont_know.contains(tokens):
         return None

@@ -24,7 +24,10 @@ def classify_need(text: str, lexicon: Lexicon) -> NeedReading | None:
         return None
     if lexicon.emergency.contains(tokens):
         return NeedReading(" ".join(tokens), Category.emergency, Priority.high)
-    scores = {name: sum(len(m.phrase.split()) for m in lexicon.need_keywords[name].find_all(tokens)) for name in NEED_CATEGORIES}
+    scores = {
+        name: sum(len(m.phrase.split()) for m in lexicon.need_keywords[name].find_all(tokens))
+        for name in NEED_CATEGORIES
+    }
     best = max(NEED_CATEGORIES, key=lambda name: scores[name])  # ties: the order of NEED_CATEGORIES
     category = Category(best) if scores[best] > 0 else Category.other
     priority = Priority.high if lexicon.high_priority.contains(tokens) else Priority.normal

@@ -51,9 +51,9 @@ def _vi_below_hundred(tokens: Sequence[str]) -> int | None:
             return tens * 10 + VI_DIGITS[tokens[2]]
         return None
     # colloquial "hai mốt" (21), "ba lăm" (35)
-    if len(tokens) == 2 and tokens[0] in VI_DIGITS and tokens[1] in VI_ONLY_AFTER_TENS | {"tư"}:
-        if VI_DIGITS[tokens[0]] >= 2 and tokens[0] not in VI_ONLY_AFTER_TENS:
-            return VI_DIGITS[tokens[0]] * 10 + VI_DIGITS[tokens[1]]
+    colloquial = len(tokens) == 2 and tokens[0] in VI_DIGITS and tokens[1] in VI_ONLY_AFTER_TENS | {"tư"}
+    if colloquial and VI_DIGITS[tokens[0]] >= 2 and tokens[0] not in VI_ONLY_AFTER_TENS:
+        return VI_DIGITS[tokens[0]] * 10 + VI_DIGITS[tokens[1]]
     return None
 
 
@@ -78,7 +78,9 @@ def _vi_below_thousand(tokens: Sequence[str]) -> int | None:
     return None if tail is None else hundreds + tail
 
 
-def _vi_split_scale(tokens: Sequence[str], scales: Collection[str], factor: int, lower: Callable) -> int | None:
+def _vi_split_scale(
+    tokens: Sequence[str], scales: Collection[str], factor: int, lower: Callable
+) -> int | None:
     for index, token in enumerate(tokens):
         if token in scales:
             head, rest = tokens[:index], tokens[index + 1 :]

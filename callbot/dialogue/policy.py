@@ -13,7 +13,14 @@ from dataclasses import dataclass, replace
 
 from callbot.config import Settings
 from callbot.dialogue.address import AddressParse, Gazetteer, ProvinceRef, parse_address
-from callbot.dialogue.intents import dtmf_action, find_correction, named_slot, wants_operator, wants_repeat, yes_or_no
+from callbot.dialogue.intents import (
+    dtmf_action,
+    find_correction,
+    named_slot,
+    wants_operator,
+    wants_repeat,
+    yes_or_no,
+)
 from callbot.dialogue.lexicon import SLOTS, Lexicon
 from callbot.dialogue.names import clean_name, parse_name
 from callbot.dialogue.need import NeedReading, classify_need
@@ -54,7 +61,7 @@ class DialogueConfig:
     default_province: ProvinceRef | None
 
     @classmethod
-    def from_settings(cls, settings: Settings, default_province: ProvinceRef | None) -> "DialogueConfig":
+    def from_settings(cls, settings: Settings, default_province: ProvinceRef | None) -> DialogueConfig:
         return cls(
             max_reprompts=settings.max_reprompts,
             confidence_accept=settings.confidence_accept,
@@ -137,9 +144,7 @@ def _speak(ctx: PolicyContext, key: str, **values: object) -> Speak:
     return Speak(ctx.prompts.text(key, **values), key=key)
 
 
-def _ask(
-    state: DialogueState, ctx: PolicyContext, question: Question, key: str, **values: object
-) -> Step:
+def _ask(state: DialogueState, ctx: PolicyContext, question: Question, key: str, **values: object) -> Step:
     ask = Ask(
         text=ctx.prompts.text(key, **values),
         slot=_ask_slot_label(question),
@@ -159,7 +164,10 @@ def _phrases(state: DialogueState, ctx: PolicyContext, question: Question) -> tu
     if question in ("check", "readback"):
         return ctx.lexicon.yes_no_phrases()
     if question == "which_slot":
-        return tuple(p for slot in SLOTS for p in ctx.lexicon.slot_words[slot].phrases) + ctx.lexicon.yes_no_phrases()
+        return (
+            tuple(p for slot in SLOTS for p in ctx.lexicon.slot_words[slot].phrases)
+            + ctx.lexicon.yes_no_phrases()
+        )
     if question == "ward":
         pending = state.pending_address
         province = (pending.province if pending else None) or ctx.config.default_province
@@ -181,7 +189,7 @@ def _prompt_key(ctx: PolicyContext, question: str, attempt: int) -> str:
 
 
 def _spoken_number(number: str, ctx: PolicyContext) -> str:
-    """"1234-5678" -> "một hai ba bốn, năm sáu bảy tám": digit by digit, in groups."""
+    """ "1234-5678" -> "một hai ba bốn, năm sáu bảy tám": digit by digit, in groups."""
     groups = [g for g in number.replace(" ", "-").split("-") if g]
     digit_words = ctx.lexicon.digit_words
     return ", ".join(" ".join(digit_words[int(d)] for d in g if d.isdigit()) for g in groups)
@@ -358,7 +366,9 @@ def _answer_check(state: DialogueState, answer: Answer, ctx: PolicyContext) -> S
 def _answer_readback(state: DialogueState, answer: Answer, ctx: PolicyContext) -> Step:
     verdict = _yes_no(answer, ctx)
     correction = find_correction(answer.text, ctx.lexicon) if answer.text else None
-    if correction and (correction.value_words or verdict == "no" or ctx.lexicon.wrong.contains(answer.tokens)):
+    if correction and (
+        correction.value_words or verdict == "no" or ctx.lexicon.wrong.contains(answer.tokens)
+    ):
         return _correct(state, correction.slot, correction.value_words, answer, ctx)
     if verdict == "yes":
         return _file(state, ctx, Outcome.complete, None, "goodbye")
@@ -379,10 +389,14 @@ def _answer_which_slot(state: DialogueState, answer: Answer, ctx: PolicyContext)
     return _reprompt(state, ctx, note=None)
 
 
-def _correct(state: DialogueState, slot: str, value_words: Sequence[str], answer: Answer, ctx: PolicyContext) -> Step:
+def _correct(
+    state: DialogueState, slot: str, value_words: Sequence[str], answer: Answer, ctx: PolicyContext
+) -> Step:
     """Update a slot from a correction ("không, tên tôi là ..."), or ask it again when no value came with it."""
     old = getattr(state, slot)
-    cleared = replace(state, **{slot: None}).noted(f"caller corrected {slot} (was: {_value_text(old) if old else ''})")
+    cleared = replace(state, **{slot: None}).noted(
+        f"caller corrected {slot} (was: {_value_text(old) if old else ''})"
+    )
     if value_words:
         text = " ".join(value_words)
         if slot == "name":
@@ -392,7 +406,9 @@ def _correct(state: DialogueState, slot: str, value_words: Sequence[str], answer
         elif slot == "address":
             parse = parse_address(text, ctx.lexicon, ctx.gazetteer, ctx.config.default_province)
             if parse.status != "empty":
-                return _use_address(replace(cleared, question="address"), parse, replace(answer, confidence=1.0), ctx)
+                return _use_address(
+                    replace(cleared, question="address"), parse, replace(answer, confidence=1.0), ctx
+                )
         else:
             need = classify_need(text, ctx.lexicon)
             if need is not None:
@@ -416,22 +432,35 @@ def _reprompt(state: DialogueState, ctx: PolicyContext, note: str | None) -> Ste
     if attempt > ctx.config.max_reprompts:
         if question == "ward":
             return _accept_without_ward(state, ctx, "ward not given")
-        return _exhausted(state, ctx, f"no usable answer to {question} after {ctx.config.max_reprompts} reprompts")
+        return _exhausted(
+            state, ctx, f"no usable answer to {question} after {ctx.config.max_reprompts} reprompts"
+        )
     if question == "check":
         value = state.checking_value
-        return _ask(state, ctx, "check", _prompt_key(ctx, "check", attempt), value=_value_text(value) if value else "")
+        return _ask(
+            state, ctx, "check", _prompt_key(ctx, "check", attempt), value=_value_text(value) if value else ""
+        )
     if question == "readback":
         assert state.name is not None and state.address is not None and state.need is not None
         key = _prompt_key(ctx, "readback", attempt)
-        return _ask(state, ctx, "readback", key, name=state.name, address=state.address.spoken(), need=state.need.text)
+        return _ask(
+            state, ctx, "readback", key, name=state.name, address=state.address.spoken(), need=state.need.text
+        )
     return _ask(state, ctx, question, _prompt_key(ctx, question, attempt))
 
 
 # --- endings --------------------------------------------------------------------------------------------
 def _file(
-    state: DialogueState, ctx: PolicyContext, outcome: Outcome, escalation: str | None, after: str, *said: Decision
+    state: DialogueState,
+    ctx: PolicyContext,
+    outcome: Outcome,
+    escalation: str | None,
+    after: str,
+    *said: Decision,
 ) -> Step:
-    state = replace(state, outcome=outcome, escalation=escalation, after_filing=after, phase="filing", question=None)  # type: ignore[arg-type]
+    state = replace(
+        state, outcome=outcome, escalation=escalation, after_filing=after, phase="filing", question=None
+    )  # type: ignore[arg-type]
     return state, [*said, FileTicket(state.draft())]
 
 
@@ -439,12 +468,21 @@ def _exhausted(state: DialogueState, ctx: PolicyContext, reason: str) -> Step:
     """The form cannot be finished: a partial ticket, handed to an operator or kept for a callback."""
     state = state.noted(reason)
     if ctx.config.exhausted_action == "transfer":
-        return _file(state, ctx, Outcome.partial, "operator", "transfer_operator", _speak(ctx, "exhausted_transfer"))
+        return _file(
+            state, ctx, Outcome.partial, "operator", "transfer_operator", _speak(ctx, "exhausted_transfer")
+        )
     return _file(state, ctx, Outcome.partial, "callback", "callback")
 
 
 def _escalate_operator(state: DialogueState, ctx: PolicyContext, note: str) -> Step:
-    return _file(state.noted(note), ctx, Outcome.escalated, "operator", "transfer_operator", _speak(ctx, "transfer_operator"))
+    return _file(
+        state.noted(note),
+        ctx,
+        Outcome.escalated,
+        "operator",
+        "transfer_operator",
+        _speak(ctx, "transfer_operator"),
+    )
 
 
 def _escalate_emergency(state: DialogueState, text: str, ctx: PolicyContext) -> Step:
@@ -455,7 +493,9 @@ def _escalate_emergency(state: DialogueState, text: str, ctx: PolicyContext) -> 
     else:
         need = replace(state.need, category=Category.emergency, priority=Priority.high)
     state = replace(state, need=need).noted(f"emergency words: {heard}")
-    return _file(state, ctx, Outcome.escalated, "emergency", "transfer_emergency", _speak(ctx, "transfer_emergency"))
+    return _file(
+        state, ctx, Outcome.escalated, "emergency", "transfer_emergency", _speak(ctx, "transfer_emergency")
+    )
 
 
 def _hangup(state: DialogueState, ctx: PolicyContext) -> Step:
@@ -478,7 +518,10 @@ def _on_filed(state: DialogueState, number: str, ctx: PolicyContext) -> Step:
     if after == "transfer_emergency":
         return replace(state, phase="transferring"), [Transfer("emergency", number)]
     if after == "transfer_operator":
-        return replace(state, phase="transferring"), [_speak(ctx, "ticket_before_transfer", number=spoken), Transfer("operator", number)]
+        return replace(state, phase="transferring"), [
+            _speak(ctx, "ticket_before_transfer", number=spoken),
+            Transfer("operator", number),
+        ]
     key = "ticket_number" if after == "goodbye" else "callback"
     ended = replace(state, phase="ended")
     return ended, [_speak(ctx, key, number=spoken), _speak(ctx, "goodbye"), EndCall(after or "done")]
@@ -491,7 +534,10 @@ def _on_transfer(state: DialogueState, ok: bool, ctx: PolicyContext) -> Step:
     if ok:
         return ended, [EndCall("transferred")]
     if state.escalation == "emergency":
-        return ended.noted("emergency transfer failed"), [_speak(ctx, "emergency_transfer_failed"), EndCall("transfer_failed")]
+        return ended.noted("emergency transfer failed"), [
+            _speak(ctx, "emergency_transfer_failed"),
+            EndCall("transfer_failed"),
+        ]
     spoken = _spoken_number(state.ticket_number or "", ctx)
     ended = ended.noted("no operator free: callback")
     return ended, [_speak(ctx, "callback", number=spoken), _speak(ctx, "goodbye"), EndCall("callback")]

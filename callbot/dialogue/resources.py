@@ -60,4 +60,6 @@ class DialogueResources:
         settings = settings or self.settings
         loaded = self.locale(locale)
         default = self.province(settings.default_province, locale) if settings.default_province else None
-        return PolicyContext(loaded.prompts, loaded.lexicon, self.gazetteer, DialogueConfig.from_settings(settings, default))
+        return PolicyContext(
+            loaded.prompts, loaded.lexicon, self.gazetteer, DialogueConfig.from_settings(settings, default)
+        )

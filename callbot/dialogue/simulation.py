@@ -87,12 +87,20 @@ class SimulatedRuntime:
                 self._line(TranscriptLine("bot", decision.text, decision.key))
             elif isinstance(decision, FileTicket):
                 self.filed = decision.draft
-                self._line(TranscriptLine("system", f"ticket filed: {self.ticket_number} ({decision.draft.outcome.value})"))
+                self._line(
+                    TranscriptLine(
+                        "system", f"ticket filed: {self.ticket_number} ({decision.draft.outcome.value})"
+                    )
+                )
                 replies.append(TicketFiled(self.ticket_number))
             elif isinstance(decision, Transfer):
                 ok = self.operators_free or decision.target == "emergency"
                 self.transfers.append(decision.target)
-                self._line(TranscriptLine("system", f"transfer to {decision.target}: {'answered' if ok else 'nobody free'}"))
+                self._line(
+                    TranscriptLine(
+                        "system", f"transfer to {decision.target}: {'answered' if ok else 'nobody free'}"
+                    )
+                )
                 replies.append(TransferResult(ok))
             elif isinstance(decision, EndCall):
                 self._line(TranscriptLine("system", f"call ended ({decision.reason})"))

@@ -23,11 +23,15 @@ class AddressValue:
     heard: str
 
     @classmethod
-    def from_parse(cls, parse: AddressParse) -> "AddressValue":
+    def from_parse(cls, parse: AddressParse) -> AddressValue:
         return cls(parse.street, parse.ward, parse.province, parse.heard)
 
     def spoken(self) -> str:
-        parts = [self.street, self.ward.name if self.ward else "", self.province.name if self.province else ""]
+        parts = [
+            self.street,
+            self.ward.name if self.ward else "",
+            self.province.name if self.province else "",
+        ]
         return ", ".join(p for p in parts if p)
 
 
@@ -60,12 +64,12 @@ class DialogueState:
     def reprompt_count(self, question: str) -> int:
         return dict(self.reprompts).get(question, 0)
 
-    def with_reprompt(self, question: str) -> "DialogueState":
+    def with_reprompt(self, question: str) -> DialogueState:
         counts = dict(self.reprompts)
         counts[question] = counts.get(question, 0) + 1
         return replace(self, reprompts=tuple(counts.items()))
 
-    def noted(self, note: str) -> "DialogueState":
+    def noted(self, note: str) -> DialogueState:
         return replace(self, notes=self.notes + (note,))
 
     def filled(self, slot: str) -> bool:
