@@ -67,11 +67,13 @@ def first_audio_and_rtf(speech: SpeechOutput, text: str, locale: str, repeat: in
 
 
 def cache_hit_ms(settings: Settings, locale: str, text: str, repeat: int) -> tuple[float, float]:
-    """Time to the first chunk of a cached prompt: read from disk by a fresh process, then from memory."""
+    """Time to the first chunk of a cached prompt: read from disk (a fresh SpeechOutput whose voice is
+    already looked up, as after ``warm``), then from its memory layer."""
     SpeechOutput(settings).warm(locale, RATE)
     disk, memory = [], []
     for _ in range(repeat):
         speech = SpeechOutput(settings)
+        speech.resolved_voice(locale)
         for sink in (disk, memory):
             started = time.perf_counter()
             next(speech.stream(text, locale=locale, rate=RATE, key="bench_prompt"))

@@ -67,6 +67,7 @@ def test_a_named_model_loads_from_coquis_cache_without_downloading(coqui_home: P
     speech = SpeechOutput(settings_with(tmp_path, tts_engine_vi="coqui", tts_voice_vi=CATALOGUE_NAME))
     voice = speech.resolved_voice("vi")
     assert voice.files[0].parent == coqui_home / "tts" / "tts_models--en--ljspeech--vits"
+    assert speech.synthesizer("vi")._tts.model_name == CATALOGUE_NAME  # loaded by name, through Coqui's manager
     assert_clean_speech(speech.synthesize("Xin chào các bạn.", locale="vi", rate=8000), 8000, (0.2, 10.0))
     assert sorted(p.name for p in (coqui_home / "tts").iterdir()) == ["tts_models--en--ljspeech--vits"]
 
