@@ -9,6 +9,7 @@ said) to ask the right follow-up question.
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -78,16 +79,30 @@ class Gazetteer:
             self._ward_keys[_key(ref.short)].append(ref)
             self._by_province[province.code].append(ref)
         self._longest = max(len(k) for k in self._ward_keys)
+        self._lock = threading.Lock()
+        self._alias_indexes: dict[tuple, dict[Key, ProvinceRef]] = {}
 
     def province(self, name: str, aliases: dict[str, tuple[str, ...]] | None = None) -> ProvinceRef | None:
         """A province by official name, short name or a spoken alias ("Hà Nội", "ha noi", "sài gòn")."""
         key = _key(name)
         if key in self._province_keys:
             return self._province_keys[key]
-        for official, spoken in (aliases or {}).items():
-            if key in {_key(s) for s in spoken}:
-                return self._province_keys.get(_key(official))
-        return None
+        return self._alias_index(aliases or {}).get(key)
+
+    def _alias_index(self, aliases: dict[str, tuple[str, ...]]) -> dict[Key, ProvinceRef]:
+        """Spoken aliases by folded key, built once per lexicon (matching runs at every word of an address)."""
+        signature = tuple(sorted(aliases.items()))
+        with self._lock:
+            index = self._alias_indexes.get(signature)
+            if index is None:
+                index = {
+                    _key(s): self._province_keys[_key(official)]
+                    for official, spoken in aliases.items()
+                    if _key(official) in self._province_keys
+                    for s in spoken
+                }
+                self._alias_indexes[signature] = index
+            return index
 
     def wards_of(self, province: ProvinceRef) -> list[WardRef]:
         return list(self._by_province[province.code])
