@@ -136,6 +136,16 @@ def test_filing_protocol_complete(resources) -> None:
     assert conv.handle(FinalTranscript("alo")) == [] and conv.handle(Hangup()) == []
 
 
+def test_ticket_number_without_a_dash_is_read_in_groups(resources) -> None:
+    conv = conversation(resources, locale="en")
+    say(conv, "my name is john smith")
+    say(conv, "forty two baker street")
+    say(conv, "i need rice")
+    say(conv, "yes")
+    (number, _, _) = conv.handle(TicketFiled("40710025"))
+    assert "four zero seven one, zero zero two five" in number.text
+
+
 def test_operator_escalation_protocol(resources) -> None:
     conv = conversation(resources)
     say(conv, "tôi là lê minh")

@@ -189,8 +189,10 @@ def _prompt_key(ctx: PolicyContext, question: str, attempt: int) -> str:
 
 
 def _spoken_number(number: str, ctx: PolicyContext) -> str:
-    """ "1234-5678" -> "một hai ba bốn, năm sáu bảy tám": digit by digit, in groups."""
+    """"1234-5678" (or "12345678") -> "một hai ba bốn, năm sáu bảy tám": digit by digit, in groups of four."""
     groups = [g for g in number.replace(" ", "-").split("-") if g]
+    if len(groups) == 1 and groups[0].isdigit():
+        groups = [groups[0][i : i + 4] for i in range(0, len(groups[0]), 4)]
     digit_words = ctx.lexicon.digit_words
     return ", ".join(" ".join(digit_words[int(d)] for d in g if d.isdigit()) for g in groups)
 
