@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_
+from sqlalchemy import func, insert, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, SQLModel, col, select
@@ -159,10 +159,11 @@ class TicketStore:
     def _seed(self) -> None:
         with Session(self.engine) as session:
             if session.exec(select(func.count()).select_from(Unit)).one() == 0:
-                session.add_all(
-                    Unit(code=u.code, name=u.name, kind=u.kind, province_code=u.province_code, ward_code=u.ward_code)
-                    for u in official_units()
-                )
+                # One multi-row insert: 3,400 units seed in a fraction of the time of ORM objects.
+                session.execute(insert(Unit), [
+                    {"code": u.code, "name": u.name, "kind": u.kind, "province_code": u.province_code,
+                     "ward_code": u.ward_code} for u in official_units()
+                ])
             known = set(session.exec(select(Operator.uri)).all())
             for uri in self.settings.operator_uris:
                 if uri not in known:
