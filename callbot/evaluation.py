@@ -423,14 +423,20 @@ def eval_ticket_number(index: int) -> str:
 
 
 def run_eval(
-    paths: Sequence[Path], settings: Settings, resources: DialogueResources | None = None
+    paths: Sequence[Path],
+    settings: Settings,
+    resources: DialogueResources | None = None,
+    turn_events: Callable[[Turn], list[CallerEvent]] = lambda turn: turn.events(),
 ) -> EvalReport:
-    """Load every file first (a malformed one raises MalformedEvalFile before anything runs), then run."""
+    """Load every file first (a malformed one raises MalformedEvalFile before anything runs), then run.
+
+    ``turn_events`` turns a script turn into caller events: text turns know their own; audio turns will need
+    a recognizer, which the caller of this function supplies."""
     resources = resources or DialogueResources(settings)
     files = [load_eval_file(Path(p), resources) for p in paths]
     report = EvalReport()
     for eval_file in files:
         for case in eval_file.cases:
             number = eval_ticket_number(len(report.results) + 1)
-            report.results.append(run_case(case, eval_file, settings, resources, number))
+            report.results.append(run_case(case, eval_file, settings, resources, number, turn_events))
     return report
