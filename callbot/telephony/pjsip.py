@@ -540,6 +540,14 @@ class SipEndpoint:
             return
         record.disconnected = True
         log.info("call %s ended (%s)", record.incoming.call_id, status)
+        if record.port is not None:
+            stats = record.port.stats
+            frames = stats.frames_in + stats.frames_out
+            log.info(
+                "call %s bridge: %d frames in, %d out (%d silent), %.1f us per callback",
+                record.incoming.call_id, stats.frames_in, stats.frames_out, stats.frames_silent_out,
+                stats.callback_seconds / frames * 1e6 if frames else 0.0,
+            )
         if record.transfer_result is not None and not record.transfer_result.done():
             record.transfer_result.set_result(False)
         index = next((key for key, value in self._calls.items() if value is record), None)
