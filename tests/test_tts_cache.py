@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -118,3 +119,28 @@ def test_prompts_build_command_fills_the_cache(tmp_path: Path, prompts_dir: Path
     second = subprocess.run(command, check=False, env=env, capture_output=True, text=True, timeout=120)
     assert "0 rendered, 2 already cached" in second.stdout
     assert len(list((tmp_path / "data" / "prompt-cache" / "vi").glob("*.wav"))) == 2
+
+
+def test_a_cache_miss_during_a_call_still_streams_sentence_by_sentence(
+    tmp_path: Path, prompts_dir: Path
+) -> None:
+    speech = speech_for(tmp_path, prompts_dir)
+    chunks = speech.stream(PROMPTS["greeting"], locale="vi", rate=8000, key="greeting")
+    next(chunks)
+    assert speech.stats.sentences_synthesized == 1 and speech.stats.cache_misses == 1
+    rest = b"".join(chunks)
+    assert speech.stats.sentences_synthesized == 2 and rest
+    assert len(list((tmp_path / "data" / "prompt-cache" / "vi").glob("*.wav"))) == 1
+
+
+def test_a_prompt_cancelled_before_its_end_is_not_cached(tmp_path: Path, prompts_dir: Path) -> None:
+    speech = speech_for(tmp_path, prompts_dir)
+    cancel = threading.Event()
+    chunks = speech.stream(PROMPTS["greeting"], locale="vi", rate=8000, key="greeting", cancel=cancel)
+    next(chunks)
+    cancel.set()
+    assert list(chunks) == []
+    assert not (tmp_path / "data" / "prompt-cache").exists()
+    later = speech_for(tmp_path, prompts_dir)
+    later.synthesize(PROMPTS["greeting"], locale="vi", rate=8000, key="greeting")
+    assert later.stats.cache_misses == 1 and later.stats.sentences_synthesized == 2

@@ -50,16 +50,20 @@ def test_barge_in_from_another_thread_during_real_time_playback(tmp_path: Path) 
     played_after_cancel: list[bytes] = []
     played: list[bytes] = []
 
+    started_playing = threading.Event()
+
     def player() -> None:
         for chunk in speech.stream(LONG_PROMPT, locale="vi", rate=8000, cancel=cancel):
             (played_after_cancel if cancel.is_set() else played).append(chunk)
+            if len(played) == 5:
+                started_playing.set()
             time.sleep(len(chunk) / 2 / 8000 / 10)  # ten times real time keeps the test short
 
     thread = threading.Thread(target=player)
     thread.start()
-    time.sleep(0.15)
+    assert started_playing.wait(timeout=30)
     cancel.set()
-    thread.join(timeout=10)
+    thread.join(timeout=30)
     assert not thread.is_alive()
     assert played and len(played_after_cancel) <= 1
     assert sum(map(len, played)) / 2 / 8000 < 30  # far short of the whole prompt

@@ -107,14 +107,12 @@ class SpeechOutput:
         Other text is synthesized one sentence at a time, so the first chunk comes after one sentence.
         """
         _check_rate(rate)
-        prompt = self._prompt_audio(text, locale=locale, rate=rate, key=key) if key else None
-        if prompt is not None:
-            yield from self._chunks(prompt, rate, cancel)
-            return
-        for sentence in sentences_for_speech(text, locale):
-            if cancel is not None and cancel.is_set():
-                return
-            yield from self._chunks(self._render_sentence(sentence, locale, rate), rate, cancel)
+        size = 2 * rate * self.chunk_ms // 1000
+        for piece in self._pieces(text, locale=locale, rate=rate, key=key):
+            for offset in range(0, len(piece), size):
+                if cancel is not None and cancel.is_set():
+                    return  # the pieces not pulled yet are never synthesized
+                yield piece[offset : offset + size]
 
     def synthesize(self, text: str, *, locale: str, rate: int, key: str | None = None) -> bytes:
         """The whole of ``stream`` as one buffer (for files and the prompt cache)."""
@@ -132,22 +130,55 @@ class SpeechOutput:
         for key, text in prompts.texts.items():
             if not prompts.is_static(key):
                 report.dynamic.append(key)
-            elif prompts.recorded_audio(key) is not None:
-                self._prompt_audio(text, locale=locale, rate=rate, key=key)
+                continue
+            misses, recorded = self.stats.cache_misses, self.stats.recorded_served
+            for _ in self._pieces(text, locale=locale, rate=rate, key=key):
+                pass
+            if self.stats.recorded_served > recorded:
                 report.recorded.append(key)
             else:
-                misses = self.stats.cache_misses
-                self._cached_render(text, locale=locale, rate=rate)
                 (report.rendered if self.stats.cache_misses > misses else report.reused).append(key)
         return report
 
     # --- internals ------------------------------------------------------------------------------------
-    def _chunks(self, pcm: bytes, rate: int, cancel: threading.Event | None) -> Iterator[bytes]:
-        size = 2 * rate * self.chunk_ms // 1000
-        for offset in range(0, len(pcm), size):
-            if cancel is not None and cancel.is_set():
-                return
-            yield pcm[offset : offset + size]
+    def _pieces(self, text: str, *, locale: str, rate: int, key: str | None) -> Iterator[bytes]:
+        """The audio of ``text`` in pieces: a whole cached prompt or recording, or one piece per sentence.
+
+        A static prompt missing from the cache is still streamed sentence by sentence, and stored once its
+        last sentence is done (a cancelled prompt is not stored half-said).
+        """
+        prompts = self._prompt_set(locale) if key is not None else None
+        if prompts is None or key not in prompts.texts or not prompts.is_static(key):
+            yield from self._sentences(text, locale=locale, rate=rate)
+            return
+        recording = prompts.recorded_audio(key)
+        if recording is not None and " ".join(text.split()) == prompts.texts[key]:
+            yield self._recorded(recording, locale=locale, rate=rate)
+            return
+        if recording is not None:
+            log.warning(
+                "prompt %s/%s: text differs from prompts.yaml, so its recording is not used", locale, key
+            )
+        level = self.settings.tts_level_dbfs
+        digest = synthesized_digest(text=text, voice=self.resolved_voice(locale), rate=rate, level_dbfs=level)
+        cached = self.cache.get(locale, digest, rate)
+        with self._lock:
+            if cached is None:
+                self.stats.cache_misses += 1
+            else:
+                self.stats.cache_hits += 1
+        if cached is not None:
+            yield cached
+            return
+        rendered = []
+        for piece in self._sentences(text, locale=locale, rate=rate):
+            rendered.append(piece)
+            yield piece
+        self.cache.put(locale, digest, b"".join(rendered), rate)
+
+    def _sentences(self, text: str, *, locale: str, rate: int) -> Iterator[bytes]:
+        for sentence in sentences_for_speech(text, locale):
+            yield self._render_sentence(sentence, locale, rate)
 
     def _render_sentence(self, sentence: str, locale: str, rate: int) -> bytes:
         synthesizer = self.synthesizer(locale)
@@ -157,9 +188,7 @@ class SpeechOutput:
         if samples.size == 0:
             return b""
         peak = float(np.abs(samples).max())
-        if (
-            peak > 1.0
-        ):  # some engines overshoot full scale: scale down (the level is set below) rather than clip
+        if peak > 1.0:  # an engine overshot full scale: scale down (the level is set below), never clip
             samples = samples / peak
         at_rate = resample(to_pcm16(samples), synthesizer.sample_rate, rate)
         return to_pcm16(normalize(pcm16_to_float(at_rate), rate, self.settings.tts_level_dbfs))
@@ -179,34 +208,6 @@ class SpeechOutput:
         with self._lock:
             self._prompts[locale] = (stamp, prompts)
         return prompts
-
-    def _prompt_audio(self, text: str, *, locale: str, rate: int, key: str) -> bytes | None:
-        """Cached audio for a static prompt, or None when ``key`` is not one (then the text is synthesized)."""
-        prompts = self._prompt_set(locale)
-        if prompts is None or key not in prompts.texts or not prompts.is_static(key):
-            return None
-        recording = prompts.recorded_audio(key)
-        if recording is not None:
-            if " ".join(text.split()) == prompts.texts[key]:
-                return self._recorded(recording, locale=locale, rate=rate)
-            log.warning(
-                "prompt %s/%s: text differs from prompts.yaml, so its recording is not used", locale, key
-            )
-        return self._cached_render(text, locale=locale, rate=rate)
-
-    def _cached_render(self, text: str, *, locale: str, rate: int) -> bytes:
-        level = self.settings.tts_level_dbfs
-        digest = synthesized_digest(text=text, voice=self.resolved_voice(locale), rate=rate, level_dbfs=level)
-        pcm = self.cache.get(locale, digest, rate)
-        with self._lock:
-            if pcm is None:
-                self.stats.cache_misses += 1
-            else:
-                self.stats.cache_hits += 1
-        if pcm is None:
-            pcm = b"".join(self._render_sentence(s, locale, rate) for s in sentences_for_speech(text, locale))
-            self.cache.put(locale, digest, pcm, rate)
-        return pcm
 
     def _recorded(self, path: Path, *, locale: str, rate: int) -> bytes:
         """A human recording, resampled and brought to the same level as synthesized speech."""
