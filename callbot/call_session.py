@@ -308,6 +308,8 @@ class CallSession:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the call to end and its ticket to be filed; True when it has."""
+        if self._worker.ident is None:  # never started
+            return self._done
         self._worker.join(timeout)
         return not self._worker.is_alive()
 
@@ -533,6 +535,11 @@ class CallSession:
     def _on_caller_hung_up(self) -> None:
         if self._hung_up:
             return
+        self._take_inbound()  # the caller's last words, already received, still count
+        assert self._listener is not None
+        for event in self._listener.finish():
+            if isinstance(event, Final):
+                self._on_final(event)
         self._hung_up = True
         self._stop_speaking()
         self._pending.clear()

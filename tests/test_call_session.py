@@ -387,6 +387,20 @@ def test_hangup_mid_prompt_files_a_partial_ticket(korean_resources, start_call, 
     assert detail.turns[0].speaker == "bot" and detail.turns[0].text.endswith("[cut]")
 
 
+def test_hangup_mid_answer_keeps_what_the_caller_said(record_only_resources, start_call, clips, store):
+    call = start_call(record_only_resources, speed=4.0)
+    since = call.line.wait_bot_quiet(0)
+    _, pcm = clips["need"]
+    call.line.say(pcm, "need")
+    half = since + len(pcm) // FRAME_BYTES // 2
+    call.line.wait_for(lambda: call.line.tick > half, 10, "half of the answer")
+    call.session.on_hangup()
+    detail = ticket_of(store, call.session)
+    assert detail.ticket.outcome == "partial"
+    assert [Path(c).name for c in detail.clips] == ["name.wav"]  # the answer cut by the hang-up is kept
+    assert read_wav(detail.clips[0]).duration > 0.5
+
+
 def test_hangup_before_the_worker_even_starts_still_files_a_ticket(record_only_resources, settings, store):
     session = CallSession(call_id="early", caller_id=None, locale="vi", rate=RATE, settings=settings,
                           resources=record_only_resources, control=FakeCallControl())
