@@ -49,6 +49,7 @@ def dtmf_action(digits: str, lexicon: Lexicon) -> str | None:
 class Correction:
     slot: str
     value_words: tuple[str, ...]  # empty: the caller only said which part is wrong
+    slot_only: bool = False  # the turn was nothing but the part's name ("địa chỉ", "the address")
 
 
 def find_correction(text: str, lexicon: Lexicon) -> Correction | None:
@@ -66,7 +67,8 @@ def find_correction(text: str, lexicon: Lexicon) -> Correction | None:
         return best[1]
     for slot in SLOTS:
         if lexicon.slot_words[slot].contains(tokens):
-            return Correction(slot, ())
+            rest = lexicon.politeness.remove(lexicon.slot_words[slot].remove(tokens))
+            return Correction(slot, (), slot_only=not rest)
     return None
 
 

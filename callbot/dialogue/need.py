@@ -22,6 +22,8 @@ def classify_need(text: str, lexicon: Lexicon) -> NeedReading | None:
     content = lexicon.politeness.strip_edges(lexicon.need_carriers.remove(tokens))
     if not content or lexicon.dont_know.contains(tokens) and len(content) <= 3:
         return None
+    if not lexicon.affirm.remove(lexicon.deny.remove(content)):  # "không", "vâng": an answer, not a need
+        return None
     if lexicon.emergency.contains(tokens):
         return NeedReading(" ".join(tokens), Category.emergency, Priority.high)
     scores = {

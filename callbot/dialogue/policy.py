@@ -189,7 +189,7 @@ def _prompt_key(ctx: PolicyContext, question: str, attempt: int) -> str:
 
 
 def _spoken_number(number: str, ctx: PolicyContext) -> str:
-    """"1234-5678" (or "12345678") -> "một hai ba bốn, năm sáu bảy tám": digit by digit, in groups of four."""
+    """ "1234-5678" (or "12345678") -> "một hai ba bốn, năm sáu bảy tám": digit by digit, in groups of four."""
     groups = [g for g in number.replace(" ", "-").split("-") if g]
     if len(groups) == 1 and groups[0].isdigit():
         groups = [groups[0][i : i + 4] for i in range(0, len(groups[0]), 4)]
@@ -306,6 +306,12 @@ def _answer_ward(state: DialogueState, answer: Answer, ctx: PolicyContext) -> St
         return _accept_without_ward(state, ctx, f"ward recorded: {answer.clip}")
     if not answer.text:
         return _reprompt(state, ctx, note=None)
+    scope = pending.province if pending.province_named else ctx.config.default_province
+    alone = parse_address(answer.text, ctx.lexicon, ctx.gazetteer, scope)  # "phường láng", "bạch mai"
+    if alone.status == "resolved":
+        street = pending.street or alone.street
+        return _offer(state, "address", replace(AddressValue.from_parse(alone), street=street), answer, ctx)
+    # the answer may only complete what was said before ("phường tân an" + "đắk lắk")
     combined = f"{pending.heard} {answer.text}"
     parse = parse_address(combined, ctx.lexicon, ctx.gazetteer, ctx.config.default_province)
     if parse.status == "resolved":
@@ -369,7 +375,10 @@ def _answer_readback(state: DialogueState, answer: Answer, ctx: PolicyContext) -
     verdict = _yes_no(answer, ctx)
     correction = find_correction(answer.text, ctx.lexicon) if answer.text else None
     if correction and (
-        correction.value_words or verdict == "no" or ctx.lexicon.wrong.contains(answer.tokens)
+        correction.value_words
+        or correction.slot_only
+        or verdict == "no"
+        or ctx.lexicon.wrong.contains(answer.tokens)
     ):
         return _correct(state, correction.slot, correction.value_words, answer, ctx)
     if verdict == "yes":
