@@ -115,13 +115,15 @@ def _escape_like(text: str) -> str:
 
 
 class TicketStore:
-    def __init__(self, *, settings: Settings, engine: Engine, journal: TicketJournal) -> None:
+    def __init__(self, *, settings: Settings, engine: Engine, journal: TicketJournal, migrate: bool = True) -> None:
         self.settings = settings
+        self._migrate = migrate
         self.engine = engine
         self.journal = journal
         self.accounts = Accounts(engine)
         self.router = Router(settings.category_units)
         self._ready = False
+        self._journaling = False
         self._lock = threading.RLock()
 
     # --- life cycle -----------------------------------------------------------------------------------
@@ -133,15 +135,13 @@ class TicketStore:
             settings=settings,
             engine=engine_for_settings(settings),
             journal=TicketJournal(settings.data_dir / "journal"),
+            migrate=migrate,
         )
-        store._migrate = migrate
         try:
             store._ensure_ready()
         except UNREACHABLE as exc:
             log.warning("database unreachable at open (%s); journaling until it returns", exc.__class__.__name__)
         return store
-
-    _migrate: bool = True
 
     def close(self) -> None:
         self.engine.dispose()
@@ -266,10 +266,12 @@ class TicketStore:
                 result = _APPLY[op["op"]](self, session, call_id, op)
                 session.commit()
         except UNREACHABLE as exc:
-            log.warning("database unreachable (%s); journaling %s for call %s", exc.__class__.__name__,
-                        op["op"], call_id)
+            if not self._journaling:  # say it once per outage, not once per operation
+                log.warning("database unreachable (%s); journaling until it returns", exc.__class__.__name__)
+                self._journaling = True
             self.journal.append(call_id, op)
             return None
+        self._journaling = False
         if self.journal.pending_calls():
             self.replay_journal()
         return result
