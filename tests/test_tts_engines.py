@@ -112,3 +112,22 @@ def test_piper_voice_by_model_manager_name(tmp_path: Path) -> None:
     assert voice.files[0].name == "en_US-joe-medium.onnx"
     bundled = SpeechOutput(settings_with(tmp_path)).resolved_voice("en")
     assert voice.version == bundled.version
+
+
+@pytest.mark.slow
+def test_piper_synthesizes_from_several_threads_at_once(piper_speech: SpeechOutput) -> None:
+    """Calls share one voice; piper's process-wide phonemizer must not mix their sentences up."""
+    sentences = [f"Caller number {n} needs help with the water supply." for n in range(1, 5)]
+    results: dict[int, bytes] = {}
+
+    def speak(index: int) -> None:
+        results[index] = piper_speech.synthesize(sentences[index], locale="en", rate=8000)
+
+    threads = [threading.Thread(target=speak, args=(i,)) for i in range(len(sentences))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(results) == [0, 1, 2, 3]
+    for pcm in results.values():
+        assert_clean_speech(pcm, 8000, (1.5, 6.0))

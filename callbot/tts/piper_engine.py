@@ -11,10 +11,10 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -71,17 +71,23 @@ def resolve(voice: str, settings: Settings) -> ResolvedVoice:
 class PiperSynthesizer:
     voice: ResolvedVoice
     sample_rate: int
-    _piper: object
-    _config: object
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _piper: Any
+    _config: Any
+    # piper phonemizes through one espeak-ng instance per process (set_voice, then get_phonemes), so that step
+    # is serialized across all voices; the ONNX inference after it runs in parallel.
+    _phonemizer_lock: ClassVar[threading.Lock] = threading.Lock()
 
     def synthesize(self, sentence: str) -> np.ndarray:
-        # piper's phonemizer (espeak-ng bridge) keeps global state: one sentence at a time per voice.
-        with self._lock:
-            chunks = [chunk.audio_float_array for chunk in self._piper.synthesize(sentence, self._config)]  # type: ignore[attr-defined]
-        if not chunks:
+        with self._phonemizer_lock:
+            phonemes = self._piper.phonemize(sentence)
+        pieces = [
+            self._piper.phoneme_ids_to_audio(self._piper.phonemes_to_ids(sentence_phonemes), self._config)
+            for sentence_phonemes in phonemes
+            if sentence_phonemes
+        ]
+        if not pieces:
             return np.zeros(0, dtype=np.float32)
-        return np.concatenate(chunks).astype(np.float32, copy=False)
+        return np.concatenate(pieces).astype(np.float32, copy=False)
 
 
 def load(voice: ResolvedVoice) -> PiperSynthesizer:
@@ -92,7 +98,7 @@ def load(voice: ResolvedVoice) -> PiperSynthesizer:
         loaded = PiperVoice.load(model, config_path=config)
     except Exception as exc:  # onnxruntime raises its own exception types for a broken model
         raise TtsError(f"cannot load piper voice {voice.voice} from {model}: {exc}") from exc
-    # Piper's own peak normalization is off: SpeechOutput normalizes every engine to one loudness.
+    # Piper's own peak normalization is off: SpeechOutput brings every engine to one loudness.
     return PiperSynthesizer(
         voice, int(loaded.config.sample_rate), loaded, SynthesisConfig(normalize_audio=False)
     )
