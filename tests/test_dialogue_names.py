@@ -58,6 +58,12 @@ def test_english_names(heard: str, name: str, lexicon_en) -> None:
     assert parse_name(heard, lexicon_en) == name
 
 
-@pytest.mark.parametrize("heard", ["i don't know", "hello", "what", "twelve", "i need help"])
+@pytest.mark.parametrize("heard", ["i don't know", "hello", "what", "twelve", "i need help", "hi there"])
 def test_english_not_names(heard: str, lexicon_en) -> None:
     assert parse_name(heard, lexicon_en) is None
+
+
+def test_one_word_is_a_name_only_after_a_carrier(lexicon_vi, lexicon_en) -> None:
+    assert parse_name("an", lexicon_vi) is None
+    assert parse_name("tôi tên là an", lexicon_vi) == "An"
+    assert parse_name("my name is john", lexicon_en) == "John"

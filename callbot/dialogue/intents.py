@@ -50,6 +50,9 @@ class Correction:
     slot: str
     value_words: tuple[str, ...]  # empty: the caller only said which part is wrong
     slot_only: bool = False  # the turn was nothing but the part's name ("địa chỉ", "the address")
+    said: tuple[
+        str, ...
+    ] = ()  # the words from the correction phrase on: a need is kept in the caller's words
 
 
 def find_correction(text: str, lexicon: Lexicon) -> Correction | None:
@@ -62,7 +65,7 @@ def find_correction(text: str, lexicon: Lexicon) -> Correction | None:
             value = lexicon.wrong.remove(tokens[match.end :])
             value = lexicon.politeness.strip_edges(value)
             if best is None or match.start < best[0]:
-                best = (match.start, Correction(slot, tuple(value)))
+                best = (match.start, Correction(slot, tuple(value), said=tuple(tokens[match.start :])))
     if best:
         return best[1]
     for slot in SLOTS:

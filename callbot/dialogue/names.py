@@ -54,4 +54,7 @@ def parse_name(text: str, lexicon: Lexicon) -> str | None:
     if lexicon.dont_know.contains(tokens):
         return None
     carried = after_carrier(tokens, lexicon)
-    return clean_name(tokens if carried is None else carried, lexicon)
+    name = clean_name(tokens if carried is None else carried, lexicon)
+    if name is not None and carried is None and " " not in name:
+        return None  # one bare word ("hi there" -> "There") is a greeting or noise, not a full name
+    return name

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from callbot.config import Settings
 from callbot.dialogue.address import AddressParse, Gazetteer, ProvinceRef, parse_address
 from callbot.dialogue.intents import (
+    Correction,
     dtmf_action,
     find_correction,
     named_slot,
@@ -25,7 +26,7 @@ from callbot.dialogue.lexicon import SLOTS, Lexicon
 from callbot.dialogue.names import clean_name, parse_name
 from callbot.dialogue.need import NeedReading, classify_need
 from callbot.dialogue.state import AddressValue, DialogueState, Question, SlotValue
-from callbot.dialogue.text import words
+from callbot.dialogue.text import PhraseSet, words
 from callbot.prompts import PromptSet
 from callbot.types import (
     Ask,
@@ -273,8 +274,15 @@ def _answer_address(state: DialogueState, answer: Answer, ctx: PolicyContext) ->
         return _record(state, "address", answer.clip, ctx)
     if not answer.text or ctx.lexicon.dont_know.contains(answer.tokens):
         return _reprompt(state, ctx, note=None)
+    if _starts_with(answer.tokens, ctx.lexicon.name_carriers, ctx):  # "my name is ..." again: not an address
+        return _reprompt(state, ctx, note=f"a name, not an address: {answer.text}")
     parse = parse_address(answer.text, ctx.lexicon, ctx.gazetteer, ctx.config.default_province)
     return _use_address(state, parse, answer, ctx)
+
+
+def _starts_with(tokens: Sequence[str], phrases: PhraseSet, ctx: PolicyContext) -> bool:
+    lead = ctx.lexicon.politeness.strip_edges(ctx.lexicon.fillers.remove(tokens))
+    return phrases.match_at(lead, 0) is not None
 
 
 def _use_address(state: DialogueState, parse: AddressParse, answer: Answer, ctx: PolicyContext) -> Step:
@@ -380,7 +388,7 @@ def _answer_readback(state: DialogueState, answer: Answer, ctx: PolicyContext) -
         or verdict == "no"
         or ctx.lexicon.wrong.contains(answer.tokens)
     ):
-        return _correct(state, correction.slot, correction.value_words, answer, ctx)
+        return _correct(state, correction, answer, ctx)
     if verdict == "yes":
         return _file(state, ctx, Outcome.complete, None, "goodbye")
     if verdict == "no":
@@ -391,19 +399,18 @@ def _answer_readback(state: DialogueState, answer: Answer, ctx: PolicyContext) -
 def _answer_which_slot(state: DialogueState, answer: Answer, ctx: PolicyContext) -> Step:
     correction = find_correction(answer.text, ctx.lexicon) if answer.text else None
     if correction and correction.value_words:
-        return _correct(state, correction.slot, correction.value_words, answer, ctx)
+        return _correct(state, correction, answer, ctx)
     slot = named_slot(answer.text, answer.digits, ctx.lexicon)
     if slot is not None:
-        return _correct(state, slot, (), answer, ctx)
+        return _correct(state, Correction(slot, ()), answer, ctx)
     if _yes_no(answer, ctx) == "yes":  # "it is all correct after all"
         return _file(state, ctx, Outcome.complete, None, "goodbye")
     return _reprompt(state, ctx, note=None)
 
 
-def _correct(
-    state: DialogueState, slot: str, value_words: Sequence[str], answer: Answer, ctx: PolicyContext
-) -> Step:
+def _correct(state: DialogueState, correction: Correction, answer: Answer, ctx: PolicyContext) -> Step:
     """Update a slot from a correction ("không, tên tôi là ..."), or ask it again when no value came with it."""
+    slot, value_words = correction.slot, correction.value_words
     old = getattr(state, slot)
     cleared = replace(state, **{slot: None}).noted(
         f"caller corrected {slot} (was: {_value_text(old) if old else ''})"
@@ -421,7 +428,7 @@ def _correct(
                     replace(cleared, question="address"), parse, replace(answer, confidence=1.0), ctx
                 )
         else:
-            need = classify_need(text, ctx.lexicon)
+            need = classify_need(" ".join(correction.said), ctx.lexicon)
             if need is not None:
                 return _accept(cleared, "need", need, ctx)
     return _ask(cleared, ctx, slot, f"reask_{slot}")  # type: ignore[arg-type]
