@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     end_silence_ms: int = Field(600, ge=100, le=10000)
     address_end_silence_ms: int = Field(1200, ge=100, le=10000)
     no_input_timeout_s: float = Field(8.0, gt=0, le=120)
-    vad_warmup_ms: int = Field(120, ge=0, le=2000)
+    vad_warmup_ms: int = Field(200, ge=0, le=2000)  # webrtcvad adapts ~100 ms; the noise gauge needs ~200
     asr_padding_ms: int = Field(300, ge=0, le=2000)
     models_manifest: Path | None = None  # default: <models_dir>/manifest.toml, else the repository's copy
 

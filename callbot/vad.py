@@ -25,6 +25,7 @@ from callbot.audio import FRAME_MS, AudioError, Frame
 from callbot.config import Settings
 
 VAD_RATES = (8000, 16000, 32000, 48000)
+SPREAD_FACTOR = 2.5  # energy margin in units of the noise's mean fluctuation (tuned at 10 dB SNR)
 TAIL_GAP_S = 0.1  # voiced frames this close to the last speech extend it even when the run is short
 
 
@@ -67,7 +68,7 @@ class EndpointConfig:
     speech_start_ms: int = 60
     end_silence_ms: int = 600
     no_input_timeout_s: float = 8.0
-    warmup_ms: int = 120
+    warmup_ms: int = 200
     energy_margin_db: float = 3.0  # minimum; widened by the noise's own fluctuation
     energy_gate: bool = True
 
@@ -93,16 +94,19 @@ class NoiseFloor:
     def __init__(self) -> None:
         self.level_db: float | None = None
         self.spread_db = 1.0
+        self._spread_samples = 0
 
     def margin_db(self, minimum: float) -> float:
-        return max(minimum, 3.0 * self.spread_db)
+        return max(minimum, SPREAD_FACTOR * self.spread_db)
 
     def update(self, level_db: float) -> float:
         if self.level_db is None:
             self.level_db = level_db
             return level_db
         if abs(level_db - self.level_db) < 10.0:  # only noise-like frames tell how the noise fluctuates
-            self.spread_db = 0.95 * self.spread_db + 0.05 * abs(level_db - self.level_db)
+            self._spread_samples += 1
+            weight = max(0.05, 1 / self._spread_samples)  # a running mean first, so the first 100 ms count
+            self.spread_db = (1 - weight) * self.spread_db + weight * abs(level_db - self.level_db)
         if level_db < self.level_db:
             self.level_db = 0.7 * self.level_db + 0.3 * level_db
         else:
