@@ -56,6 +56,7 @@ class Report:
     dtmf_sent: str = ""
     heard_audio_s: float = 0.0
     turn_latencies_ms: list[float] = field(default_factory=list)
+    barge_in_ms: list[float] = field(default_factory=list)  # our speech onset -> the bot's voice stops
     recording: str | None = None
     steps_done: int = 0
     error: str | None = None
@@ -97,6 +98,20 @@ class PeerPort(pj.AudioMediaPort):
 
     def first_audible_after(self, moment: float) -> float | None:
         return next((at for at, pcm in self.heard if at >= moment and frame_dbfs(pcm) > AUDIBLE_DBFS), None)
+
+    def stopped_after(self, moment: float, quiet_s: float = 0.3) -> float | None:
+        """When the bot's voice stopped after ``moment``: its last audible frame before ``quiet_s`` of quiet."""
+        last = None
+        for at, pcm in self.heard:
+            if at < moment:
+                continue
+            if frame_dbfs(pcm) > AUDIBLE_DBFS:
+                last = at
+            elif last is not None and at - last >= quiet_s:
+                return last
+            elif last is None and at - moment >= quiet_s:
+                return moment  # it was already quiet
+        return None
 
 
 class PeerCall(pj.Call):
@@ -248,6 +263,18 @@ class Peer:
             heard = port.first_audible_after(end)
             if heard is not None:
                 self.report.turn_latencies_ms.append(round((heard - end) * 1000, 1))
+        elif kind == "barge":  # speak over the bot and measure how soon it stops
+            frames = [chunk.pcm for chunk in read_wav(value, self.rate).frames()]
+            onset_frames = next((i for i, pcm in enumerate(frames) if frame_dbfs(pcm) > AUDIBLE_DBFS), 0)
+            started = time.monotonic()
+            for pcm in frames:
+                port.outbound.put(pcm)
+            self.pump_until(lambda: not port.playing() or call.disconnected, 120)
+            self.pump(0.5)
+            onset = started + onset_frames * 0.02
+            stopped = port.stopped_after(onset)
+            if stopped is not None:
+                self.report.barge_in_ms.append(round((stopped - onset) * 1000, 1))
         elif kind in ("dtmf", "info"):
             param = pj.CallSendDtmfParam()
             param.digits = value
