@@ -129,6 +129,8 @@ def test_unknown_ward_and_no_ward(lexicon_vi, gazetteer) -> None:
     none = parse("số tám ngõ chợ khâm thiên", lexicon_vi, gazetteer, HANOI)
     assert none.status == "no_ward" and none.street == "số 8 ngõ chợ khâm thiên"
     assert parse("dạ à", lexicon_vi, gazetteer, HANOI).status == "empty"
+    only_city = parse("thành phố hồ chí minh", lexicon_vi, gazetteer, HANOI)  # named a province, no ward yet
+    assert (only_city.status, only_city.province.name, only_city.province_named) == ("no_ward", HCM, True)
 
 
 def test_english_address_stays_text(lexicon_en, gazetteer) -> None:

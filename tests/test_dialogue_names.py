@@ -21,6 +21,8 @@ from callbot.dialogue.names import parse_name
         ("à ờ nguyễn nguyễn văn an", "Nguyễn Văn An"),
         ("đỗ thị mơ", "Đỗ Thị Mơ"),
         ("nguyễn văn hai", "Nguyễn Văn Hai"),  # a number word inside a real name is kept
+        ("tôi là nguyễn văn an ở phường láng", "Nguyễn Văn An"),  # the name ends where the address starts
+        ("tên tôi là lê minh cần hỗ trợ", "Lê Minh"),
     ],
 )
 def test_vietnamese_names(heard: str, name: str, lexicon_vi) -> None:
@@ -52,6 +54,7 @@ def test_vietnamese_not_names(heard: str, lexicon_vi) -> None:
         ("uh hello this is mary jones", "Mary Jones"),
         ("i'm david miller", "David Miller"),
         ("anna-maria lopez", "Anna-Maria Lopez"),
+        ("my name is john smith from hanoi", "John Smith"),
     ],
 )
 def test_english_names(heard: str, name: str, lexicon_en) -> None:

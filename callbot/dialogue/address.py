@@ -156,7 +156,7 @@ class AddressParse:
             return "district"
         if self.unknown_ward:
             return "unknown_ward"
-        return "no_ward" if self.street else "empty"
+        return "no_ward" if self.street or self.province_named else "empty"
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class Lexicon:
     fillers: PhraseSet
     politeness: PhraseSet
     name_carriers: PhraseSet
+    name_ends: PhraseSet
     not_name_words: frozenset[str]
     affirm: PhraseSet
     deny: PhraseSet
@@ -101,6 +102,7 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
         fillers=phrases("fillers"),
         politeness=phrases("politeness"),
         name_carriers=phrases("name_carriers"),
+        name_ends=phrases("name_ends"),
         not_name_words=frozenset(phrases("not_name_words").phrases),
         affirm=phrases("affirm"),
         deny=phrases("deny"),

@@ -33,6 +33,9 @@ def _proper_case(token: str) -> str:
 
 def clean_name(tokens: Sequence[str], lexicon: Lexicon) -> str | None:
     tokens = lexicon.fillers.remove(tokens)
+    end = lexicon.name_ends.first(tokens)
+    if end is not None and end.start > 0:  # "nguyễn văn an ở phường láng": the name stops at "ở"
+        tokens = tokens[: end.start]
     tokens = lexicon.politeness.strip_edges(tokens)
     tokens = _dedupe(tokens)
     if not tokens or len(tokens) > MAX_NAME_WORDS:
