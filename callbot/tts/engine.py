@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 import numpy as np
 
+from callbot.model_manager import ModelManager, ModelNotFound
+
 if TYPE_CHECKING:
     from callbot.config import Settings
 
@@ -102,15 +104,6 @@ def file_identity(*paths: Path) -> str:
 
 def pulled_model(name: str, settings: Settings) -> Path:
     """A model fetched by ``callbot models pull NAME``; ``VoiceNotFound`` names that command when absent."""
-    try:
-        from callbot.model_manager import ModelManager, ModelNotFound
-    except ImportError:  # the model manager (issue 2) is not merged yet: look where it puts models
-        candidate = settings.models_dir / name
-        if candidate.exists():
-            return candidate
-        raise VoiceNotFound(
-            f"voice {name!r} is not installed in {settings.models_dir}: fetch it with: callbot models pull {name}"
-        ) from None
     try:
         return ModelManager(settings).resolve(name)
     except ModelNotFound as exc:
