@@ -166,3 +166,12 @@ def test_sipp_standard_uac_scenario_completes_and_files_a_partial_ticket(bot: Se
     while all_tickets(bot) == before and time.monotonic() < deadline:
         time.sleep(0.2)
     assert all_tickets(bot) == before + 1
+
+
+def test_call_over_tcp(bot: ServiceProcess, tmp_path: Path) -> None:
+    report = run_peer(
+        tmp_path / "r.json", "--tcp", "--target", f"{bot.uri};transport=tcp", "--step", "until_speech:10",
+        "--step", "hangup",
+    )
+    assert report["connected"] and report["heard_audio_s"] > 0, report
+    assert ticket_of(bot, report["call_id"]) is not None

@@ -94,7 +94,9 @@ def caller_id_of(remote_uri: str) -> str | None:
     text = remote_uri
     if "<" in text:
         text = text[text.index("<") + 1 : text.rindex(">")] if ">" in text else text[text.index("<") + 1 :]
-    for scheme in ("sips:", "sip:", "tel:"):
+    if text.startswith("tel:"):
+        return text[4:].split(";", 1)[0] or None
+    for scheme in ("sips:", "sip:"):
         if text.startswith(scheme):
             text = text[len(scheme) :]
             break
