@@ -107,6 +107,16 @@ def test_ward_question_has_the_province_wards_as_phrases(resources) -> None:
     assert ask.end_silence_ms == 1200
 
 
+def test_which_province_question_has_the_candidate_provinces_as_phrases() -> None:
+    settings = Settings()  # no default province: "Tân An" exists in ten provinces
+    conv = Conversation(settings, locale="vi", call_id="c", resources=DialogueResources(settings))
+    conv.start()
+    say(conv, "tôi là lê minh")
+    (ask,) = say(conv, "phường tân an")
+    assert ask.key == "ask_ward_which_province" and "Tân An" in ask.text
+    assert {"đắk lắk", "nghệ an", "thành phố cần thơ", "cần thơ"} <= set(ask.phrases)
+
+
 def test_readback_is_a_yes_no_question(resources) -> None:
     conv = conversation(resources)
     (ask,) = fill_form(conv)

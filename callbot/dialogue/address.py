@@ -81,6 +81,7 @@ class Gazetteer:
         self._longest = max(len(k) for k in self._ward_keys)
         self._lock = threading.Lock()
         self._alias_indexes: dict[tuple, dict[Key, ProvinceRef]] = {}
+        self._spoken_names: dict[str, tuple[str, ...]] = {}
 
     def province(self, name: str, aliases: dict[str, tuple[str, ...]] | None = None) -> ProvinceRef | None:
         """A province by official name, short name or a spoken alias ("Hà Nội", "ha noi", "sài gòn")."""
@@ -106,6 +107,16 @@ class Gazetteer:
 
     def wards_of(self, province: ProvinceRef) -> list[WardRef]:
         return list(self._by_province[province.code])
+
+    def spoken_ward_names(self, province: ProvinceRef) -> tuple[str, ...]:
+        """The province's wards as the recognizer hears them, with and without "phường"/"xã" (a phrase list)."""
+        with self._lock:
+            names = self._spoken_names.get(province.code)
+            if names is None:
+                wards = self._by_province[province.code]
+                spoken = {" ".join(t for t in words(n) if t != "-") for w in wards for n in (w.name, w.short)}
+                names = self._spoken_names[province.code] = tuple(sorted(spoken))
+            return names
 
     def match_ward(
         self, tokens: Sequence[str], start: int, province: ProvinceRef | None

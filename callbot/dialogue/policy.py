@@ -171,12 +171,18 @@ def _phrases(state: DialogueState, ctx: PolicyContext, question: Question) -> tu
         )
     if question == "ward":
         pending = state.pending_address
+        if pending is not None and pending.ambiguous:  # the answer is one of the candidates' provinces
+            return tuple(
+                sorted(
+                    {
+                        " ".join(words(n))
+                        for w in pending.ambiguous
+                        for n in (w.province.name, w.province.short)
+                    }
+                )
+            )
         province = (pending.province if pending else None) or ctx.config.default_province
-        if province is None:
-            return None
-        wards = ctx.gazetteer.wards_of(province)
-        spoken = {" ".join(t for t in words(n) if t != "-") for w in wards for n in (w.name, w.short)}
-        return tuple(sorted(spoken))
+        return ctx.gazetteer.spoken_ward_names(province) if province else None
     return None
 
 
