@@ -33,6 +33,7 @@ from callbot.audio import FRAME_MS, Frame, samples_per_frame, write_wav
 from callbot.config import Settings
 from callbot.dialogue import Conversation, DialogueResources
 from callbot.listener import BargeIn, Final, Listener, NoInputTimeout, SpeechStarted
+from callbot.model_manager import ModelManager, ModelNotFound
 from callbot.recording import StereoRecorder
 from callbot.store import TicketStore
 from callbot.tts import SpeechOutput
@@ -94,13 +95,13 @@ class SharedResources:
             self.dialogue = DialogueResources(self.settings)
 
     @classmethod
-    def load(cls, settings: Settings, locales: tuple[str, ...] | None = None) -> "SharedResources":
+    def load(
+        cls, settings: Settings, locales: tuple[str, ...] | None = None, vosk_models: VoskModels | None = None
+    ) -> "SharedResources":
         """Resolve and load each locale's ASR model (or note record-only), warm the voices and the dialogue's
         data, open the store: the first caller must not wait seconds for any of it."""
-        from callbot.model_manager import ModelManager, ModelNotFound  # only the service's start needs it
-
         manager = ModelManager(settings)
-        resources = cls(settings, SpeechOutput(settings), TicketStore.open(settings), VoskModels())
+        resources = cls(settings, SpeechOutput(settings), TicketStore.open(settings), vosk_models or VoskModels())
         for locale in locales or (settings.locale,):
             try:
                 path = manager.asr_model_path(locale)

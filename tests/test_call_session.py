@@ -273,6 +273,25 @@ def answer_every_question(call: Call, clips: dict[str, tuple[str, bytes]], *, co
     return asked
 
 
+# --- shared resources -------------------------------------------------------------------------------------
+def test_shared_resources_load_the_configured_model_once_for_every_call(korean_model_path, vosk_models):
+    settings = Settings(asr_model_vi=str(korean_model_path))
+    resources = SharedResources.load(settings, vosk_models=vosk_models)
+    assert not resources.record_only("vi")
+    assert resources.asr_model_paths == {"vi": korean_model_path}
+    first, second = resources.recognizer("vi"), resources.recognizer("vi")
+    assert first is not second and first.model is second.model  # one model, one recognizer per call
+    resources.store.close()
+
+
+def test_shared_resources_without_a_model_run_record_only_and_say_so(caplog, vosk_models):
+    settings = Settings(asr_model_vi="vosk-model-small-vn-0.4")  # in the manifest, not installed here
+    resources = SharedResources.load(settings, vosk_models=vosk_models)
+    assert resources.record_only("vi") and resources.recognizer("vi") is None
+    assert "record-only" in caplog.text and "callbot models pull vosk-model-small-vn-0.4" in caplog.text
+    resources.store.close()
+
+
 # --- media side (no worker running) --------------------------------------------------------------------------
 def test_media_side_never_blocks_and_drops_the_oldest_frames_when_the_worker_stalls(record_only_resources, settings):
     session = CallSession(call_id="stalled", caller_id=None, locale="vi", rate=RATE, settings=settings,
