@@ -9,40 +9,35 @@ from callbot.types import Category, Priority
 
 
 @pytest.mark.parametrize(
-    ("heard", "category", "priority"),
+    ("locale", "heard", "category", "priority"),
     [
-        ("tôi cần hỗ trợ gạo và thực phẩm", Category.essential_supplies, Priority.normal),
-        ("nhà tôi hết gạo không có gì ăn", Category.essential_supplies, Priority.high),
-        ("con tôi bị sốt cao và ho", Category.medical_advice, Priority.high),
-        ("tôi cần tư vấn tiêm vắc xin", Category.medical_advice, Priority.normal),
-        ("tôi muốn phản ánh hàng xóm hát karaoke ồn ào", Category.violation_report, Priority.normal),
-        ("có người lấn chiếm vỉa hè xây dựng trái phép", Category.violation_report, Priority.normal),
-        ("tôi là người khuyết tật cần trợ cấp", Category.social_welfare, Priority.normal),
-        ("tôi cần hỗ trợ tiền vì bị mất việc", Category.social_welfare, Priority.normal),
-        ("tôi muốn hỏi về thủ tục làm căn cước", Category.other, Priority.normal),
-        ("bố tôi khó thở", Category.emergency, Priority.high),
+        ("vi", "tôi cần hỗ trợ gạo và thực phẩm", Category.essential_supplies, Priority.normal),
+        ("vi", "nhà tôi hết gạo không có gì ăn", Category.essential_supplies, Priority.high),
+        ("vi", "con tôi bị sốt cao và ho", Category.medical_advice, Priority.high),
+        ("vi", "tôi cần tư vấn tiêm vắc xin", Category.medical_advice, Priority.normal),
+        ("vi", "tôi muốn phản ánh hàng xóm hát karaoke ồn ào", Category.violation_report, Priority.normal),
+        ("vi", "có người lấn chiếm vỉa hè xây dựng trái phép", Category.violation_report, Priority.normal),
+        ("vi", "tôi là người khuyết tật cần trợ cấp", Category.social_welfare, Priority.normal),
+        ("vi", "tôi cần hỗ trợ tiền vì bị mất việc", Category.social_welfare, Priority.normal),
+        ("vi", "tôi muốn hỏi về thủ tục làm căn cước", Category.other, Priority.normal),
+        ("vi", "bố tôi khó thở", Category.emergency, Priority.high),
+        ("en", "i need food and drinking water", Category.essential_supplies, Priority.normal),
+        ("en", "my son has a high fever", Category.medical_advice, Priority.high),
+        ("en", "i want to report a scam", Category.violation_report, Priority.normal),
+        ("en", "i lost my job and need financial support", Category.social_welfare, Priority.normal),
+        ("en", "i have a question about my passport", Category.other, Priority.normal),
     ],
 )
-def test_vietnamese_needs(heard: str, category: Category, priority: Priority, lexicon_vi) -> None:
-    reading = classify_need(heard, lexicon_vi)
+def test_needs(locale: str, heard: str, category: Category, priority: Priority, request) -> None:
+    reading = classify_need(heard, request.getfixturevalue(f"lexicon_{locale}"))
     assert reading is not None
     assert (reading.category, reading.priority) == (category, priority)
     assert reading.text == heard  # the caller's own words are kept
 
 
-@pytest.mark.parametrize(
-    ("heard", "category", "priority"),
-    [
-        ("i need food and drinking water", Category.essential_supplies, Priority.normal),
-        ("my son has a high fever", Category.medical_advice, Priority.high),
-        ("i want to report a scam", Category.violation_report, Priority.normal),
-        ("i lost my job and need financial support", Category.social_welfare, Priority.normal),
-        ("i have a question about my passport", Category.other, Priority.normal),
-    ],
-)
-def test_english_needs(heard: str, category: Category, priority: Priority, lexicon_en) -> None:
-    reading = classify_need(heard, lexicon_en)
-    assert reading is not None and (reading.category, reading.priority) == (category, priority)
+@pytest.mark.parametrize("heard", ["không", "vâng ạ"])
+def test_a_bare_yes_or_no_is_not_a_need(heard: str, lexicon_vi) -> None:
+    assert classify_need(heard, lexicon_vi) is None
 
 
 @pytest.mark.parametrize("heard", ["", "à ờ", "tôi không biết"])
