@@ -12,7 +12,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from callbot.config import Settings
@@ -23,7 +23,7 @@ from callbot.types import Category, Outcome, TicketDraft
 def one_call(store: TicketStore, call_id: str) -> tuple[float, float]:
     """(seconds for the whole call's operations, seconds for file_ticket alone)."""
     started = time.perf_counter()
-    store.start_call(call_id=call_id, caller_id="0912345678", locale="vi", started_at=datetime.now(timezone.utc))
+    store.start_call(call_id=call_id, caller_id="0912345678", locale="vi", started_at=datetime.now(UTC))
     for index in range(4):
         store.add_turn(call_id=call_id, speaker="caller" if index % 2 else "bot", text="xin chào", confidence=0.8,
                        start=index * 2.0, end=index * 2.0 + 1.5, kind="speech" if index % 2 else "bot",
@@ -33,14 +33,14 @@ def one_call(store: TicketStore, call_id: str) -> tuple[float, float]:
                                         ward_code="00070", province_code="01", need_text="cần lương thực",
                                         category=Category.essential_supplies))
     filed = time.perf_counter()
-    store.finish_call(call_id=call_id, outcome="complete", ended_at=datetime.now(timezone.utc))
+    store.finish_call(call_id=call_id, outcome="complete", ended_at=datetime.now(UTC))
     return time.perf_counter() - started, filed - filing
 
 
 def report(label: str, samples: list[tuple[float, float]]) -> None:
     calls = sorted(s[0] * 1000 for s in samples)
     tickets = sorted(s[1] * 1000 for s in samples)
-    p95 = lambda values: values[int(0.95 * (len(values) - 1))]  # noqa: E731
+    p95 = lambda values: values[int(0.95 * (len(values) - 1))]
     print(f"{label:<28} whole call p50 {statistics.median(calls):7.2f} ms  p95 {p95(calls):7.2f} ms   "
           f"file_ticket p50 {statistics.median(tickets):6.2f} ms  p95 {p95(tickets):6.2f} ms  (n={len(samples)})")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -40,18 +40,19 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Itera
 
 
 def draft(call_id: str, **fields: object) -> TicketDraft:
-    values: dict[str, object] = dict(
-        call_id=call_id, locale="vi", outcome=Outcome.complete, caller_id="0912345678", name="Nguyễn Văn An",
-        address_text="số 12 ngõ 34 phố Huế", ward_code="00070", province_code="01",
-        need_text="cần hỗ trợ lương thực", category=Category.essential_supplies, priority=Priority.normal,
-    )
+    values: dict[str, object] = {
+        "call_id": call_id, "locale": "vi", "outcome": Outcome.complete, "caller_id": "0912345678",
+        "name": "Nguyễn Văn An", "address_text": "số 12 ngõ 34 phố Huế", "ward_code": "00070",
+        "province_code": "01", "need_text": "cần hỗ trợ lương thực", "category": Category.essential_supplies,
+        "priority": Priority.normal,
+    }
     values.update(fields)
     return TicketDraft(**values)  # type: ignore[arg-type]
 
 
 def file_call(store: TicketStore, call_id: str, started_at: datetime | None = None, **fields: object) -> str:
     """A whole call as the call session makes it: start, a bot and a caller turn, the ticket, the end."""
-    started = started_at or datetime.now(timezone.utc)
+    started = started_at or datetime.now(UTC)
     store.start_call(call_id=call_id, caller_id="0912345678", locale="vi", started_at=started)
     store.add_turn(call_id=call_id, speaker="bot", text="Xin chào, xin cho biết họ tên", confidence=None,
                    start=0.0, end=2.0, kind="bot", latency_ms=350.0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from api_fixtures import ApiWorld, login, make_world, world  # noqa: F401
+from api_fixtures import ApiWorld, login, make_world
 from store_fixtures import file_call
 
 from callbot.store import Role
@@ -27,7 +27,7 @@ def test_nothing_about_a_citizen_without_credentials(world: ApiWorld) -> None:
 
 def test_ticket_list_filters_and_pages(world: ApiWorld) -> None:
     file_call(world.store, "api-2", category=Category.emergency, ward_code="26506", province_code="79")
-    get = lambda **params: world.client.get("/api/tickets", params=params, headers=world.auth()).json()  # noqa: E731
+    get = lambda **params: world.client.get("/api/tickets", params=params, headers=world.auth()).json()
     everything = get()
     assert everything["total"] == 2 and everything["limit"] == 50
     assert [t["category"] for t in get(category="emergency")["items"]] == ["emergency"]

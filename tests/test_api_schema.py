@@ -7,11 +7,9 @@ operations are driven here with Hypothesis directly.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import schemathesis
-from api_fixtures import make_world
+from api_fixtures import ApiWorld
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
@@ -20,20 +18,18 @@ pytestmark = pytest.mark.slow
 EXAMPLES_PER_OPERATION = 30
 
 
-def test_no_server_error_on_any_input(request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    for world in make_world(request, tmp_path, "sqlite"):
-        schema = schemathesis.openapi.from_asgi("/api/openapi.json", world.client.app)
-        operations = [result.ok() for result in schema.get_all_operations()]
-        assert len(operations) >= 11  # every API route is in the document
-        for operation in operations:
+def test_no_server_error_on_any_input(world: ApiWorld) -> None:
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", world.client.app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 11  # every API route is in the document
+    headers = world.auth()
+    checks = [not_a_server_error, status_code_conformance, response_schema_conformance]
+    for operation in operations:
 
-            @given(case=operation.as_strategy())
-            @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
-            def exercise(case) -> None:  # type: ignore[no-untyped-def]
-                case.call_and_validate(
-                    headers=world.auth(),
-                    checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
-                )
+        @given(case=operation.as_strategy())
+        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))
+        def exercise(case) -> None:  # type: ignore[no-untyped-def]
+            case.call_and_validate(headers=headers, checks=checks)
 
-            exercise()
+        exercise()

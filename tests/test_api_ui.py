@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from api_fixtures import PASSWORD, ApiWorld, login, world  # noqa: F401
+from api_fixtures import PASSWORD, ApiWorld, login
 
 from callbot.api.i18n import Catalogue
 

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -54,7 +54,7 @@ def test_retention_deletes_old_recordings(tmp_path: Path) -> None:
     store = _store()
     old = tmp_path / "old.wav"
     old.write_bytes(b"RIFF....")
-    started = datetime.now(timezone.utc) - timedelta(days=10)
+    started = datetime.now(UTC) - timedelta(days=10)
     store.start_call(call_id="old", caller_id=None, locale="vi", started_at=started)
     store.finish_call(call_id="old", outcome="partial", ended_at=started, recording_path=old)
     kept = CliRunner().invoke(app, ["retention", "--days", "30"])

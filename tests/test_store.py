@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
-from store_fixtures import backend, draft, file_call, store, store_settings  # noqa: F401
+from store_fixtures import draft, file_call, store_settings
 
 from callbot.store import (
     InvalidChange,
@@ -122,7 +122,7 @@ def test_slot_correction_is_audited_and_reroutes_names(store: TicketStore) -> No
 
 
 def test_ticket_list_filters_search_and_pages(store: TicketStore) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = file_call(store, "f-old", started_at=now - timedelta(days=3), category=Category.emergency,
                     priority=Priority.high)
     store.update_ticket(old, TicketUpdate(status=TicketStatus.in_progress), actor="s")
@@ -149,7 +149,7 @@ def test_ticket_list_filters_search_and_pages(store: TicketStore) -> None:
 
 def test_calls_list_and_detail(store: TicketStore) -> None:
     number = file_call(store, "c-list")
-    store.start_call(call_id="c-no-ticket", caller_id=None, locale="en", started_at=datetime.now(timezone.utc))
+    store.start_call(call_id="c-no-ticket", caller_id=None, locale="en", started_at=datetime.now(UTC))
     page = store.list_calls()
     assert page.total == 2
     by_id = {c.call_id: c for c in page.items}
@@ -171,7 +171,7 @@ def test_operators(store: TicketStore) -> None:
 
 
 def test_stats(store: TicketStore) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     file_call(store, "s1", started_at=now - timedelta(hours=2), category=Category.emergency)
     file_call(store, "s2", started_at=now)
     stats = store.stats(since=now - timedelta(hours=3), until=now + timedelta(minutes=1))
@@ -184,7 +184,7 @@ def test_stats(store: TicketStore) -> None:
 def test_retention_deletes_old_recordings(store: TicketStore, tmp_path: Path) -> None:
     old_wav, new_wav = tmp_path / "old.wav", tmp_path / "new.wav"
     old_wav.write_bytes(b"RIFF"), new_wav.write_bytes(b"RIFF")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for call_id, started, wav in (("r-old", now - timedelta(days=40), old_wav), ("r-new", now, new_wav)):
         store.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=started)
         store.finish_call(call_id=call_id, outcome="partial", ended_at=started, recording_path=wav)

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -45,7 +45,7 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveSite]:
     store = TicketStore.open(settings)
     store.accounts.create_user(username="lan", password=PASSWORD, role=Role.supervisor)
     recording = tone_wav(tmp_path / "rec.wav", seconds=8.0)
-    store.start_call(call_id="b1", caller_id="0912345678", locale="vi", started_at=datetime.now(timezone.utc))
+    store.start_call(call_id="b1", caller_id="0912345678", locale="vi", started_at=datetime.now(UTC))
     for speaker, text, confidence, start, end, kind in TURNS:
         words = None
         if speaker == "caller":
@@ -54,7 +54,7 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveSite]:
         store.add_turn(call_id="b1", speaker=speaker, text=text, confidence=confidence, start=start, end=end,
                        kind=kind, words=words, latency_ms=420.0 if speaker == "bot" else None)
     number = store.file_ticket(draft=draft("b1"), recording_path=recording)
-    store.finish_call(call_id="b1", outcome="complete", ended_at=datetime.now(timezone.utc))
+    store.finish_call(call_id="b1", outcome="complete", ended_at=datetime.now(UTC))
     store.file_ticket(draft=draft("b2", name="Trần Thị Bình", category="emergency", ward_code="26506",
                                   province_code="79"))
     port = free_port()

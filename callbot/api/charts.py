@@ -14,6 +14,11 @@ def _number(value: float) -> str:
     return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
 
 
+def _svg_open(width: int, height: int, title: str) -> str:
+    return (f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
+            f'aria-label="{escape(title)}"><title>{escape(title)}</title>')
+
+
 def column_chart(points: Sequence[tuple[str, float]], *, title: str, width: int = 720, height: int = 220,
                  label_every: int = 1) -> Markup:
     """Vertical bars (one per point) with the value above each non-zero bar and every n-th label below."""
@@ -21,8 +26,7 @@ def column_chart(points: Sequence[tuple[str, float]], *, title: str, width: int 
     plot_h = height - bottom - top
     peak = max((v for _, v in points), default=0) or 1
     slot = (width - 2 * left) / max(len(points), 1)
-    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
-             f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
+    parts = [_svg_open(width, height, title)]
     for index, (label, value) in enumerate(points):
         bar_h = plot_h * value / peak
         x = left + index * slot + slot * 0.15
@@ -45,8 +49,7 @@ def bar_chart(points: Sequence[tuple[str, float]], *, title: str, width: int = 4
     row_h, label_w, pad = 26, 170, 40
     height = max(len(points), 1) * row_h + 8
     peak = max((v for _, v in points), default=0) or 1
-    parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
-             f'aria-label="{escape(title)}"><title>{escape(title)}</title>']
+    parts = [_svg_open(width, height, title)]
     for index, (label, value) in enumerate(points):
         y = 4 + index * row_h
         bar_w = (width - label_w - pad) * value / peak

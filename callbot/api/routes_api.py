@@ -9,7 +9,14 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse
 
 from callbot.api.deps import OperatorStatusPusher, RecordingListener, StoreDep, TicketEditor, Viewer
-from callbot.api.schemas import CallDetailPublic, CallPage, OperatorList, TicketDetailPublic, TicketPage, recording_url
+from callbot.api.schemas import (
+    CallDetailPublic,
+    CallPage,
+    OperatorList,
+    TicketDetailPublic,
+    TicketPage,
+    recording_url,
+)
 from callbot.store import InvalidChange, TicketFilter, TicketNotFound, TicketStatus, parse_ticket_number
 from callbot.store.models import OperatorPublic, OperatorStatusUpdate, TicketPublic, TicketUpdate
 from callbot.store.numbers import InvalidTicketNumber

@@ -17,7 +17,14 @@ from pydantic import ValidationError
 from callbot.api.charts import bar_chart, column_chart
 from callbot.api.deps import SESSION_COOKIE, TICKET_EDITORS, StoreDep, UiUser
 from callbot.api.i18n import LANG_COOKIE
-from callbot.store import InvalidChange, Principal, TicketFilter, TicketNotFound, TicketStatus, parse_ticket_number
+from callbot.store import (
+    InvalidChange,
+    Principal,
+    TicketFilter,
+    TicketNotFound,
+    TicketStatus,
+    parse_ticket_number,
+)
 from callbot.store.models import ALLOWED_TRANSITIONS, TicketUpdate, TurnPublic
 from callbot.store.numbers import InvalidTicketNumber
 from callbot.store.routing import province_choices

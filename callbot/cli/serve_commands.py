@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 import uvicorn
@@ -23,8 +23,8 @@ def http_server(settings: Settings, store: TicketStore) -> uvicorn.Server:
 @app.command("serve")
 def serve(
     ctx: typer.Context,
-    host: Annotated[Optional[str], typer.Option("--host", help="Listen address (CALLBOT_HTTP_HOST).")] = None,
-    port: Annotated[Optional[int], typer.Option("--port", help="HTTP port (CALLBOT_HTTP_PORT).")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Listen address (CALLBOT_HTTP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="HTTP port (CALLBOT_HTTP_PORT).")] = None,
     sip: Annotated[bool, typer.Option("--sip/--no-sip", help="Also answer calls over SIP (CALLBOT_SIP_PORT).")] = True,
 ) -> None:
     """Answer calls over SIP and serve the API and the supervisors' UI (SQLite in the data directory unless

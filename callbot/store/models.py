@@ -5,29 +5,28 @@ leave through the API. All times are aware UTC datetimes (SQLModel's UTCDateTime
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from pydantic import field_validator
 from sqlalchemy import JSON, Column
 from sqlalchemy import Enum as SAEnum
-from pydantic import field_validator
 from sqlmodel import Field, SQLModel
 
-from callbot.types import Category, Priority
-
 from callbot.store.numbers import format_ticket_number
+from callbot.types import Category, Priority
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(moment: datetime) -> datetime:
     """An aware UTC time; a naive one is taken as UTC already (what the telephony side passes)."""
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def _enum_column(enum: type[Enum]) -> SAEnum:
@@ -97,7 +96,7 @@ class CallPublic(CallBase):
     ticket_number: str | None = None
 
     @classmethod
-    def from_row(cls, call: Call, ticket_number: str | None = None) -> "CallPublic":
+    def from_row(cls, call: Call, ticket_number: str | None = None) -> CallPublic:
         data = call.model_dump(exclude={"recording_path"})
         return cls(**data, has_recording=bool(call.recording_path), ticket_number=ticket_number)
 
@@ -193,7 +192,7 @@ class TicketPublic(TicketBase):
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, ticket: Ticket, unit_name: str | None = None) -> "TicketPublic":
+    def from_row(cls, ticket: Ticket, unit_name: str | None = None) -> TicketPublic:
         data = ticket.model_dump(exclude={"id", "clips", "notes"})
         return cls(
             **data,

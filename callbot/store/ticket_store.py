@@ -128,7 +128,7 @@ class TicketStore:
 
     # --- life cycle -----------------------------------------------------------------------------------
     @classmethod
-    def open(cls, settings: Settings, *, migrate: bool = True) -> "TicketStore":
+    def open(cls, settings: Settings, *, migrate: bool = True) -> TicketStore:
         """Connect, migrate, seed the responsible units, replay the journal. A database that is down at open
         is not fatal: calls are journaled and everything is done at the first successful contact."""
         store = cls(
