@@ -147,3 +147,16 @@ def test_a_colon_keeps_its_sentence_together() -> None:
         "Mã số phiếu là: một hai ba bốn, năm sáu bảy tám.",
         "Cảm ơn.",
     ]
+
+
+def test_dates_and_clock_times() -> None:
+    assert prepare("Ngày 1/7/2025 lúc 14h30", "vi") == (
+        "ngày một tháng bảy năm hai nghìn không trăm hai mươi lăm lúc mười bốn giờ ba mươi phút"
+    )
+    assert prepare("hạn 31/12/2024, 8:05 hoặc 9h00", "vi") == (
+        "hạn ngày ba mươi mốt tháng mười hai năm hai nghìn không trăm hai mươi tư, tám giờ năm phút hoặc chín giờ"
+    )
+    assert prepare("on 2/9/2025 at 8:05 or 9:00", "en") == (
+        "on two September two thousand twenty-five at eight oh five or nine o'clock"
+    )
+    assert prepare("45/67/2024", "vi").startswith("bốn mươi lăm trên sáu mươi bảy")  # not a date

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 # Bumped when the rules change: part of the prompt cache's key, so cached prompts are re-rendered.
-TEXTPREP_VERSION = "2"
+TEXTPREP_VERSION = "3"
 
 MAX_SENTENCE_CHARS = 220  # longer sentences are cut at commas so the first audio comes quickly
 
@@ -145,6 +145,14 @@ _EN_DECIMAL = re.compile(r"(?<![\d.,])(\d+)\.(\d+)(?![\d]|[.,]\d)")
 _SLASH_NUMBER = re.compile(r"(?<=\d)/(?=\d)")  # house numbers such as 12/3 ("mười hai trên ba")
 _INT = re.compile(r"\d+")
 _PERCENT = re.compile(r"(\d)\s*%")
+_DATE = re.compile(
+    r"(?:\b(?i:ngày)\s+)?(?<![\d/])(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?![\d/])"
+)  # 2/9/2025 (day first)
+_CLOCK = re.compile(r"(?<![\d:])([01]?\d|2[0-3])(?::|h)([0-5]\d)(?![\d:])")  # 14:30, 14h30
+EN_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
 
 # Vietnamese abbreviations of places and forms. Order matters: longer forms first.
 _VI_ABBREVIATIONS: tuple[tuple[str, str], ...] = (
@@ -221,6 +229,8 @@ def prepare(text: str, locale: str) -> str:
     text = _WORD_SLASH.sub(" " if locale == "vi" else " or ", text)
     for pattern, words in _ABBREVIATIONS[locale]:
         text = pattern.sub(words, text)
+    text = _DATE.sub(lambda m: _spoken_date(m, locale), text)
+    text = _CLOCK.sub(lambda m: _spoken_clock(int(m.group(1)), int(m.group(2)), locale), text)
     text = _PERCENT.sub(r"\1 " + ("phần trăm" if locale == "vi" else "percent"), text)
     grouped, decimal, point = (
         (_VI_GROUPED_INT, _VI_DECIMAL, "phẩy") if locale == "vi" else (_EN_GROUPED_INT, _EN_DECIMAL, "point")
@@ -235,6 +245,23 @@ def prepare(text: str, locale: str) -> str:
     text = _SLASH_NUMBER.sub(" trên " if locale == "vi" else " slash ", text)
     text = _INT.sub(lambda m: _spoken_int(m.group(0), say_number, locale), text)
     return " ".join(text.replace(" ,", ",").split())
+
+
+def _spoken_date(match: re.Match[str], locale: str) -> str:
+    day, month, year = (int(g) for g in match.groups())
+    if not (1 <= day <= 31 and 1 <= month <= 12):
+        return match.group(0)  # not a date: left to the number rules
+    if locale == "vi":
+        return f"ngày {day} tháng {month} năm {year}"
+    return f"{day} {EN_MONTHS[month - 1]} {year}"
+
+
+def _spoken_clock(hour: int, minute: int, locale: str) -> str:
+    if locale == "vi":
+        return f"{hour} giờ" + (f" {minute} phút" if minute else "")
+    if minute == 0:
+        return f"{hour} o'clock"
+    return f"{hour} oh {minute}" if minute < 10 else f"{hour} {minute}"
 
 
 def _spoken_int(digits: str, say_number: Callable[[int], str], locale: str) -> str:
