@@ -74,7 +74,8 @@ class Listener:
         self._held: list[Frame] = []  # silence inside a turn, fed only if the caller speaks again
         self._segment: list[Frame] = []  # frames of the current turn sent to the recognizer
         self._resampler: StreamResampler | None = None
-        self._pending_phrases: tuple[tuple[str, ...] | None] | None = None
+        self._phrases_pending = False  # a new question's phrases wait until the current utterance is decoded
+        self._next_phrases: tuple[str, ...] | None = None
         self._clock = 0.0
 
     # --- control from the dialogue side ---------------------------------------------------------------
@@ -85,8 +86,8 @@ class Listener:
             no_input_timeout_s=ask.no_input_timeout_s if ask else None,
         )
         phrases = ask.phrases if ask else None
-        if self.detector.in_speech:
-            self._pending_phrases = (phrases,)  # never swap the grammar under an utterance being decoded
+        if self.detector.in_speech:  # never swap the grammar under an utterance being decoded
+            self._phrases_pending, self._next_phrases = True, phrases
         else:
             self._apply_phrases(phrases)
 
@@ -159,9 +160,9 @@ class Listener:
         self._segment = []
         self._held = []
         self._resampler = None
-        if self._pending_phrases is not None:
-            self._apply_phrases(self._pending_phrases[0])
-            self._pending_phrases = None
+        if self._phrases_pending:
+            self._apply_phrases(self._next_phrases)
+            self._phrases_pending = False
         return Final(
             at=self._clock, transcript=transcript, audio=audio, speech_end=end.at, decoded_at=time.monotonic()
         )

@@ -148,3 +148,20 @@ def test_long_pause_inside_a_turn_is_held_then_fed(korean) -> None:
     whole = call.truth[1][1] - call.truth[0][0] + 0.6
     assert abs(len(final.audio) / 2 / RATE - whole) < 0.1
     assert abs(recognizer.fed_bytes / 2 / 16000 - whole) < 0.1
+
+
+def test_a_new_question_mid_utterance_swaps_the_grammar_only_after_the_final(korean) -> None:
+    first, _ = korean
+    call = build_call(RATE, [0.5, first, 1.0])
+    recognizer = RecordingRecognizer()
+    listener = Listener(Settings(), recognizer, RATE)
+    asked = False
+    for frame in frames_of(call.pcm, RATE):
+        for event in listener.feed(frame):
+            if isinstance(event, Final):
+                assert recognizer.phrases == ("có", "không")  # applied right after this utterance closed
+        if listener.detector.in_speech and not asked:
+            listener.begin_turn(Ask(text="?", slot="confirm", phrases=("có", "không")))
+            asked = True
+            assert recognizer.phrases is None  # not under the utterance being decoded
+    assert asked and recognizer.phrases == ("có", "không")
