@@ -13,6 +13,8 @@ File format (YAML)::
           - silence: 8
           - dtmf: "1"
           - hangup: true
+          - wav: answers/name.wav          # an audio turn (path relative to this file), heard by the Listener
+            say: "tôi tên là nguyễn văn an"   # optional beside `wav`: the reference transcript
         expect:                            # only the keys given are checked; null means "must be empty"
           outcome: complete                # or outcome_in: [a, b]
           name: "Nguyễn Văn An"
@@ -98,7 +100,20 @@ class HangupTurn:
         return [Hangup()]
 
 
-Turn = SayTurn | SilenceTurn | DtmfTurn | HangupTurn
+@dataclass(frozen=True)
+class WavTurn:
+    """Caller audio (``path`` as written, relative to the YAML file); ``reference`` is what was really said.
+
+    Without a recognizer hook (see ``callbot.tuning``) the reference stands in for what the ASR heard."""
+
+    path: str
+    reference: str | None = None
+
+    def events(self) -> list[CallerEvent]:
+        return [FinalTranscript(self.reference)] if self.reference else [NoInput(0.0)]
+
+
+Turn = SayTurn | SilenceTurn | DtmfTurn | HangupTurn | WavTurn
 
 
 def _parse_say(raw: dict[str, Any], fail: Callable[[str, str], MalformedEvalFile]) -> Turn:
@@ -134,18 +149,28 @@ def _parse_hangup(raw: dict[str, Any], fail: Callable[[str, str], MalformedEvalF
     return HangupTurn()
 
 
+def _parse_wav(raw: dict[str, Any], fail: Callable[[str, str], MalformedEvalFile]) -> Turn:
+    if not isinstance(raw["wav"], str) or not raw["wav"].strip():
+        raise fail("wav", "must be a WAV file path relative to this file")
+    reference = raw.get("say")
+    if reference is not None and (not isinstance(reference, str) or not reference.strip()):
+        raise fail("say", "must be a non-empty string (the reference transcript)")
+    return WavTurn(raw["wav"], reference)
+
+
 TURN_PARSERS: dict[str, tuple[Callable[..., Turn], set[str]]] = {
     "say": (_parse_say, {"confidence"}),
     "silence": (_parse_silence, set()),
     "dtmf": (_parse_dtmf, set()),
     "hangup": (_parse_hangup, set()),
+    "wav": (_parse_wav, {"say"}),
 }
 
 
 def parse_turn(raw: object, fail: Callable[[str, str], MalformedEvalFile]) -> Turn:
     if not isinstance(raw, dict):
         raise fail("", f"must be a mapping with one of: {', '.join(TURN_PARSERS)}")
-    kinds = [k for k in raw if k in TURN_PARSERS]
+    kinds = ["wav"] if "wav" in raw else [k for k in raw if k in TURN_PARSERS]  # `say` beside `wav` is its reference
     if len(kinds) != 1:
         raise fail(
             "",
@@ -316,8 +341,10 @@ def run_case(
     resources: DialogueResources,
     ticket_number: str,
     turn_events: Callable[[Turn], list[CallerEvent]] = lambda turn: turn.events(),
+    on_runtime: Callable[[SimulatedRuntime], None] | None = None,
 ) -> CaseResult:
-    """One case through the real policy; ``turn_events`` turns a script turn into caller events."""
+    """One case through the real policy; ``turn_events`` turns a script turn into caller events;
+    ``on_runtime`` sees the runtime before the call starts (an audio hook reads the bot's last question)."""
     file_settings = settings.model_copy(update={"default_province": eval_file.default_province})
     conversation = Conversation(
         file_settings,
@@ -327,6 +354,8 @@ def run_case(
         resources=resources,
     )
     runtime = SimulatedRuntime(conversation, ticket_number=ticket_number, operators_free=case.operators_free)
+    if on_runtime is not None:
+        on_runtime(runtime)
     runtime.start()
     unused = 0
     for turn in case.turns:
