@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from callbot.config import Settings
 from callbot.listener import Final, Partial, SpeechStarted
 from callbot.replay import describe, replay
 
-CALLBOT = "/opt/venv/bin/callbot"
+CALLBOT = [sys.executable, "-m", "callbot"]  # the installed package, whichever virtualenv runs the tests
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def two_turn_wav(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[
 def test_replay_json_end_to_end(two_turn_wav, korean_model_path: Path, tmp_path: Path) -> None:
     wav, truth = two_turn_wav
     done = subprocess.run(
-        [CALLBOT, "replay", str(wav), "--model", str(korean_model_path), "--json"],
+        [*CALLBOT, "replay", str(wav), "--model", str(korean_model_path), "--json"],
         capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
