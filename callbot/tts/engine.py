@@ -14,6 +14,7 @@ import hashlib
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 import numpy as np
@@ -64,7 +65,7 @@ class Synthesizer(Protocol):
         ...
 
 
-def _engine_module(engine: str):
+def _engine_module(engine: str) -> ModuleType:
     if engine not in ENGINES:
         raise TtsError(f"unknown TTS engine {engine!r}: choose one of {', '.join(ENGINES)}")
     return importlib.import_module(f"callbot.tts.{engine}_engine")
@@ -88,7 +89,7 @@ def default_voice(engine: str, locale: str) -> str:
 
 
 def file_identity(*paths: Path) -> str:
-    """A short fingerprint of model files (size + hash of the first MiB + hash of small files)."""
+    """A short fingerprint of model files: name, size, and a hash of their first and last MiB (fast on big models)."""
     digest = hashlib.sha256()
     for path in paths:
         size = path.stat().st_size
