@@ -26,7 +26,7 @@ def _assert_all_stored(store: TicketStore, filed: dict[str, str]) -> None:
 
 def test_sqlite_file_unreachable_then_back(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     settings = store_settings(request, tmp_path, "sqlite")
-    store = TicketStore.open(settings)
+    store = TicketStore.open(settings, retry_interval_s=0.0)  # try the database again on every use
     before = file_call(store, "before")
     db_dir, hidden = tmp_path / "db", tmp_path / "db-away"
     db_dir.rename(hidden)  # the database file is unreachable (as root, permissions would not stop us)
@@ -46,6 +46,24 @@ def test_sqlite_file_unreachable_then_back(request: pytest.FixtureRequest, tmp_p
     after = file_call(store, "after")  # ...and a successful write replays the rest
     assert list((settings.data_dir / "journal").glob("*.jsonl")) == []
     _assert_all_stored(store, {**filed, "before": before, "after": after})
+    store.close()
+
+
+def test_after_a_failure_the_database_is_left_alone_for_a_moment(request: pytest.FixtureRequest,
+                                                                  tmp_path: Path) -> None:
+    settings = store_settings(request, tmp_path, "sqlite")
+    store = TicketStore.open(settings, retry_interval_s=0.5)
+    journal = settings.data_dir / "journal"
+    (tmp_path / "db").rename(tmp_path / "db-away")
+    filed = {"first": file_call(store, "first")}
+    (tmp_path / "db-away").rename(tmp_path / "db")
+    filed["second"] = file_call(store, "second")  # within the retry interval: journaled without trying
+    assert len(list(journal.glob("*.jsonl"))) == 2
+    assert store.free_operator() is None  # no database attempt either
+    time.sleep(0.6)
+    filed["third"] = file_call(store, "third")  # the first use after the interval replays everything
+    assert list(journal.glob("*.jsonl")) == []
+    _assert_all_stored(store, filed)
     store.close()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,6 +57,7 @@ T = TypeVar("T")
 
 # Errors that mean "the database is not there right now" (server down, file unreachable, lost connection).
 UNREACHABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_INTERVAL_S = 2.0  # after a failure, journal straight away for this long before trying again
 
 
 class StoreError(Exception):
@@ -115,9 +117,12 @@ def _escape_like(text: str) -> str:
 
 
 class TicketStore:
-    def __init__(self, *, settings: Settings, engine: Engine, journal: TicketJournal, migrate: bool = True) -> None:
+    def __init__(self, *, settings: Settings, engine: Engine, journal: TicketJournal, migrate: bool = True,
+                 retry_interval_s: float = DATABASE_RETRY_INTERVAL_S) -> None:
         self.settings = settings
         self._migrate = migrate
+        self._retry_interval_s = retry_interval_s
+        self._retry_at = 0.0
         self.engine = engine
         self.journal = journal
         self.accounts = Accounts(engine)
@@ -128,7 +133,8 @@ class TicketStore:
 
     # --- life cycle -----------------------------------------------------------------------------------
     @classmethod
-    def open(cls, settings: Settings, *, migrate: bool = True) -> TicketStore:
+    def open(cls, settings: Settings, *, migrate: bool = True,
+             retry_interval_s: float = DATABASE_RETRY_INTERVAL_S) -> TicketStore:
         """Connect, migrate, seed the responsible units, replay the journal. A database that is down at open
         is not fatal: calls are journaled and everything is done at the first successful contact."""
         store = cls(
@@ -136,6 +142,7 @@ class TicketStore:
             engine=engine_for_settings(settings),
             journal=TicketJournal(settings.data_dir / "journal"),
             migrate=migrate,
+            retry_interval_s=retry_interval_s,
         )
         try:
             store._ensure_ready()
@@ -227,6 +234,8 @@ class TicketStore:
 
     def free_operator(self) -> OperatorPublic | None:
         """The operator available the longest, or None (also None while the database is unreachable)."""
+        if not self._database_worth_trying():
+            return None
         try:
             with self.session() as session:
                 op = session.exec(
@@ -260,15 +269,16 @@ class TicketStore:
         if self.journal.has(call_id) and not self._replay_call_if_possible(call_id):
             self.journal.append(call_id, op)  # keep this call's operations in order behind the journaled ones
             return None
+        if not self._database_worth_trying():
+            self.journal.append(call_id, op)
+            return None
         try:
             self._ensure_ready()
             with Session(self.engine) as session:
                 result = _APPLY[op["op"]](self, session, call_id, op)
                 session.commit()
         except UNREACHABLE as exc:
-            if not self._journaling:  # say it once per outage, not once per operation
-                log.warning("database unreachable (%s); journaling until it returns", exc.__class__.__name__)
-                self._journaling = True
+            self._database_failed(exc)
             self.journal.append(call_id, op)
             return None
         self._journaling = False
@@ -276,12 +286,26 @@ class TicketStore:
             self.replay_journal()
         return result
 
+    def _database_worth_trying(self) -> bool:
+        """After a failure the database is left alone for a moment, so a call whose database host has
+        vanished from the network does not wait a connect timeout on every turn."""
+        return time.monotonic() >= self._retry_at
+
+    def _database_failed(self, exc: Exception) -> None:
+        self._retry_at = time.monotonic() + self._retry_interval_s
+        if not self._journaling:  # say it once per outage, not once per operation
+            log.warning("database unreachable (%s); journaling until it returns", exc.__class__.__name__)
+            self._journaling = True
+
     def _replay_call_if_possible(self, call_id: str) -> bool:
+        if not self._database_worth_trying():
+            return False
         try:
             self._ensure_ready()
             self._replay_call(call_id)
             return True
-        except UNREACHABLE:
+        except UNREACHABLE as exc:
+            self._database_failed(exc)
             return False
 
     def _replay_call(self, call_id: str) -> list[str]:
@@ -305,7 +329,8 @@ class TicketStore:
             try:
                 report.tickets.extend(self._replay_call(call_id))
                 report.replayed_calls += 1
-            except UNREACHABLE:
+            except UNREACHABLE as exc:
+                self._database_failed(exc)
                 report.remaining_calls = len(pending) - index
                 break
         if report.replayed_calls:
