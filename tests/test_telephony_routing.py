@@ -149,3 +149,29 @@ def test_callbot_serve_runs_the_api_and_answers_calls(tmp_path: Path) -> None:
         assert any(c.call_id == report["call_id"] and c.ticket_number for c in store.list_calls(limit=50).items)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("password", "registered"), [("s3cret", True), ("wrong", False)])
+def test_registration_with_digest_authentication(tmp_path: Path, password: str, registered: bool) -> None:
+    registrar_port = free_sip_port()
+    registrar = subprocess.Popen(
+        ["sipp", "-sf", str(REPO / "sip" / "registrar_digest_uas.xml"), "-i", "127.0.0.1", "-p", str(registrar_port),
+         "-m", "1", "-key", "user", "callbot", "-key", "password", "s3cret", "-nostdin", "-timeout", "30",
+         "-timeout_error"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    service = start_service(tmp_path / "data", {
+        "CALLBOT_SIP_REGISTRAR": f"sip:127.0.0.1:{registrar_port}", "CALLBOT_SIP_USERNAME": "callbot",
+        "CALLBOT_SIP_PASSWORD": password,
+    })
+    try:
+        assert registrar.wait(40) == (0 if registered else 1)  # sipp verified the digest (or refused it)
+        deadline = time.monotonic() + 10
+        expected = "registration: 200" if registered else "registration: 403"
+        while expected not in service.log() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert expected in service.log()
+        assert password not in service.log()
+    finally:
+        assert service.stop() == 0, service.log()[-3000:]

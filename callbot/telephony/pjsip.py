@@ -326,6 +326,11 @@ class SipEndpoint:
         try:
             writer = _LogWriter()
             account = self._create(endpoint, writer)
+        except pj.Error as exc:  # SWIG's pj.Error has an empty str(); its info() says what failed
+            self._start_error = SipError(exc.info().strip())
+            self._ready.set()
+            self._destroy(endpoint, account)
+            return
         except Exception as exc:  # noqa: BLE001 (reported to start())
             self._start_error = exc
             self._ready.set()
