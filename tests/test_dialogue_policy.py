@@ -256,10 +256,17 @@ def test_check_question_is_yes_no_and_names_the_value(resources) -> None:
 def test_repeat_says_the_same_question_without_counting(resources) -> None:
     conv = conversation(resources)
     first = conv.last_ask
-    for _ in range(3):
-        assert conv.handle(FinalTranscript("nói lại")) == [first]
+    for heard in ("nói lại", "chị nói lại được không ạ", "dạ nhắc lại giúp tôi"):
+        assert conv.handle(FinalTranscript(heard)) == [first]
     assert conv.handle(DtmfInput("*")) == [first]
     assert keys(conv.handle(NoInput(8))) == ["reprompt_name_1"]
+
+
+def test_repeat_inside_an_answer_is_an_answer(resources) -> None:
+    conv = conversation(resources)
+    fill_form(conv)
+    (ask,) = say(conv, "tôi nói lại, tên tôi là nguyễn văn bình")  # a correction, not "say that again"
+    assert ask.key == "readback" and "Nguyễn Văn Bình" in ask.text
 
 
 def test_correction_in_readback(resources) -> None:
