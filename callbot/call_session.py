@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import hashlib
 import json
 import logging
 import queue
@@ -201,9 +202,12 @@ class CallStats:
 
 
 def safe_file_stem(call_id: str) -> str:
-    """A SIP Call-ID can hold '@', '/' and more: keep it readable but safe as a file name."""
-    stem = re.sub(r"[^A-Za-z0-9._-]", "_", call_id).strip(".")
-    return stem or "call"
+    """A SIP Call-ID can hold '@', '/' and more: keep it readable but safe as a file name, and distinct
+    (a digest of the original is appended whenever characters had to be replaced)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", call_id).strip(".")[:100]
+    if stem == call_id:
+        return stem
+    return f"{stem or 'call'}-{hashlib.sha1(call_id.encode('utf-8')).hexdigest()[:8]}"
 
 
 class _Framer:
@@ -288,7 +292,8 @@ class CallSession:
         self._hung_up = False
         self._hangup_sent = False
         self._ending: str | None = None  # set once the call is being wound up (time limit, shutdown)
-        self._done = False
+        self._done = False  # the worker's loop stops
+        self._closed = threading.Event()  # ...and everything is stored
         self._started_monotonic = 0.0
         self._drain_progress: tuple[int, int] | None = None  # (frames played, frames queued) when last seen
         self._drain_moved_at = 0.0
@@ -300,7 +305,8 @@ class CallSession:
 
     @property
     def finished(self) -> bool:
-        return self._done
+        """The call has ended and everything is stored (ticket, turns, recording)."""
+        return self._closed.is_set()
 
     @property
     def current_ask(self) -> Ask | None:
@@ -319,9 +325,8 @@ class CallSession:
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the call to end and its ticket to be filed; True when it has."""
         if self._worker.ident is None:  # never started
-            return self._done
-        self._worker.join(timeout)
-        return not self._worker.is_alive()
+            return self.finished
+        return self._closed.wait(timeout)
 
     # --- media side (pjmedia's clock thread) ------------------------------------------------------------
     def push_inbound(self, pcm: bytes) -> None:
@@ -378,10 +383,12 @@ class CallSession:
             self._close()
 
     def _open(self) -> None:
-        store = self.resources.store
-        store.start_call(
-            call_id=self.call_id, caller_id=self.caller_id, locale=self.locale, started_at=_utcnow()
-        )
+        try:
+            self.resources.store.start_call(
+                call_id=self.call_id, caller_id=self.caller_id, locale=self.locale, started_at=_utcnow()
+            )
+        except Exception:  # the caller is still answered: the ticket has its own fallbacks
+            log.exception("call %s: could not record the start of the call", self.call_id)
         self._recorder = StereoRecorder(self.recording_path, self.rate)
         recognizer = self.resources.recognizer(self.locale)
         self._listener = Listener(self.settings, recognizer, self.rate)
@@ -757,39 +764,41 @@ class CallSession:
     def _close(self) -> None:
         """Whatever happened: stop speech, file a ticket if none was, finish the recording and the call."""
         self._done = True
-        for job in self._speaking:
-            job.cancel.set()
-        self._speech_jobs.put(None)
-        if self._ticket_number is None and self._unfiled_path is None:
-            self._file_ticket(self._partial_draft())
-        self._hang_up()
-        self._take_inbound_for_recording()
-        recording = None
-        if self._recorder is not None:
-            try:
-                self._record(final=True)
-                recording = self._recorder.close()
-            except Exception:
-                log.exception("call %s: could not finish the recording", self.call_id)
         try:
-            self.resources.store.finish_call(
-                call_id=self.call_id, outcome=(self._filed_outcome or Outcome.partial).value, ended_at=_utcnow(),
-                recording_path=recording,
-            )
-        except Exception:
-            log.exception("call %s: could not record the end of the call", self.call_id)
-        self._producer.join(timeout=5)
+            for job in self._speaking:
+                job.cancel.set()
+            self._speech_jobs.put(None)
+            if self._ticket_number is None and self._unfiled_path is None:
+                self._file_ticket(self._partial_draft())
+            self._hang_up()
+            recording = self._finish_recording()
+            try:
+                self.resources.store.finish_call(
+                    call_id=self.call_id, outcome=(self._filed_outcome or Outcome.partial).value,
+                    ended_at=_utcnow(), recording_path=recording,
+                )
+            except Exception:
+                log.exception("call %s: could not record the end of the call", self.call_id)
+            self._producer.join(timeout=5)
+        finally:
+            self._closed.set()
 
-    def _take_inbound_for_recording(self) -> None:
-        while self._inbound:
-            _, pcm, _ = self._inbound.popleft()
-            self._caller_frames.append(pcm)
+    def _finish_recording(self) -> Path | None:
+        if self._recorder is None:
+            return None
+        while self._inbound:  # what arrived after the worker stopped listening still belongs in the recording
+            self._caller_frames.append(self._inbound.popleft()[1])
+        try:
+            self._record(final=True)
+            return self._recorder.close()
+        except Exception:
+            log.exception("call %s: could not finish the recording", self.call_id)
+            return None
 
     def _partial_draft(self) -> TicketDraft:
-        conversation = self._conversation
-        if conversation is not None:
-            draft = dataclasses.replace(conversation.draft, outcome=Outcome.partial)
-        else:
+        try:
+            draft = dataclasses.replace(self._conversation.draft, outcome=Outcome.partial)  # type: ignore[union-attr]
+        except Exception:  # no conversation (it failed to start) or a broken one: file the bare call
             draft = TicketDraft(call_id=self.call_id, locale=self.locale, outcome=Outcome.partial,
                                 caller_id=self.caller_id)
         return dataclasses.replace(draft, notes=[*draft.notes, "the call session ended unexpectedly"])

@@ -483,9 +483,11 @@ def test_store_failure_keeps_the_draft_in_a_last_resort_file(record_only_resourc
     call.session.on_hangup()
     assert call.session.wait(20)
     assert call.session.ticket_number is None
-    saved = json.loads((settings.data_dir / "unfiled" / "lost_1.json").read_text(encoding="utf-8"))
+    stem = safe_file_stem("lost/1")
+    assert stem.startswith("lost_1-") and stem != safe_file_stem("lost_1")
+    saved = json.loads((settings.data_dir / "unfiled" / f"{stem}.json").read_text(encoding="utf-8"))
     assert saved["draft"]["call_id"] == "lost/1" and saved["draft"]["outcome"] == "partial"
-    assert saved["recording_path"].endswith("lost_1.wav")
+    assert saved["recording_path"].endswith(f"{stem}.wav")
     broken.close()
 
 
