@@ -222,3 +222,26 @@ def test_outcome_partial_ticket(store: TicketStore) -> None:
     number = store.file_ticket(draft=draft("partial", outcome=Outcome.partial, name=None, needs_transcription=True))
     ticket = store.get_ticket(number).ticket
     assert ticket.outcome == "partial" and ticket.needs_transcription and ticket.name is None
+
+
+def test_sqlite_runs_in_wal_mode(store: TicketStore, backend: str) -> None:
+    if backend == "sqlite":
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    else:
+        assert store.engine.dialect.driver == "psycopg"
+
+
+def test_migrations_go_down_and_up_again(store: TicketStore) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from callbot.store.database import alembic_config, upgrade_schema
+
+    file_call(store, "before-downgrade")
+    command.downgrade(alembic_config(store.engine), "base")
+    assert set(inspect(store.engine).get_table_names()) <= {"alembic_version"}
+    upgrade_schema(store.engine)
+    assert {"calls", "turns", "tickets", "units", "operators", "users", "api_tokens", "web_sessions",
+            "audit_log"} <= set(inspect(store.engine).get_table_names())
+    assert current_revision(store.engine) == "0001"
