@@ -245,6 +245,8 @@ class ModelManager:
             return target
         downloads = self.models_dir / DOWNLOADS
         downloads.mkdir(parents=True, exist_ok=True)
+        for stale in self.models_dir.glob(f".{entry.folder_name}.*"):  # staging left by a killed pull
+            shutil.rmtree(stale, ignore_errors=True)
         if entry.files and not url:
             parts = [self._fetch(item.url, downloads / f"{entry.folder_name}--{item.filename}", item.size,
                                  item.sha256, name) for item in entry.files]

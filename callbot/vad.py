@@ -166,7 +166,7 @@ class EndpointDetector:
             # the caller is not expected to answer while the question is still being spoken
             self._listen_since = None if speaking else self._clock
 
-    def is_voiced(self, frame: Frame) -> bool:
+    def _voiced(self, frame: Frame) -> bool:
         """webrtcvad's verdict, gated by energy above the tracked noise floor."""
         vad_voiced = self._vad.is_speech(frame.pcm, frame.rate)
         level = frame_level_db(frame)
@@ -182,7 +182,7 @@ class EndpointDetector:
             raise AudioError(f"endpoint detector runs at {self.rate} Hz, got a {frame.rate} Hz frame")
         self._clock = frame.end
         events: list[VadEvent] = []
-        if self.is_voiced(frame):
+        if self._voiced(frame):
             if self._voiced_run == 0:
                 self._run_start = frame.start
             self._voiced_run += 1

@@ -207,6 +207,8 @@ def test_an_interrupted_pull_resumes_in_the_next_run(server: ModelServer, models
     kept = part.stat().st_size
     assert 0 < kept <= len(data) // 2 and f"resume from {kept} bytes" in str(cut.value)
     assert not (models_dir / "vosk-model-test-vi").exists()  # nothing half-there is visible
+    killed_mid_unpack = models_dir / ".vosk-model-test-vi.k1ll3d" / "vosk-model-test-vi"
+    killed_mid_unpack.mkdir(parents=True)  # what a pull killed while unpacking leaves: hidden, never used
     manager_for(models_dir, manifest).pull("vosk-model-test-vi")
     assert server.requests[-1] == ("model.zip", f"bytes={kept}-")
     assert leftovers(models_dir) == ["vosk-model-test-vi"]
