@@ -16,9 +16,12 @@ PEAK_CEILING_DBFS = -1.0
 ACTIVE_FLOOR_DBFS = -55.0  # frames quieter than this are silence
 ACTIVE_RANGE_DB = 35.0  # ... and so are frames this far below the loudest frame
 LIMITER_WINDOW_MS = 4.0
+NORMALIZE_PASSES = 4
 
 
 def _frame_levels(samples: np.ndarray, rate: int) -> np.ndarray:
+    if samples.size == 0:
+        return np.zeros(0)
     size = max(1, rate * FRAME_MS // 1000)
     count = len(samples) // size
     if count == 0:
@@ -56,10 +59,18 @@ def limit_peaks(samples: np.ndarray, rate: int, ceiling_dbfs: float = PEAK_CEILI
 
 
 def normalize(samples: np.ndarray, rate: int, target_dbfs: float) -> np.ndarray:
-    """Scale to ``target_dbfs`` active level, then limit peaks to the ceiling. Silence stays silence."""
+    """Scale to ``target_dbfs`` active level and limit peaks to the ceiling. Silence stays silence.
+
+    Limiting lowers the level of a signal with strong peaks, so the gain is corrected and the limiter run
+    again (a few passes converge to within a fraction of a dB).
+    """
     samples = np.asarray(samples, dtype=np.float32)
-    level = active_level_dbfs(samples, rate)
-    if not np.isfinite(level):
-        return np.zeros_like(samples)
-    gained = samples * np.float32(10 ** ((target_dbfs - level) / 20))
-    return limit_peaks(gained, rate)
+    out = samples
+    for _ in range(NORMALIZE_PASSES):
+        level = active_level_dbfs(out, rate)
+        if not np.isfinite(level):
+            return np.zeros_like(samples)
+        if abs(level - target_dbfs) < 0.1:
+            break
+        out = limit_peaks(out * np.float32(10 ** ((target_dbfs - level) / 20)), rate)
+    return limit_peaks(out, rate)  # also when the input was at the target level already
