@@ -22,7 +22,7 @@ from callbot.audio import write_wav
 from callbot.tts.engine import ResolvedVoice
 from callbot.tts.textprep import TEXTPREP_VERSION
 
-CACHE_FORMAT = "1"
+CACHE_FORMAT = "2"  # bumped when the audio processing (resampling, level, limiter) changes
 
 
 @dataclass
