@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from callbot.config import Settings
 from callbot.dialogue import Conversation, DialogueResources, UnknownProvince, policy
@@ -327,10 +331,62 @@ def test_unknown_default_province_is_a_clear_error() -> None:
 
 
 def test_every_prompt_exists_in_both_locales() -> None:
-    from pathlib import Path
-
     prompts_dir = Path(__file__).resolve().parent.parent / "prompts"
     vi, en = load_prompts(prompts_dir, "vi"), load_prompts(prompts_dir, "en")
     assert set(vi.texts) == set(en.texts)
     for key in vi.texts:  # same placeholders in both languages
         assert vi.is_static(key) == en.is_static(key), key
+
+
+CALLER_TURNS = st.one_of(
+    st.sampled_from(
+        [
+            "tôi tên là nguyễn văn an", "phường láng", "ngõ ba quận đống đa", "phường tân an", "đúng rồi",
+            "không", "địa chỉ sai rồi", "không, tên tôi là lê minh", "nói lại", "tôi cần hỗ trợ gạo", "???",
+            "số mười hai xẹt ba", "my name is john smith", "yes", "the address is wrong", "xã", "quận",
+        ]
+    ).map(FinalTranscript),
+    st.builds(FinalTranscript, st.text(max_size=40), st.floats(0, 1)),
+    st.sampled_from("0123456789*#").map(DtmfInput),
+    st.just(NoInput(8.0)),
+)  # fmt: skip
+
+
+@hypothesis_settings(max_examples=80, deadline=None)
+@given(
+    locale=st.sampled_from(["vi", "en"]),
+    turns=st.lists(CALLER_TURNS, max_size=25),
+    transfers_answered=st.booleans(),
+)
+def test_every_call_files_exactly_one_ticket_and_ends(resources, locale, turns, transfers_answered) -> None:
+    """Whatever the caller does, the call ends with one ticket filed and one EndCall, and then stays quiet."""
+    conv = Conversation(Settings(default_province=HANOI), locale=locale, call_id="p", resources=resources)
+    decisions = conv.start()
+    filed: list[FileTicket] = []
+    ends: list[EndCall] = []
+
+    def run(batch: list) -> None:
+        replies = []
+        for decision in batch:
+            assert isinstance(decision, (Speak, Ask, FileTicket, Transfer, EndCall))
+            if isinstance(decision, FileTicket):
+                filed.append(decision)
+                replies.append(TicketFiled("1234-5678"))
+            elif isinstance(decision, Transfer):
+                replies.append(TransferResult(transfers_answered))
+            elif isinstance(decision, EndCall):
+                ends.append(decision)
+        for reply in replies:
+            run(conv.handle(reply))
+
+    run(decisions)
+    for event in turns:
+        if conv.ended:
+            break
+        run(conv.handle(event))
+        assert conv.ended or isinstance(conv.last_ask, Ask)
+    if not conv.ended:
+        run(conv.handle(Hangup()))
+    assert conv.ended and len(filed) == 1 and len(ends) == 1
+    assert filed[0].draft.outcome in (Outcome.complete, Outcome.partial, Outcome.escalated)
+    assert conv.handle(FinalTranscript("alo")) == [] and conv.handle(Hangup()) == []
