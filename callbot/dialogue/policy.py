@@ -4,6 +4,13 @@ No clock, no I/O, no audio: everything it needs (prompts, word lists, the admini
 the settings) comes in a read-only ``PolicyContext``, so every conversation can be replayed from text.
 The form follows Rasa's convention: the next question is the first required slot still empty, and prompts
 are found by name (``ask_<slot>``, ``reprompt_<question>_<n>``, ``check_<slot>``, ``reask_<slot>``).
+
+Protocol with the runtime that carries the decisions out:
+- complete: ``FileTicket`` -> runtime answers ``TicketFiled(number)`` -> ticket number, goodbye, ``EndCall``;
+- escalation: ``FileTicket`` (outcome escalated, or partial when reprompts ran out) -> ``TicketFiled`` ->
+  ``Transfer(target, number)`` -> ``TransferResult(ok)``: ok -> ``EndCall``; not ok -> callback message
+  (emergency: "dial 115") -> ``EndCall``;
+- hangup: ``FileTicket`` (partial) and ``EndCall`` at once; the later ``TicketFiled`` is ignored.
 """
 
 from __future__ import annotations
