@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from api_fixtures import ApiWorld, login, make_world
-from store_fixtures import file_call
+from api_fixtures import ApiWorld, login, make_world, tone_wav
+from store_fixtures import draft, file_call
 
 from callbot.store import Role
 from callbot.types import Category
@@ -107,6 +107,22 @@ def test_recording_served_with_range_and_views_audited(world: ApiWorld) -> None:
     world.recording.unlink()
     assert world.client.get(url, headers=world.auth()).status_code == 404
     assert world.client.get("/api/calls/999999/recording", headers=world.auth()).status_code == 404
+
+
+def test_clips_kept_for_transcription(world: ApiWorld, tmp_path: Path) -> None:
+    clips = [tone_wav(tmp_path / f"clip{i}.wav", seconds=1.0) for i in range(2)]
+    number = world.store.file_ticket(draft=draft("clips", needs_transcription=True), clips=clips)
+    body = world.client.get(f"/api/tickets/{number}", headers=world.auth()).json()
+    assert body["ticket"]["needs_transcription"] and body["ticket"]["clip_count"] == 2
+    assert body["clip_urls"] == [f"/api/tickets/{number}/clips/0", f"/api/tickets/{number}/clips/1"]
+    clip = world.client.get(body["clip_urls"][1], headers=world.auth())
+    assert clip.status_code == 200 and clip.content == clips[1].read_bytes()
+    assert world.client.get(f"/api/tickets/{number}/clips/2", headers=world.auth()).status_code == 404
+    assert world.client.get(body["clip_urls"][0]).status_code == 401
+    [view] = world.store.audit_log(action="clip.view")
+    assert view.target_id == number and view.actor == "token:ci"
+    login(world.client, "lan")
+    assert f'src="/api/tickets/{number}/clips/1"' in world.client.get(f"/tickets/{number}").text
 
 
 def test_calls_and_stats(world: ApiWorld) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path as FsPath
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
@@ -15,9 +16,17 @@ from callbot.api.schemas import (
     OperatorList,
     TicketDetailPublic,
     TicketPage,
+    clip_urls,
     recording_url,
 )
-from callbot.store import InvalidChange, TicketFilter, TicketNotFound, TicketStatus, parse_ticket_number
+from callbot.store import (
+    InvalidChange,
+    TicketFilter,
+    TicketNotFound,
+    TicketStatus,
+    TicketStore,
+    parse_ticket_number,
+)
 from callbot.store.models import OperatorPublic, OperatorStatusUpdate, TicketPublic, TicketUpdate
 from callbot.store.numbers import InvalidTicketNumber
 from callbot.store.stats import Stats
@@ -71,7 +80,8 @@ def get_ticket(number: TicketNumberPath, store: StoreDep, _viewer: Viewer) -> Ti
         detail = store.get_ticket(ticket_number_or_404(number))
     except TicketNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
-    return TicketDetailPublic(ticket=detail.ticket, call=recording_url(detail.call), turns=detail.turns)
+    return TicketDetailPublic(ticket=detail.ticket, call=recording_url(detail.call), turns=detail.turns,
+                              clip_urls=clip_urls(detail.ticket.number, len(detail.clips)))
 
 
 @router.patch("/tickets/{number}", response_model=TicketPublic, tags=["tickets"],
@@ -108,19 +118,43 @@ def get_call(call_id: CallIdPath, store: StoreDep, _viewer: Viewer) -> CallDetai
             responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "partial content (Range)"},
                        404: {"description": "no such call or no recording"}})
 def get_recording(call_id: CallIdPath, request: Request, store: StoreDep, listener: RecordingListener) -> FileResponse:
-    """The call's recording (WAV) with HTTP Range support so the browser's player can seek. Each view is
-    audit-logged: the first request of a playback (no Range, or a Range from byte 0); seeks are not."""
+    """The call's recording (WAV) with HTTP Range support so the browser's player can seek; views are
+    audit-logged."""
     try:
         path = store.recording_path(call_id)
     except TicketNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such call") from None
     if path is None or not path.is_file():
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no recording for this call")
+    return serve_audio(path, request, store, actor=listener.name, action="recording.view", target_type="call",
+                       target_id=str(call_id), filename=f"call-{call_id}.wav")
+
+
+@router.get("/tickets/{number}/clips/{index}", tags=["tickets"], response_class=FileResponse,
+            responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "partial content (Range)"},
+                       404: {"description": "no such ticket or clip"}})
+def get_clip(number: TicketNumberPath, index: Annotated[int, Path(ge=0, le=999)], request: Request,
+             store: StoreDep, listener: RecordingListener) -> FileResponse:
+    """One of the caller's answers kept for a person to transcribe (tickets flagged needs_transcription)."""
+    try:
+        detail = store.get_ticket(ticket_number_or_404(number))
+    except TicketNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
+    if index >= len(detail.clips) or not FsPath(detail.clips[index]).is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such clip")
+    return serve_audio(FsPath(detail.clips[index]), request, store, actor=listener.name, action="clip.view",
+                       target_type="ticket", target_id=detail.ticket.number,
+                       filename=f"ticket-{detail.ticket.number}-clip-{index}.wav")
+
+
+def serve_audio(path: FsPath, request: Request, store: TicketStore, *, actor: str, action: str, target_type: str,
+                target_id: str, filename: str) -> FileResponse:
+    """A WAV with Range support; the first request of a playback (no Range, or from byte 0) is audit-logged,
+    the seeks that follow are not."""
     byte_range = request.headers.get("range", "")
     if not byte_range or byte_range.replace(" ", "").startswith("bytes=0-"):
-        store.audit(actor=listener.name, action="recording.view", target_type="call", target_id=str(call_id))
-    return FileResponse(path, media_type="audio/wav", filename=f"call-{call_id}.wav",
-                        content_disposition_type="inline")
+        store.audit(actor=actor, action=action, target_type=target_type, target_id=target_id)
+    return FileResponse(path, media_type="audio/wav", filename=filename, content_disposition_type="inline")
 
 
 @router.get("/operators", response_model=OperatorList, tags=["operators"])

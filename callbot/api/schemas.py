@@ -25,6 +25,7 @@ class TicketDetailPublic(SQLModel):
     ticket: TicketPublic
     call: CallPublic | None
     turns: list[TurnPublic]
+    clip_urls: list[str] = []  # the caller's answers kept for transcription
 
 
 class CallDetailPublic(SQLModel):
@@ -48,3 +49,7 @@ def recording_url(call: CallPublic | None) -> CallPublic | None:
     if call is None or not call.has_recording:
         return call
     return call.model_copy(update={"recording_url": f"/api/calls/{call.id}/recording"})
+
+
+def clip_urls(number: str, count: int) -> list[str]:
+    return [f"/api/tickets/{number}/clips/{index}" for index in range(count)]

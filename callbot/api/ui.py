@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from callbot.api.charts import bar_chart, column_chart
 from callbot.api.deps import SESSION_COOKIE, TICKET_EDITORS, StoreDep, UiUser
 from callbot.api.i18n import LANG_COOKIE
+from callbot.api.schemas import clip_urls
 from callbot.store import (
     InvalidChange,
     Principal,
@@ -207,6 +208,7 @@ def _call_page(request: Request, store: StoreDep, principal: Principal, number: 
             detail.turns, store.settings.confidence_accept),
         "recording_url": f"/api/calls/{detail.call.id}/recording" if detail.call and detail.call.has_recording
         else None,
+        "clip_urls": clip_urls(detail.ticket.number, len(detail.clips)),
         "status_choices": [current, *sorted(ALLOWED_TRANSITIONS[current], key=list(TicketStatus).index)],
         "categories": list(Category), "priorities": list(Priority), "provinces": province_choices(),
         "history": store.audit_log(target_id=detail.ticket.number, action="ticket.update", limit=50),
