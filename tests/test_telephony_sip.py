@@ -175,3 +175,19 @@ def test_call_over_tcp(bot: ServiceProcess, tmp_path: Path) -> None:
     )
     assert report["connected"] and report["heard_audio_s"] > 0, report
     assert ticket_of(bot, report["call_id"]) is not None
+
+
+def test_sipp_scenario_with_speech_and_rfc2833_dtmf(bot: ServiceProcess, tmp_path: Path) -> None:
+    """sip/uac_speech_dtmf.xml: PCMA + telephone-event offer, sipp's G.711 recording as speech, '*' by RFC 2833."""
+    completed = subprocess.run(
+        ["sipp", "-sf", str(Path(__file__).resolve().parent.parent / "sip" / "uac_speech_dtmf.xml"),
+         f"127.0.0.1:{bot.port}", "-s", "bot", "-i", "127.0.0.1", "-p", "0", "-m", "1", "-nostdin",
+         "-timeout", "45", "-timeout_error"],
+        capture_output=True, text=True, timeout=90, cwd=tmp_path,
+    )
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    newest = max(calls_of(bot), key=lambda call: call.started_at)
+    detail = ticket_of(bot, newest.call_id)
+    assert detail is not None and detail.ticket.outcome == "partial"
+    kinds = [(turn.kind, turn.text) for turn in detail.turns if turn.speaker == "caller"]
+    assert ("dtmf", "*") in kinds and any(kind == "speech" for kind, _ in kinds), kinds
