@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
-APT_PACKAGES=(espeak-ng sox libsox-fmt-all sip-tester postgresql chromium)
+APT_PACKAGES=(espeak-ng sox libsox-fmt-all sip-tester kamailio postgresql chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
