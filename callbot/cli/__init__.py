@@ -9,6 +9,7 @@ from callbot.cli import (  # noqa: F401,E402
     serve_commands,
     store_commands,
     tts_commands,
+    tuning_commands,
 )
 
 

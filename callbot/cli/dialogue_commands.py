@@ -22,20 +22,28 @@ def eval_command(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show every transcript, not only failures.")
     ] = False,
+    asr: Annotated[
+        str | None,
+        typer.Option("--asr", help="Model for wav: turns (name or folder; default: the locale's), or 'reference'."),
+    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML report here.")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="A previous --json report: mark what got better or worse.")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Cases run in parallel (default: cores).")] = None,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="Progress bar on stderr (default: if a terminal).")
+    ] = None,
 ) -> None:
-    """Run conversation scripts through the real dialogue; exit 0 all pass, 1 some fail, 2 malformed file."""
-    from callbot.evaluation import MalformedEvalFile, run_eval
+    """Run conversation scripts through the real dialogue; exit 0 all pass, 1 some fail (or regressed against
+    --baseline), 2 malformed file. Audio (wav:) turns go through the live call's Listener and recognizer."""
+    from callbot.cli.tuning_commands import run_eval_command  # the audio side lives in callbot.tuning
 
-    settings = settings_from(ctx)
-    try:
-        report = run_eval(files, settings)
-    except MalformedEvalFile as exc:
-        raise fail(str(exc), 2) from None
-    if as_json:
-        typer.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
-    else:
-        typer.echo(report.as_text(verbose))
-    raise typer.Exit(0 if report.passed == len(report.results) else 1)
+    code = run_eval_command(
+        settings_from(ctx), files, as_json=as_json, verbose=verbose, asr=asr, html=html, baseline=baseline,
+        jobs=jobs, progress=progress,
+    )
+    raise typer.Exit(code)
 
 
 @app.command("chat")

@@ -1,0 +1,197 @@
+"""A ``wav:`` turn heard the way a live call hears it: the clip at the call rate, 20 ms frames through the
+call's Listener (endpointing, then the Listener's own resampling to the recognizer's rate), its finals sent
+to the policy. One ``AudioCaller`` per case, like one Listener per call.
+
+Latency per turn, as a caller would feel it: the endpointing wait (stream time from the end of speech to the
+frame where the end of speech was declared; in a live call stream time is wall time) plus the processing
+time of that frame's ``feed`` (wall clock, measured here: the final decode happens in it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from callbot.asr import Recognizer
+from callbot.audio import FRAME_MS, Frame, frames_of, read_wav, samples_per_frame
+from callbot.config import Settings
+from callbot.dialogue.simulation import SimulatedRuntime
+from callbot.evaluation import EvalFile, MalformedEvalFile, Turn, WavTurn
+from callbot.listener import Final, Listener
+from callbot.tuning.metrics import ErrorCount, char_errors, word_errors
+from callbot.types import Ask, CallerEvent, FinalTranscript, NoInput
+
+LEAD_SILENCE_S = 0.5  # the pause after the bot's question; also lets the VAD's noise gauge settle on turn one
+TAIL_MARGIN_S = 0.4  # silence fed beyond the end-of-speech wait, so the endpoint is declared by the VAD itself
+
+
+@dataclass(slots=True)
+class TurnMeasure:
+    """One audio turn: what was said (reference), what was heard, errors, and its latency parts."""
+
+    turn: int
+    wav: str
+    reference: str | None
+    hypothesis: str
+    words: ErrorCount | None
+    chars: ErrorCount | None
+    latency_ms: float | None  # endpoint_ms + decode_ms (None: no speech, or the VAD never closed the turn)
+    endpoint_ms: float | None
+    decode_ms: float | None
+    speech: bool
+
+    def as_dict(self) -> dict:
+        return {
+            "turn": self.turn,
+            "wav": self.wav,
+            "reference": self.reference,
+            "hypothesis": self.hypothesis,
+            "wer": _rounded(self.words.rate if self.words else None),
+            "cer": _rounded(self.chars.rate if self.chars else None),
+            "word_errors": self.words.errors if self.words else None,
+            "reference_words": self.words.length if self.words else None,
+            "latency_ms": _rounded(self.latency_ms, 1),
+            "endpoint_ms": _rounded(self.endpoint_ms, 1),
+            "decode_ms": _rounded(self.decode_ms, 1),
+            "speech": self.speech,
+        }
+
+
+def _rounded(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def wav_path(eval_file: EvalFile, turn: WavTurn) -> Path:
+    return (eval_file.path.parent / turn.path).resolve()
+
+
+def check_audio_turns(eval_file: EvalFile, *, need_reference: bool) -> None:
+    """Every ``wav:`` names a readable file (and carries ``say:`` when the reference stands in for ASR)."""
+    import soundfile  # only the check reads headers; decoding goes through callbot.audio
+
+    for case in eval_file.cases:
+        for index, turn in enumerate(case.turns):
+            if not isinstance(turn, WavTurn):
+                continue
+            where = f"{eval_file.path}: case '{case.id}': field 'turns[{index}]"
+            path = wav_path(eval_file, turn)
+            if not path.is_file():
+                raise MalformedEvalFile(f"{where}.wav': no such WAV file {path}")
+            try:
+                soundfile.info(str(path))
+            except (RuntimeError, soundfile.LibsndfileError) as exc:
+                raise MalformedEvalFile(f"{where}.wav': cannot read {path}: {exc}") from None
+            if need_reference and not turn.reference:
+                raise MalformedEvalFile(f"{where}.say': required beside wav when --asr reference is used")
+
+
+@dataclass
+class AudioCaller:
+    """One case's caller: plays each ``wav:`` turn into a Listener and reports what the policy receives.
+
+    ``recognizer`` None means ``--asr reference``: the Listener still runs (endpointing, no-speech detection,
+    latency of the endpointing) and the turn's reference text stands in for the recognizer's."""
+
+    eval_file: EvalFile
+    settings: Settings
+    recognizer: Recognizer | None
+    measures: list[TurnMeasure] = field(default_factory=list)
+    _runtime: SimulatedRuntime | None = None
+    _clock: float = 0.0
+    _turn_index: int = 0
+
+    def __post_init__(self) -> None:
+        self.rate = self.settings.call_sample_rate
+        self.listener = Listener(self.settings, self.recognizer, self.rate)
+
+    def attach(self, runtime: SimulatedRuntime) -> None:
+        self._runtime = runtime
+
+    def turn_events(self, turn: Turn) -> list[CallerEvent]:
+        """The ``turn_events`` hook of ``run_case``: audio turns are heard, the others speak for themselves."""
+        index = self._turn_index
+        self._turn_index += 1
+        if isinstance(turn, WavTurn):
+            return self.hear(turn, index)
+        return turn.events()
+
+    def _last_ask(self) -> Ask | None:
+        return self._runtime.conversation.last_ask if self._runtime is not None else None
+
+    def _frames(self, pcm: bytes) -> list[Frame]:
+        frames = list(frames_of(pcm, self.rate, start=self._clock))
+        self._clock += len(frames) * FRAME_MS / 1000
+        return frames
+
+    def _silence(self, seconds: float) -> list[Frame]:
+        count = max(1, round(seconds * 1000 / FRAME_MS))
+        return self._frames(b"\x00" * 2 * samples_per_frame(self.rate) * count)
+
+    def hear(self, turn: WavTurn, index: int) -> list[CallerEvent]:
+        audio = read_wav(wav_path(self.eval_file, turn), self.rate)  # as the SIP leg would deliver it
+        ask = self._last_ask()
+        self.listener.begin_turn(ask)
+        end_silence_ms = (ask.end_silence_ms if ask and ask.end_silence_ms else None) or self.settings.end_silence_ms
+        frames = [
+            *self._silence(LEAD_SILENCE_S),
+            *self._frames(audio.pcm),
+            *self._silence(end_silence_ms / 1000 + TAIL_MARGIN_S),
+        ]
+        finals: list[tuple[Final, float]] = []
+        for frame in frames:
+            fed_at = time.monotonic()
+            for event in self.listener.feed(frame):
+                if isinstance(event, Final):
+                    finals.append((event, event.decoded_at - fed_at))
+        forced = [(final, None) for final in self.listener.finish() if isinstance(final, Final)]
+        return self._answer(turn, index, finals, forced, audio.duration)
+
+    def _answer(
+        self,
+        turn: WavTurn,
+        index: int,
+        finals: list[tuple[Final, float]],
+        forced: list[tuple[Final, None]],
+        seconds: float,
+    ) -> list[CallerEvent]:
+        heard = [*finals, *forced]
+        if self.recognizer is None:
+            texts = [turn.reference or ""] if heard else []
+        else:
+            texts = [final.transcript.text for final, _ in heard if final.transcript.text]
+        hypothesis = " ".join(texts)
+        latency = self._latency(finals[-1]) if finals and not forced else (None, None)
+        endpoint_s, decode_s = latency
+        self.measures.append(
+            TurnMeasure(
+                turn=index,
+                wav=turn.path,
+                reference=turn.reference,
+                hypothesis=hypothesis,
+                words=word_errors(turn.reference, hypothesis) if turn.reference else None,
+                chars=char_errors(turn.reference, hypothesis) if turn.reference else None,
+                latency_ms=None if endpoint_s is None else (endpoint_s + decode_s) * 1000,
+                endpoint_ms=None if endpoint_s is None else endpoint_s * 1000,
+                decode_ms=None if decode_s is None else decode_s * 1000,
+                speech=bool(heard),
+            )
+        )
+        if not heard:
+            return [NoInput(seconds)]  # a clip without speech is a caller who said nothing
+        if self.recognizer is None:
+            return [FinalTranscript(turn.reference or "")]
+        # every final reaches the policy, even an empty one, exactly as the call session passes them on
+        return [
+            FinalTranscript(final.transcript.text, final.transcript.confidence, final.transcript)
+            for final, _ in heard
+        ]
+
+    @staticmethod
+    def _latency(measured: tuple[Final, float]) -> tuple[float, float]:
+        final, decode_s = measured
+        return final.at - final.speech_end, decode_s
+
+
+RecognizerFactory = Callable[[str], Recognizer | None]  # locale -> a fresh recognizer (None: reference mode)

@@ -1,0 +1,66 @@
+"""Comparing a run with a previous ``--json`` report: every case, slot, outcome and WER that got better or
+worse. Cases are matched by file name and case id; cases new in this run or gone from it are not changes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from callbot.dialogue.text import squeeze
+from callbot.evaluation import SLOT_KEYS, MalformedEvalFile
+from callbot.tuning.report import Change, TuningReport, case_checks, case_key
+
+WER_EPSILON = 1e-9  # WER is a ratio of small integers: any real change is far above this
+
+
+class BadBaseline(MalformedEvalFile):
+    """The baseline file is missing or is not a ``callbot eval --json`` report."""
+
+
+def load_baseline(path: Path) -> dict[str, dict[str, Any]]:
+    """case key -> that case's result in the previous report."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadBaseline(f"{path}: cannot read the baseline report: {exc}") from None
+    results = data.get("results") if isinstance(data, dict) else None
+    if not isinstance(results, list) or not all(isinstance(r, dict) and "id" in r for r in results):
+        raise BadBaseline(f"{path}: not a report of callbot eval --json (no results with ids)")
+    return {case_key(r.get("file", ""), str(r["id"])): r for r in results}
+
+
+def checks_of_plain_result(before: dict[str, Any]) -> dict[str, bool]:
+    """Slot/outcome right-or-wrong from a plain ``callbot eval --json`` result (expected and got only)."""
+    expected, got = before.get("expected") or {}, before.get("got") or {}
+    checks: dict[str, bool] = {}
+    for key, value in expected.items():
+        if key == "outcome_in":
+            checks["outcome"] = got.get("outcome") in value
+        elif key in SLOT_KEYS or key == "outcome":
+            found = got.get(key)
+            same_text = isinstance(value, str) and isinstance(found, str) and squeeze(value) == squeeze(found)
+            checks[key] = same_text or value == found
+    return checks
+
+
+def compare(report: TuningReport, previous: dict[str, dict[str, Any]]) -> list[Change]:
+    changes: list[Change] = []
+    for result, measures in zip(report.results, report.measures):
+        before = previous.get(case_key(result.file, result.id))
+        if before is None:
+            continue
+
+        def change(what: str, old: Any, new: Any, worse: bool) -> None:
+            changes.append(Change(result.id, str(result.file), what, old, new, worse))
+
+        if bool(before.get("passed")) != result.passed:
+            change("case", bool(before.get("passed")), result.passed, worse=not result.passed)
+        old_checks = before.get("checks") or checks_of_plain_result(before)
+        for slot, right in case_checks(result).items():
+            if slot in old_checks and bool(old_checks[slot]) != right:
+                change(slot, bool(old_checks[slot]), right, worse=not right)
+        old_wer, new_wer = before.get("wer"), measures.words.rate
+        if isinstance(old_wer, (int, float)) and new_wer is not None and abs(new_wer - old_wer) > WER_EPSILON:
+            change("wer", float(old_wer), round(new_wer, 4), worse=new_wer > old_wer)
+    return changes
