@@ -19,6 +19,7 @@ ALL_ROLES = frozenset(Role)
 TICKET_EDITORS = frozenset({Role.supervisor, Role.operator, Role.admin})
 RECORDING_LISTENERS = frozenset({Role.supervisor, Role.operator, Role.admin})
 OPERATOR_STATUS_PUSHERS = frozenset({Role.engineer, Role.admin, Role.supervisor})
+AUDITORS = frozenset({Role.supervisor, Role.admin})
 
 bearer_scheme = HTTPBearer(auto_error=False, description="API token for machines (`callbot tokens add`)")
 cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="browser session")
@@ -81,4 +82,5 @@ Viewer = Annotated[Principal, Depends(require_roles(ALL_ROLES))]
 TicketEditor = Annotated[Principal, Depends(require_roles(TICKET_EDITORS))]
 RecordingListener = Annotated[Principal, Depends(require_roles(RECORDING_LISTENERS))]
 OperatorStatusPusher = Annotated[Principal, Depends(require_roles(OPERATOR_STATUS_PUSHERS))]
+Auditor = Annotated[Principal, Depends(require_roles(AUDITORS))]
 UiUser = Annotated[Principal, Depends(ui_principal)]

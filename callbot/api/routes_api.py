@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse
 
-from callbot.api.deps import OperatorStatusPusher, RecordingListener, StoreDep, TicketEditor, Viewer
+from callbot.api.deps import Auditor, OperatorStatusPusher, RecordingListener, StoreDep, TicketEditor, Viewer
 from callbot.api.schemas import (
     CallDetailPublic,
     CallPage,
@@ -27,7 +27,13 @@ from callbot.store import (
     TicketStore,
     parse_ticket_number,
 )
-from callbot.store.models import OperatorPublic, OperatorStatusUpdate, TicketPublic, TicketUpdate
+from callbot.store.models import (
+    AuditEntryPublic,
+    OperatorPublic,
+    OperatorStatusUpdate,
+    TicketPublic,
+    TicketUpdate,
+)
 from callbot.store.numbers import InvalidTicketNumber
 from callbot.store.stats import Stats
 from callbot.types import Category, Priority
@@ -172,6 +178,18 @@ def set_operator_status(uri: OperatorUri, update: OperatorStatusUpdate, store: S
                         _pusher: OperatorStatusPusher) -> OperatorPublic:
     """For the PBX/ACD to push an operator's status (available, busy, offline); creates unknown operators."""
     return store.set_operator_status(uri=uri, status=update.status, name=update.name)
+
+
+@router.get("/audit", response_model=list[AuditEntryPublic], tags=["audit"])
+def audit_log(
+    store: StoreDep,
+    _auditor: Auditor,
+    target_id: Annotated[str | None, Query(max_length=128, pattern=NoControl)] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=NoControl)] = None,
+    limit: Limit = 100,
+) -> list[AuditEntryPublic]:
+    """Who did what, newest first: corrections, status changes, recording views, logins, deletions."""
+    return store.audit_log(target_id=target_id or None, action=action or None, limit=limit)
 
 
 @router.get("/stats", response_model=Stats, tags=["stats"])
