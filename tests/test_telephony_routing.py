@@ -175,3 +175,28 @@ def test_registration_with_digest_authentication(tmp_path: Path, password: str, 
         assert password not in service.log()
     finally:
         assert service.stop() == 0, service.log()[-3000:]
+
+
+def test_kamailio_dispatcher_example_routes_calls_to_the_bot(tmp_path: Path) -> None:
+    """sip/kamailio/kamailio.cfg as shipped: the caller dials the proxy, the dispatcher hands the call to the bot."""
+    service = start_service(tmp_path / "data")
+    proxy_port = free_sip_port()
+    bots = tmp_path / "callbot.list"
+    bots.write_text(f"1 sip:127.0.0.1:{service.port}\n")
+    kamailio_command = [
+        "kamailio", "-f", str(REPO / "sip" / "kamailio" / "kamailio.cfg"), "-A", f'DISPATCHER_LIST="{bots}"',
+        "-l", f"udp:127.0.0.1:{proxy_port}", "-Y", str(tmp_path / "runtime"), "-P", str(tmp_path / "kamailio.pid"),
+    ]
+    assert subprocess.run([*kamailio_command, "-c"], capture_output=True).returncode == 0  # the config parses
+    proxy = subprocess.Popen([*kamailio_command, "-DD", "-E"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)
+        report = run_peer(tmp_path / "c.json", "--target", f"sip:hotline@127.0.0.1:{proxy_port}",
+                          "--step", "until_speech:10", "--step", "hangup")
+        assert report["connected"] and report["heard_audio_s"] > 0, report
+        assert f"from 127.0.0.1:{proxy_port}" in service.log()  # the INVITE came through the proxy
+        assert ticket_of(service, report["call_id"]) is not None  # the BYE reached the bot through the proxy too
+    finally:
+        proxy.terminate()
+        proxy.wait(15)
+        assert service.stop() == 0, service.log()[-3000:]
