@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from callbot.call_session import CallSession, SharedResources
 from callbot.config import Settings, SettingsError, load_settings

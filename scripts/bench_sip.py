@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from sip_caller import peer_command, start_service  # noqa: E402
+from sip_caller import peer_command, start_service
 
 ANSWERS = {
     "name": "Tôi tên là Nguyễn Văn An",

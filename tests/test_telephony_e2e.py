@@ -14,9 +14,9 @@ import soundfile
 from callbot.audio import rms_dbfs, to_pcm16
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import espeak_wav  # noqa: E402
-from sip_caller import run_peer, start_service  # noqa: E402
-from test_telephony_sip import calls_of, store_for, ticket_of  # noqa: E402
+from conftest import espeak_wav
+from sip_caller import run_peer, start_service
+from test_telephony_sip import calls_of, store_for, ticket_of
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from callbot.config import Settings
 from callbot.store import TicketStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sip_caller import ServiceProcess, run_peer, start_peer, start_service  # noqa: E402
+from sip_caller import ServiceProcess, run_peer, start_peer, start_service
 
 pytestmark = pytest.mark.slow
 
@@ -159,7 +159,7 @@ def test_sipp_standard_uac_scenario_completes_and_files_a_partial_ticket(bot: Se
     completed = subprocess.run(
         ["sipp", "-sn", "uac", f"127.0.0.1:{bot.port}", "-s", "bot", "-i", "127.0.0.1", "-p", "0", "-m", "1",
          "-d", "2000", "-timeout", "30", "-timeout_error", "-nostdin", "-trace_err", "-error_file", str(tmp_path / "err.log")],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     deadline = time.monotonic() + 20
@@ -183,7 +183,7 @@ def test_sipp_scenario_with_speech_and_rfc2833_dtmf(bot: ServiceProcess, tmp_pat
         ["sipp", "-sf", str(Path(__file__).resolve().parent.parent / "sip" / "uac_speech_dtmf.xml"),
          f"127.0.0.1:{bot.port}", "-s", "bot", "-i", "127.0.0.1", "-p", "0", "-m", "1", "-nostdin",
          "-timeout", "45", "-timeout_error"],
-        capture_output=True, text=True, timeout=90, cwd=tmp_path,
+        check=False, capture_output=True, text=True, timeout=90, cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     newest = max(calls_of(bot), key=lambda call: call.started_at)

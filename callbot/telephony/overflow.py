@@ -13,9 +13,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal, Protocol, Sequence
+from typing import Literal, Protocol
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,10 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 from urllib.parse import quote
 
 import pjsua2 as pj
@@ -125,7 +126,7 @@ class BridgePort(pj.AudioMediaPort):
         self.frame_bytes = frame_bytes
         self.stats = BridgeStats()
 
-    def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 name)
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:
         started = time.perf_counter()
         if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO:
             pcm = read_bytes(frame.buf)
@@ -134,7 +135,7 @@ class BridgePort(pj.AudioMediaPort):
                 self.stats.frames_in += 1
         self.stats.callback_seconds += time.perf_counter() - started
 
-    def onFrameRequested(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 name)
+    def onFrameRequested(self, frame: pj.MediaFrame) -> None:
         started = time.perf_counter()
         pcm = self.session.pull_outbound()
         size = frame.size or self.frame_bytes
@@ -164,7 +165,7 @@ def make_bridge_port(session: MediaSession, rate: int, name: str) -> BridgePort:
 class CallRecord:
     """Everything one call keeps alive until it is reaped (outside any of its own callbacks)."""
 
-    call: "BotCall | None"  # None once released (after the call ended, on the SIP thread, outside its callbacks)
+    call: BotCall | None  # None once released (after the call ended, on the SIP thread, outside its callbacks)
     incoming: IncomingCall
     session: MediaSession | None = None
     port: BridgePort | None = None
@@ -185,43 +186,43 @@ class CallRecord:
 
 
 class BotCall(pj.Call):
-    def __init__(self, endpoint: "SipEndpoint", account: pj.Account, call_id: int) -> None:
+    def __init__(self, endpoint: SipEndpoint, account: pj.Account, call_id: int) -> None:
         super().__init__(account, call_id)
         self.endpoint = endpoint
         self.record: CallRecord | None = None
 
-    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
         info = self.getInfo()
         if info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.record is not None:
             self.endpoint._on_confirmed(self.record)
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED and self.record is not None:
             self.endpoint._on_disconnected(self.record, info.lastStatusCode)
 
-    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         if self.record is not None:
             self.endpoint._on_media_state(self.record, self)
 
-    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         # Once per digit, for RFC 2833 telephone-events and SIP INFO (application/dtmf-relay) alike; onDtmfEvent
         # would also report every key-down/update packet and, when overridden, suppresses this callback.
         if self.record is not None:
             self.endpoint._on_dtmf(self.record, prm.digit, prm.method)
 
-    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:  # noqa: N802
+    def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
         if self.record is not None:
             self.endpoint._on_transfer_status(self.record, prm.statusCode, prm.finalNotify)
         prm.cont = not prm.finalNotify
 
 
 class BotAccount(pj.Account):
-    def __init__(self, endpoint: "SipEndpoint") -> None:
+    def __init__(self, endpoint: SipEndpoint) -> None:
         super().__init__()
         self.endpoint = endpoint
 
-    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         self.endpoint._on_incoming(self, prm)
 
-    def onRegState(self, prm: pj.OnRegStateParam) -> None:  # noqa: N802
+    def onRegState(self, prm: pj.OnRegStateParam) -> None:
         log.info("registration: %s %s", prm.code, prm.reason)
 
 
@@ -234,7 +235,7 @@ class _LogWriter(pj.LogWriter):
 class SipCallControl:
     """``CallControl`` for one call: each request runs on the SIP thread; this (worker) thread waits for it."""
 
-    def __init__(self, endpoint: "SipEndpoint", record: CallRecord) -> None:
+    def __init__(self, endpoint: SipEndpoint, record: CallRecord) -> None:
         self._endpoint = endpoint
         self._record = record
 
