@@ -55,6 +55,7 @@ class Report:
     invite_headers: dict[str, str] = field(default_factory=dict)
     dtmf_sent: str = ""
     heard_audio_s: float = 0.0
+    codec: str | None = None  # what the call negotiated
     turn_latencies_ms: list[float] = field(default_factory=list)
     barge_in_ms: list[float] = field(default_factory=list)  # our speech onset -> the bot's voice stops
     recording: str | None = None
@@ -135,6 +136,7 @@ class PeerCall(pj.Call):
         for media in info.media:
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE and self.port is None:
                 audio = self.getAudioMedia(media.index)
+                self.peer.report.codec = self.getStreamInfo(media.index).codecName
                 fmt = pj.MediaFormatAudio()
                 fmt.init(pj.PJMEDIA_FORMAT_PCM, self.peer.rate, 1, 20000, 16)
                 self.port = PeerPort(self.peer.rate)
@@ -204,6 +206,9 @@ class Peer:
         ep.transportCreate(pj.PJSIP_TRANSPORT_TCP if self.args.tcp else pj.PJSIP_TRANSPORT_UDP, transport)
         ep.libStart()
         ep.audDevManager().setNullDev()
+        if self.args.codec:  # offer only this codec
+            for codec in ep.codecEnum2():
+                ep.codecSetPriority(codec.codecId, 255 if codec.codecId == self.args.codec else 0)
         account_config = pj.AccountConfig()
         account_config.idUri = f"sip:{self.args.user}@{self.args.bind}"
         account_config.mediaConfig.transportConfig.boundAddress = self.args.bind
@@ -330,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tcp", action="store_true")
     parser.add_argument("--user", default="caller")
     parser.add_argument("--rate", type=int, default=8000)
+    parser.add_argument("--codec", help="offer only this codec, e.g. G722/16000/1")
     parser.add_argument("--step", action="append", default=[])
     parser.add_argument("--record", type=Path)
     parser.add_argument("--report", type=Path, required=True)

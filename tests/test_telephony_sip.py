@@ -191,3 +191,10 @@ def test_sipp_scenario_with_speech_and_rfc2833_dtmf(bot: ServiceProcess, tmp_pat
     assert detail is not None and detail.ticket.outcome == "partial"
     kinds = [(turn.kind, turn.text) for turn in detail.turns if turn.speaker == "caller"]
     assert ("dtmf", "*") in kinds and any(kind == "speech" for kind, _ in kinds), kinds
+
+
+@pytest.mark.parametrize(("codec", "name"), [("PCMU/8000/1", "PCMU"), ("PCMA/8000/1", "PCMA"), ("G722/16000/1", "G722")])
+def test_each_offered_codec_carries_the_bot_s_voice(bot: ServiceProcess, tmp_path: Path, codec: str, name: str) -> None:
+    report = run_peer(tmp_path / "r.json", "--codec", codec, "--target", bot.uri, "--step", "until_speech:10",
+                      "--step", "wait:1", "--step", "hangup")
+    assert report["connected"] and report["codec"] == name and report["heard_audio_s"] > 0.5, report
