@@ -57,8 +57,7 @@ class CallbotService:
 
     # --- CallHandler (SIP thread) ------------------------------------------------------------------------
     def admit(self, call: IncomingCall, context: InviteContext) -> Admission:
-        free = self.operators.free_operator_uri() if self.settings.overflow_mode == "front-door" else None
-        return self.policy.decide(context, free)
+        return self.policy.decide(context, self.operators.free_operator_uri)
 
     def create_session(self, call: IncomingCall, control: CallControl) -> CallSession:
         session = CallSession(

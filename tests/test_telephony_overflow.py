@@ -47,38 +47,45 @@ def test_bad_trusted_peer_entry_is_a_clear_error() -> None:
         parse_trusted_peers(["no such host.invalid"])
 
 
-def test_untrusted_source_gets_403_even_when_an_operator_is_free() -> None:
-    admission = policy("front-door").decide(InviteContext("127.0.0.2:5060", 0), "sip:op@pbx")
+def test_untrusted_source_gets_403_without_asking_for_an_operator() -> None:
+    asked: list[bool] = []
+
+    def free_operator() -> str:
+        asked.append(True)
+        return "sip:op@pbx"
+
+    admission = policy("front-door").decide(InviteContext("127.0.0.2:5060", 0), free_operator)
     assert (admission.verdict, admission.status_code) == (Verdict.reject, 403)
+    assert not asked  # an untrusted flood costs no store query
 
 
 def test_front_door_redirects_to_a_free_operator() -> None:
-    admission = policy("front-door").decide(InviteContext("127.0.0.1:5060", 0), "sip:op1@pbx")
+    admission = policy("front-door").decide(InviteContext("127.0.0.1:5060", 0), lambda: "sip:op1@pbx")
     assert (admission.verdict, admission.status_code, admission.target_uri) == (Verdict.redirect, 302, "sip:op1@pbx")
 
 
 def test_front_door_redirects_even_when_the_bot_is_full() -> None:
-    admission = policy("front-door", max_calls=1).decide(InviteContext("127.0.0.1:5060", 1), "sip:op1@pbx")
+    admission = policy("front-door", max_calls=1).decide(InviteContext("127.0.0.1:5060", 1), lambda: "sip:op1@pbx")
     assert admission.verdict is Verdict.redirect
 
 
 def test_front_door_answers_when_no_operator_is_free() -> None:
-    admission = policy("front-door").decide(InviteContext("127.0.0.1:5060", 0), None)
+    admission = policy("front-door").decide(InviteContext("127.0.0.1:5060", 0), lambda: None)
     assert (admission.verdict, admission.status_code) == (Verdict.answer, 200)
 
 
 def test_overflow_target_answers_even_with_a_free_operator() -> None:
-    admission = policy("overflow-target").decide(InviteContext("127.0.0.1:5060", 0), "sip:op1@pbx")
+    admission = policy("overflow-target").decide(InviteContext("127.0.0.1:5060", 0), lambda: "sip:op1@pbx")
     assert admission.verdict is Verdict.answer
 
 
 def test_over_the_limit_is_486() -> None:
-    admission = policy(max_calls=2).decide(InviteContext("127.0.0.1:5060", 2), None)
+    admission = policy(max_calls=2).decide(InviteContext("127.0.0.1:5060", 2), lambda: None)
     assert (admission.verdict, admission.status_code) == (Verdict.reject, 486)
 
 
 def test_shutting_down_is_503() -> None:
-    admission = policy().decide(InviteContext("127.0.0.1:5060", 0, accepting=False), None)
+    admission = policy().decide(InviteContext("127.0.0.1:5060", 0, accepting=False), lambda: None)
     assert (admission.verdict, admission.status_code) == (Verdict.reject, 503)
 
 

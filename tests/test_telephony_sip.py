@@ -65,6 +65,8 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     )
     yield service
     assert service.stop() == 0, service.log()[-3000:]
+    unfiled = [call.call_id for call in calls_of(service) if not call.ticket_number or call.ended_at is None]
+    assert not unfiled, f"calls without a ticket after shutdown: {unfiled}"  # no test may lose a ticket
 
 
 def test_bot_answers_speaks_and_files_a_ticket_with_a_stereo_recording(bot: ServiceProcess, tmp_path: Path) -> None:

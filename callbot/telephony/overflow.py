@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal, Protocol
@@ -93,13 +93,15 @@ class AdmissionPolicy:
             address = address.ipv4_mapped
         return any(address in network for network in self._trusted)
 
-    def decide(self, invite: InviteContext, free_operator_uri: str | None) -> Admission:
+    def decide(self, invite: InviteContext, find_free_operator: Callable[[], str | None]) -> Admission:
+        """``find_free_operator`` is only asked (a store query) for a trusted INVITE in front-door mode."""
         if not self.is_trusted(invite.source):
             return Admission(Verdict.reject, 403, f"untrusted source {invite.source}")
         if not invite.accepting:
             return Admission(Verdict.reject, 503, "shutting down")
-        if self.mode == "front-door" and free_operator_uri:
-            return Admission(Verdict.redirect, 302, "operator free", target_uri=free_operator_uri)
+        operator_uri = find_free_operator() if self.mode == "front-door" else None
+        if operator_uri:
+            return Admission(Verdict.redirect, 302, "operator free", target_uri=operator_uri)
         if invite.active_calls >= self.max_calls:
             return Admission(Verdict.reject, 486, f"{invite.active_calls} calls in progress (limit {self.max_calls})")
         return Admission(Verdict.answer, 200, "bot answers")

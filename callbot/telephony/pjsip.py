@@ -382,6 +382,10 @@ class SipEndpoint:
         config.uaConfig.threadCnt = 0
         config.uaConfig.mainThreadOnly = False
         config.uaConfig.maxCalls = min(PJSUA_MAX_CALLS, settings.max_calls + 4)  # headroom to answer 486 ourselves
+        if settings.max_calls + 4 > PJSUA_MAX_CALLS:
+            log.warning("CALLBOT_MAX_CALLS=%d: this pjsua2 build carries at most %d calls per process "
+                        "(INVITEs beyond get 486 from pjsua); run more bots behind a dispatcher (sip/kamailio)",
+                        settings.max_calls, PJSUA_MAX_CALLS)
         config.uaConfig.userAgent = "callbot"
         config.logConfig.writer = writer
         config.logConfig.level = 3
