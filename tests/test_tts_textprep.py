@@ -160,3 +160,12 @@ def test_dates_and_clock_times() -> None:
         "on two September two thousand twenty-five at eight oh five or nine o'clock"
     )
     assert prepare("45/67/2024", "vi").startswith("bốn mươi lăm trên sáu mươi bảy")  # not a date
+
+
+def test_a_span_of_years_is_not_a_ticket_number() -> None:
+    assert (
+        prepare("giai đoạn 2021-2025", "vi")
+        == "giai đoạn hai nghìn không trăm hai mươi mốt đến hai nghìn không trăm hai mươi lăm"
+    )
+    assert prepare("from 2021-2025", "en") == "from two thousand twenty-one to two thousand twenty-five"
+    assert prepare("phiếu 2025-2021", "vi") == "phiếu hai không hai năm, hai không hai một"

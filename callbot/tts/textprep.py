@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 
 # Bumped when the rules change: part of the prompt cache's key, so cached prompts are re-rendered.
-TEXTPREP_VERSION = "3"
+TEXTPREP_VERSION = "4"
 
 MAX_SENTENCE_CHARS = 220  # longer sentences are cut at commas so the first audio comes quickly
 
@@ -219,9 +219,7 @@ def prepare(text: str, locale: str) -> str:
         return pause.join(digits_spoken(g, locale) for g in groups)
 
     text = " ".join(text.split())
-    text = _TICKET.sub(
-        lambda m: f"{digits_spoken(m.group(1), locale)}{pause}{digits_spoken(m.group(2), locale)}", text
-    )
+    text = _TICKET.sub(lambda m: _ticket_or_years(m.group(1), m.group(2), locale), text)
     text = _SHORT_HOTLINE.sub(lambda m: pause.join(digits_spoken(g, locale) for g in m.groups() if g), text)
     text = _PHONE.sub(read_digits, text)
     for dialled in (_DIALLED, _SERVICE_NUMBER):
@@ -254,6 +252,13 @@ def _spoken_date(match: re.Match[str], locale: str) -> str:
     if locale == "vi":
         return f"ngày {day} tháng {month} năm {year}"
     return f"{day} {EN_MONTHS[month - 1]} {year}"
+
+
+def _ticket_or_years(first: str, second: str, locale: str) -> str:
+    """ "NNNN-NNNN" is a ticket number read in two groups of digits, unless it is a span of years (2020-2025)."""
+    if 1900 <= int(first) < int(second) <= 2100:
+        return f"{first} {'đến' if locale == 'vi' else 'to'} {second}"
+    return f"{digits_spoken(first, locale)}, {digits_spoken(second, locale)}"
 
 
 def _spoken_clock(hour: int, minute: int, locale: str) -> str:
