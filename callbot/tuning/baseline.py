@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from callbot.dialogue.text import squeeze
-from callbot.evaluation import SLOT_KEYS, MalformedEvalFile
+from callbot.evaluation import SLOT_KEYS, CaseResult, MalformedEvalFile
 from callbot.tuning.report import Change, TuningReport, case_checks, case_key
 
 WER_EPSILON = 1e-9  # WER is a ratio of small integers: any real change is far above this
@@ -51,8 +51,8 @@ def compare(report: TuningReport, previous: dict[str, dict[str, Any]]) -> list[C
         if before is None:
             continue
 
-        def change(what: str, old: Any, new: Any, worse: bool) -> None:
-            changes.append(Change(result.id, str(result.file), what, old, new, worse))
+        def change(what: str, old: Any, new: Any, worse: bool, case: CaseResult = result) -> None:
+            changes.append(Change(case.id, str(case.file), what, old, new, worse))
 
         if bool(before.get("passed")) != result.passed:
             change("case", bool(before.get("passed")), result.passed, worse=not result.passed)

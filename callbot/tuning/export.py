@@ -6,7 +6,7 @@ values as they stand now (after any supervisor's corrections). The files hold pe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,7 @@ def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: 
     script["cases"] = [case]
     header = (
         f"# Exported from ticket {format_ticket_number(digits)} (call {detail.call.call_id}) on "
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by callbot fixtures export.\n"
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC by callbot fixtures export.\n"
         f"# {PRIVACY_NOTICE}\n"
         "# `say:` is what the bot heard on the call, not a checked transcript: correct it to measure WER.\n"
     )

@@ -3,7 +3,6 @@ changes and a latency histogram drawn as inline SVG (no script, no CDN: it opens
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
@@ -47,7 +46,7 @@ def latency_histogram_svg(values_ms: Sequence[float], width: int = 640, height: 
         return '<p id="no-latency">No turn latency was measured (no audio turns with speech).</p>'
     low, high = min(values_ms), max(values_ms)
     step = max((high - low) / HISTOGRAM_BINS, 1.0)
-    start = math.floor(low / step) * step
+    start = low
     counts = [0] * HISTOGRAM_BINS
     for value in values_ms:
         counts[min(int((value - start) / step), HISTOGRAM_BINS - 1)] += 1
@@ -56,8 +55,8 @@ def latency_histogram_svg(values_ms: Sequence[float], width: int = 640, height: 
     bar_w = plot_w / HISTOGRAM_BINS
     tallest = max(counts)
     parts = [
-        f'<svg id="latency-histogram" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="turn latency histogram">',
+        (f'<svg id="latency-histogram" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+         f'role="img" aria-label="turn latency histogram">'),
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>',
         f'<text x="{left - 6}" y="{top + 10}" text-anchor="end">{tallest}</text>',

@@ -52,9 +52,9 @@ class Change:
                 return "right" if value else "wrong"
             return f"{value:.1%}" if isinstance(value, float) else str(value)
 
-        label = "WORSE " if self.worse else "BETTER"
+        label = "WORSE" if self.worse else "BETTER"
         what = "case passes" if self.what == "case" else self.what
-        return f"{label} {self.case} ({self.file}): {what}: {shown(self.before)} -> {shown(self.after)}"
+        return f"{label} {self.case} ({Path(self.file).name}): {what}: {shown(self.before)} -> {shown(self.after)}"
 
 
 @dataclass

@@ -108,4 +108,4 @@ def run_tuning(
     )
 
 
-__all__ = ["AsrUnavailable", "MalformedEvalFile", "REFERENCE", "has_audio", "resolve_models", "run_tuning"]
+__all__ = ["REFERENCE", "AsrUnavailable", "MalformedEvalFile", "has_audio", "resolve_models", "run_tuning"]

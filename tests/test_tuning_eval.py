@@ -1,0 +1,188 @@
+"""`callbot eval` on audio turns, through the installed entry point in fresh processes:
+
+- Korean speech made with espeak-ng, heard by the real packaged Korean Vosk model through the call's Listener:
+  the report carries real WER/CER and per-turn latency figures.
+- A Vietnamese fixture set made by scripts/make_fixtures.py (the product's own TTS, 8 kHz, telephone band,
+  noise) passes with --asr reference; a clip without speech becomes a no-input event.
+- --baseline flags an injected regression (and an improvement the other way round); malformed input exits 2.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile
+import yaml
+from conftest import REPO, espeak_wav
+
+from callbot.audio import read_wav, rms_dbfs, write_wav
+
+CONVERSATIONS = REPO / "tests" / "conversations"
+VI_CASES = ["hn-happy-path", "hn-silence-then-name", "hn-readback-name-corrected"]
+KOREAN = ["안녕하세요 저는 서울에 살고 있습니다", "저는 부산에 있습니다", "물과 음식이 필요합니다", "오늘 날씨가 좋습니다"]
+
+
+def callbot(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "callbot", *map(str, args)], capture_output=True, text=True,
+                          cwd=REPO, check=False, timeout=600)
+
+
+def report_of(run: subprocess.CompletedProcess[str]) -> dict:
+    assert run.stdout.strip().startswith("{"), run.stderr[-3000:]
+    return json.loads(run.stdout)
+
+
+def write_script(path: Path, cases: list[dict], locale: str = "vi") -> Path:
+    path.write_text(yaml.safe_dump({"locale": locale, "cases": cases}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def vi_fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """scripts/make_fixtures.py on three Hà Nội cases: espeak-ng Vietnamese at 8 kHz, phone band, 25 dB SNR."""
+    out = tmp_path_factory.mktemp("vi-fixtures")
+    made = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make_fixtures.py"), str(CONVERSATIONS / "vi_hanoi.yaml"),
+         "-o", str(out), "--cases", ",".join(VI_CASES), "--telephone-band", "--snr", "25"],
+        capture_output=True, text=True, cwd=REPO, check=False, timeout=300,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return out / "vi_hanoi.yaml"
+
+
+def test_make_fixtures_writes_8khz_speech_and_wav_say_turns(vi_fixtures: Path) -> None:
+    script = yaml.safe_load(vi_fixtures.read_text(encoding="utf-8"))
+    source = {c["id"]: c for c in yaml.safe_load((CONVERSATIONS / "vi_hanoi.yaml").read_text("utf-8"))["cases"]}
+    assert [c["id"] for c in script["cases"]] == VI_CASES
+    assert script["default_province"] == "Thành phố Hà Nội"
+    for case in script["cases"]:
+        assert case["expect"] == source[case["id"]]["expect"]
+        for made, original in zip(case["turns"], source[case["id"]]["turns"], strict=True):
+            if "say" not in original:
+                assert made == original  # silence, keypad and hang-up turns are kept as they were
+                continue
+            assert made["say"] == original["say"] and set(made) == {"wav", "say"}
+            info = soundfile.info(str(vi_fixtures.parent / made["wav"]))
+            assert (info.samplerate, info.channels) == (8000, 1)
+            clip = read_wav(vi_fixtures.parent / made["wav"])
+            assert 0.3 < clip.duration < 8 and rms_dbfs(clip.pcm) > -35  # real speech, not silence
+
+
+def test_vietnamese_fixture_set_passes_with_reference_transcripts(vi_fixtures: Path) -> None:
+    run = callbot("eval", "--json", "--asr", "reference", vi_fixtures)
+    report = report_of(run)
+    assert run.returncode == 0, [r["differences"] for r in report["results"]]
+    audio_turns = sum(len(r["audio_turns"]) for r in report["results"])
+    assert report["passed"] == report["cases"] == 3 and report["audio_turns"] == audio_turns >= 10
+    assert report["asr"] == "reference" and report["wer"] == 0.0 and report["cer"] == 0.0
+    assert report["outcome_accuracy"] == 1.0 and report["regressions"] == []
+    # every clip was heard as speech by the Listener's endpointing, and its endpoint was measured
+    turns = [t for r in report["results"] for t in r["audio_turns"]]
+    assert all(t["speech"] and t["hypothesis"] == t["reference"] for t in turns)
+    assert report["latency_ms"]["count"] == audio_turns and 500 < report["latency_ms"]["p50"] < 2500
+    assert all(t["endpoint_ms"] >= 600 for t in turns)  # at least the end-of-speech silence
+
+
+def test_a_clip_without_speech_is_a_no_input_event(tmp_path: Path, vi_fixtures: Path) -> None:
+    write_wav(tmp_path / "quiet.wav", b"\x00\x00" * 8000 * 2, 8000)
+    shutil.copy(vi_fixtures.parent / "answers" / "hn-happy-path-00.wav", tmp_path / "name.wav")
+    script = write_script(tmp_path / "quiet.yaml", [{
+        "id": "quiet-then-name",
+        "turns": [{"wav": "quiet.wav", "say": "tôi tên là nguyễn văn an"}, {"wav": "name.wav", "say": "tôi tên là nguyễn văn an"}],
+        "expect": {"name": "Nguyễn Văn An", "prompts": ["ask_name", "reprompt_name_1"]},
+    }])  # fmt: skip
+    report = report_of(callbot("eval", "--json", "--asr", "reference", script))
+    result = report["results"][0]
+    assert any(line["text"].startswith("[silence 2 s]") for line in result["transcript"] if line["speaker"] == "caller")
+    assert result["got"]["name"] == "Nguyễn Văn An"
+    quiet, name = result["audio_turns"]
+    assert not quiet["speech"] and quiet["hypothesis"] == "" and quiet["wer"] == 1.0 and quiet["latency_ms"] is None
+    assert name["speech"] and name["wer"] == 0.0
+
+
+def test_baseline_flags_an_injected_regression_and_the_improvement_back(tmp_path: Path, vi_fixtures: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(callbot("eval", "--json", "--asr", "reference", vi_fixtures).stdout, encoding="utf-8")
+    # the injected regression: the caller's name clip in hn-happy-path now holds no speech at all
+    broken = tmp_path / "broken"
+    shutil.copytree(vi_fixtures.parent, broken)
+    write_wav(broken / "answers" / "hn-happy-path-00.wav", b"\x00\x00" * 8000, 8000)
+    run = callbot("eval", "--json", "--asr", "reference", "--baseline", good, broken / "vi_hanoi.yaml")
+    report = report_of(run)
+    assert run.returncode == 1
+    flagged = {(r["case"], r["what"]) for r in report["regressions"]}
+    assert {("hn-happy-path", "case"), ("hn-happy-path", "name"), ("hn-happy-path", "wer")} <= flagged
+    assert {case for case, _ in flagged} == {"hn-happy-path"}  # the untouched cases are not flagged
+    marked = {r["id"]: r["changes"] for r in report["results"]}
+    assert marked["hn-silence-then-name"] == [] and all(c["worse"] for c in marked["hn-happy-path"])
+    text = callbot("eval", "--asr", "reference", "--baseline", good, broken / "vi_hanoi.yaml")
+    assert text.returncode == 1 and "WORSE hn-happy-path" in text.stdout and "name: right -> wrong" in text.stdout
+    # the other way round: the fix shows as improvements, and nothing got worse
+    bad = tmp_path / "bad.json"
+    bad.write_text(run.stdout, encoding="utf-8")
+    fixed = report_of(callbot("eval", "--json", "--asr", "reference", "--baseline", bad, vi_fixtures))
+    assert fixed["regressions"] == [] and ("hn-happy-path", "name") in {
+        (r["case"], r["what"]) for r in fixed["improvements"]
+    }
+
+
+def test_malformed_audio_turns_exit_2_naming_file_case_and_field(tmp_path: Path) -> None:
+    script = write_script(tmp_path / "missing.yaml", [{
+        "id": "lost-clip", "turns": [{"say": "xin chào"}, {"wav": "answers/gone.wav"}], "expect": {"outcome": "partial"},
+    }])  # fmt: skip
+    run = callbot("eval", script)
+    assert run.returncode == 2
+    assert str(script) in run.stderr and "case 'lost-clip'" in run.stderr and "turns[1].wav" in run.stderr
+    assert "gone.wav" in run.stderr
+    write_wav(tmp_path / "answers" / "gone.wav", b"\x00\x00" * 800, 8000)
+    no_reference = callbot("eval", "--asr", "reference", script)
+    assert no_reference.returncode == 2 and "turns[1].say" in no_reference.stderr
+    (tmp_path / "answers" / "bad.wav").write_text("not audio")
+    unreadable = write_script(tmp_path / "bad.yaml", [{"id": "b", "turns": [{"wav": "answers/bad.wav"}],
+                                                       "expect": {"outcome": "partial"}}])
+    run = callbot("eval", "--asr", "reference", unreadable)
+    assert run.returncode == 2 and "turns[0].wav" in run.stderr and "cannot read" in run.stderr
+    missing_model = callbot("eval", "--asr", "no-such-model", script)
+    assert missing_model.returncode == 2 and "no-such-model" in missing_model.stderr
+    not_json = tmp_path / "base.json"
+    not_json.write_text("[]")
+    assert callbot("eval", "--baseline", not_json, script).returncode == 2
+
+
+@pytest.mark.slow
+def test_korean_speech_through_the_real_model_reports_wer_and_latency(
+    tmp_path: Path, korean_model_path: Path
+) -> None:
+    cases = []
+    (tmp_path / "answers").mkdir()
+    for index, text in enumerate(KOREAN):
+        # espeak-ng's own rate (22.05 kHz): the runner brings it to the 8 kHz call rate like a SIP leg would
+        espeak_wav(tmp_path / "answers" / f"ko-{index}.wav", text, "ko", rate=22050, speed=160)
+        cases.append({"id": f"ko-{index}", "turns": [{"wav": f"answers/ko-{index}.wav", "say": text}],
+                      "expect": {"outcome_in": ["complete", "partial", "escalated"]}})
+    script = write_script(tmp_path / "ko.yaml", cases)
+    html = tmp_path / "ko.html"
+    run = callbot("eval", "--json", "--asr", korean_model_path, "--jobs", "2", "--html", html, script)
+    report = report_of(run)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert report["asr"] == str(korean_model_path) and report["audio_turns"] == len(KOREAN)
+    turns = [t for r in report["results"] for t in r["audio_turns"]]
+    heard = [t["hypothesis"] for t in turns]
+    assert all(heard), heard  # every clip produced words
+    # espeak's Korean is far from a person's and the model splits words its own way, so word errors run high
+    # (insertions push WER past 1); characters tell a broken pipeline (CER >= 1) from a working one
+    assert 0 < report["wer"] < 3 and 0 < report["cer"] < 0.95, (report["wer"], report["cer"], heard)
+    assert report["reference_words"] == sum(len(text.split()) for text in KOREAN)
+    latency = report["latency_ms"]
+    assert latency["count"] == len(KOREAN) and 0 < latency["p50"] <= latency["p95"] <= latency["max"] < 5000
+    for turn in turns:  # the end-of-speech silence, then the final decode (real work: above a millisecond)
+        assert turn["endpoint_ms"] >= 600 and turn["decode_ms"] > 1
+        assert turn["latency_ms"] == pytest.approx(turn["endpoint_ms"] + turn["decode_ms"], abs=0.2)
+    page = html.read_text(encoding="utf-8")
+    assert 'id="latency-histogram"' in page and KOREAN[0] in page
+    assert not any(tag in page for tag in ("<script", "<link", "src=", "url("))  # self-contained: no fetches
