@@ -27,8 +27,9 @@ def say(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_say_writes_vietnamese_speech_at_the_call_rate(tmp_path: Path) -> None:
     out = tmp_path / "vi.wav"
-    done = say(tmp_path, "Số phiếu của anh là 1234-5678.", "--locale", "vi", "-o", str(out))
+    done = say(tmp_path, "Số phiếu của anh là 1234-5678.", "--locale", "vi", "--show-text", "-o", str(out))
     assert done.returncode == 0, done.stderr
+    assert "  Số phiếu của anh là một hai ba bốn, năm sáu bảy tám." in done.stdout
     assert "at 8000 Hz, espeak voice vi" in done.stdout
     audio = read_wav(out)
     assert audio.rate == 8000

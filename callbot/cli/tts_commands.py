@@ -14,6 +14,7 @@ from callbot.config import Settings
 from callbot.prompts import PromptError
 from callbot.tts import ENGINES, SpeechOutput, TtsError
 from callbot.tts.engine import default_voice
+from callbot.tts.textprep import sentences_for_speech
 
 LOCALES = ("vi", "en")
 
@@ -51,6 +52,9 @@ def say(
         str | None, typer.Option("--voice", help="Voice name or path (default: settings).")
     ] = None,
     rate: Annotated[int | None, typer.Option("--rate", "-r", help="Output rate, 8000 or 16000.")] = None,
+    show_text: Annotated[
+        bool, typer.Option("--show-text", help="Also print the sentences as the engine reads them.")
+    ] = False,
 ) -> None:
     """Synthesize TEXT the way a caller would hear it, into a WAV file."""
     _check_choice(locale, LOCALES, "--locale")
@@ -60,6 +64,9 @@ def say(
     settings = _with_voice(ctx, base, loc, engine, voice)
     out_rate = rate or settings.call_sample_rate
     _check_choice(str(out_rate), ("8000", "16000"), "--rate")
+    if show_text:
+        for sentence in sentences_for_speech(text, loc):
+            typer.echo(f"  {sentence}")
     speech = SpeechOutput(settings)
     started = time.perf_counter()
     try:
