@@ -118,9 +118,9 @@ class SharedResources:
     def record_only(self, locale: str) -> bool:
         return locale not in self.asr_model_paths
 
-    def recognizer(self, locale: str) -> Recognizer | None:
-        """A fresh recognizer for one call (None = record-only: no model for this locale). The Listener
-        resamples the call's audio to the recognizer's rate."""
+    def recognizer(self, locale: str, rate: int) -> Recognizer | None:
+        """A fresh recognizer for one call at ``rate`` (None = record-only: no model for this locale). Vosk
+        runs at ``settings.asr_sample_rate``: the Listener resamples the call's audio to the recognizer's rate."""
         path = self.asr_model_paths.get(locale)
         if path is None:
             return None
@@ -390,7 +390,7 @@ class CallSession:
         except Exception:  # the caller is still answered: the ticket has its own fallbacks
             log.exception("call %s: could not record the start of the call", self.call_id)
         self._recorder = StereoRecorder(self.recording_path, self.rate)
-        recognizer = self.resources.recognizer(self.locale)
+        recognizer = self.resources.recognizer(self.locale, self.rate)
         self._listener = Listener(self.settings, recognizer, self.rate)
         self._conversation = Conversation(
             self.settings, locale=self.locale, call_id=self.call_id, caller_id=self.caller_id,

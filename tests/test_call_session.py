@@ -279,7 +279,7 @@ def test_shared_resources_load_the_configured_model_once_for_every_call(korean_m
     resources = SharedResources.load(settings, vosk_models=vosk_models)
     assert not resources.record_only("vi")
     assert resources.asr_model_paths == {"vi": korean_model_path}
-    first, second = resources.recognizer("vi"), resources.recognizer("vi")
+    first, second = resources.recognizer("vi", RATE), resources.recognizer("vi", RATE)
     assert first is not second and first.model is second.model  # one model, one recognizer per call
     resources.store.close()
 
@@ -287,7 +287,7 @@ def test_shared_resources_load_the_configured_model_once_for_every_call(korean_m
 def test_shared_resources_without_a_model_run_record_only_and_say_so(caplog, vosk_models):
     settings = Settings(asr_model_vi="vosk-model-small-vn-0.4")  # in the manifest, not installed here
     resources = SharedResources.load(settings, vosk_models=vosk_models)
-    assert resources.record_only("vi") and resources.recognizer("vi") is None
+    assert resources.record_only("vi") and resources.recognizer("vi", RATE) is None
     assert "record-only" in caplog.text and "callbot models pull vosk-model-small-vn-0.4" in caplog.text
     resources.store.close()
 
@@ -547,7 +547,7 @@ def dataclasses_replace_recognizer(resources: SharedResources, recognizer: objec
     """The same shared resources, but every call gets ``recognizer`` (a double at the ASR edge)."""
 
     class WithRecognizer(SharedResources):
-        def recognizer(self, locale: str):  # type: ignore[override]
+        def recognizer(self, locale: str, rate: int):  # type: ignore[override]
             return recognizer
 
     return WithRecognizer(resources.settings, resources.speech, resources.store, resources.vosk_models,
