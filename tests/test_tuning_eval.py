@@ -19,6 +19,7 @@ import pytest
 import soundfile
 import yaml
 from conftest import REPO, espeak_wav
+from test_ui_browser import browser  # noqa: F401  (Playwright on Debian's chromium, headless)
 
 from callbot.audio import read_wav, rms_dbfs, write_wav
 
@@ -186,3 +187,39 @@ def test_korean_speech_through_the_real_model_reports_wer_and_latency(
     page = html.read_text(encoding="utf-8")
     assert 'id="latency-histogram"' in page and KOREAN[0] in page
     assert not any(tag in page for tag in ("<script", "<link", "src=", "url("))  # self-contained: no fetches
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_html_report_renders_tables_and_histogram_in_chromium(tmp_path: Path, vi_fixtures: Path, browser) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(callbot("eval", "--json", "--asr", "reference", vi_fixtures).stdout, encoding="utf-8")
+    broken = tmp_path / "broken"
+    shutil.copytree(vi_fixtures.parent, broken)
+    write_wav(broken / "answers" / "hn-happy-path-00.wav", b"\x00\x00" * 8000, 8000)
+    html = tmp_path / "report.html"
+    run = callbot("eval", "--asr", "reference", "--baseline", good, "--html", html, broken / "vi_hanoi.yaml")
+    assert run.returncode == 1 and html.is_file(), run.stderr
+    page = browser.new_page()
+    page.goto(html.as_uri())
+    assert page.title() == "callbot eval report"
+    summary = page.locator("#summary tbody td").all_inner_texts()
+    assert summary[:2] == ["3", "2"] and summary[3] == "reference"
+    rows = page.locator("#cases tbody tr")
+    assert rows.count() == 3
+    worse = page.locator("#cases tbody tr.worse")
+    assert worse.count() == 1 and "hn-happy-path" in worse.inner_text() and "FAIL" in worse.inner_text()
+    background = worse.evaluate("row => getComputedStyle(row).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")  # the regression is highlighted
+    assert page.locator("#baseline tbody tr.worse").count() >= 3  # case, name, wer (and the other slots)
+    turns = page.locator("#turns tbody tr")
+    assert turns.count() >= 10 and "(nothing)" in turns.first.inner_text()  # the silenced name clip
+    histogram = page.locator("svg#latency-histogram")
+    assert histogram.is_visible()
+    box = histogram.bounding_box()
+    assert box is not None and box["width"] == 640 and box["height"] == 240
+    bars = page.locator("svg#latency-histogram rect.bar")
+    assert bars.count() == 12
+    drawn = [bars.nth(i).bounding_box() for i in range(12)]
+    assert sum(1 for b in drawn if b and b["height"] > 1) >= 1
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)

@@ -51,7 +51,7 @@ def latency_histogram_svg(values_ms: Sequence[float], width: int = 640, height: 
     for value in values_ms:
         counts[min(int((value - start) / step), HISTOGRAM_BINS - 1)] += 1
     left, bottom, top = 40, 30, 10
-    plot_w, plot_h = width - left - 10, height - bottom - top
+    plot_w, plot_h = width - left - 30, height - bottom - top  # room for the last axis label
     bar_w = plot_w / HISTOGRAM_BINS
     tallest = max(counts)
     parts = [
