@@ -17,7 +17,7 @@ from collections.abc import Callable
 from callbot.call_session import CallSession, SharedResources
 from callbot.config import Settings, SettingsError, load_settings
 from callbot.telephony.overflow import Admission, AdmissionPolicy, InviteContext, OperatorDirectory
-from callbot.telephony.pjsip import CallControl, IncomingCall, SipEndpoint, SipError
+from callbot.telephony.pjsip import PJSUA_MAX_CALLS, CallControl, IncomingCall, SipEndpoint, SipError
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ class CallbotService:
         self.settings = settings
         self.resources = resources if resources is not None else SharedResources.load(settings)
         self.policy = AdmissionPolicy(
-            mode=settings.overflow_mode, trusted_peers=settings.trusted_peers, max_calls=settings.max_calls
+            mode=settings.overflow_mode, trusted_peers=settings.trusted_peers,
+            max_calls=min(settings.max_calls, PJSUA_MAX_CALLS),
         )
         self.operators = OperatorDirectory(settings.operator_uris, store=self.resources.store)
         self.endpoint = SipEndpoint(settings, self)
@@ -52,7 +53,7 @@ class CallbotService:
         self.endpoint.start()
         log.info(
             "callbot answering on sip:%s:%s (%s mode, up to %s calls)",
-            self.settings.sip_bind, self.settings.sip_port, self.settings.overflow_mode, self.settings.max_calls,
+            self.settings.sip_bind, self.settings.sip_port, self.settings.overflow_mode, self.policy.max_calls,
         )
 
     # --- CallHandler (SIP thread) ------------------------------------------------------------------------
@@ -139,7 +140,7 @@ def start_service(settings: Settings, echo: Callable[[str], None] = print) -> Ca
         echo(f"callbot: RECORD-ONLY MODE for locale {settings.locale!r} (no speech recognition model): "
              "answers are recorded and tickets flagged 'needs transcription'")
     echo(f"callbot: answering SIP calls on {settings.sip_bind}:{settings.sip_port} (UDP, TCP), "
-         f"{settings.overflow_mode} mode, up to {settings.max_calls} calls")
+         f"{settings.overflow_mode} mode, up to {service.policy.max_calls} calls")
     return service
 
 

@@ -9,7 +9,8 @@ The service (``python -m callbot.service``) runs in one process; each caller is 
   includes the end-of-speech silence the endpoint detector waits for: CALLBOT_END_SILENCE_MS, address
   CALLBOT_ADDRESS_END_SILENCE_MS): after the name and the address the answer is a cached prompt, after the
   need it is the synthesized read-back of the ticket number.
-Callers share the machine's cores with the service, so high N measures both.
+Callers share the machine's cores with the service, so high N measures both. The pjsua2 wheel carries 4
+calls per process: for N > 4 the bench runs ceil(N/4) bot processes behind sip/kamailio/kamailio.cfg.
 
     /opt/venv/bin/python scripts/bench_sip.py [--calls 1,4,8,16]
 """
@@ -24,12 +25,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from sip_caller import peer_command, start_service
+from sip_caller import free_sip_port, peer_command, start_service
+
+from callbot.telephony.pjsip import PJSUA_MAX_CALLS as CALLS_PER_PROCESS
 
 ANSWERS = {
     "name": "Tôi tên là Nguyễn Văn An",
@@ -58,13 +62,13 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_round(uri: str, pid: int, calls: int, wavs: dict[str, Path], work: Path) -> dict:
+def run_round(uri: str, cpu_seconds: Callable[[], float], calls: int, wavs: dict[str, Path], work: Path) -> dict:
     steps = ["until_speech:15", "until_quiet:0.8"]
     for slot in ("name", "address", "need"):
         steps += [f"play:{wavs[slot]}", "until_quiet:0.8"]
     steps += ["wait:4"]
     args = [arg for step in steps for arg in ("--step", step)]
-    cpu_before, started = process_cpu_seconds(pid), time.monotonic()
+    cpu_before, started = cpu_seconds(), time.monotonic()
     reports = [work / f"n{calls}-{index}.json" for index in range(calls)]
     callers = [
         subprocess.Popen(peer_command(report, "--target", uri, "--turn-timeout", "15", *args),
@@ -74,7 +78,7 @@ def run_round(uri: str, pid: int, calls: int, wavs: dict[str, Path], work: Path)
     for caller in callers:
         caller.wait(300)
     wall = time.monotonic() - started
-    cpu = process_cpu_seconds(pid) - cpu_before
+    cpu = cpu_seconds() - cpu_before
     results = [json.loads(report.read_text()) for report in reports if report.exists()]
     cached = [ms for r in results for ms in r["turn_latencies_ms"][:2]]
     synthesized = [r["turn_latencies_ms"][2] for r in results if len(r["turn_latencies_ms"]) >= 3]
@@ -96,6 +100,46 @@ def mean_bridge_us(lines: list[tuple[str, str, str, str]]) -> float:
     return sum(count * us for count, us in weighted) / frames if frames else float("nan")
 
 
+class BotFleet:
+    """ceil(N / 4) bot processes (the pjsua2 wheel carries 4 calls per process) and, when there are several,
+    the shipped Kamailio dispatcher config in front of them, as in production."""
+
+    def __init__(self, work: Path, max_calls: int) -> None:
+        count = -(-max_calls // CALLS_PER_PROCESS)
+        env = {"CALLBOT_MAX_CALLS": str(CALLS_PER_PROCESS), "CALLBOT_MAX_CALL_DURATION_S": "300"}
+        self.bots = [start_service(work / f"bot{index}", env) for index in range(count)]
+        self.proxy: subprocess.Popen | None = None
+        self.proxy_uri: str | None = None
+        if count > 1:
+            port = free_sip_port()
+            targets = work / "callbot.list"
+            targets.write_text("".join(f"1 sip:127.0.0.1:{bot.port}\n" for bot in self.bots))
+            self.proxy = subprocess.Popen(
+                ["kamailio", "-f", str(REPO / "sip" / "kamailio" / "kamailio.cfg"), "-DD", "-E",
+                 "-A", f'DISPATCHER_LIST="{targets}"', "-l", f"udp:127.0.0.1:{port}", "-Y", str(work / "kamailio"),
+                 "-P", str(work / "kamailio.pid")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            self.proxy_uri = f"sip:hotline@127.0.0.1:{port}"
+            time.sleep(1.5)
+
+    def uri_for(self, calls: int) -> str:
+        return self.bots[0].uri if calls <= CALLS_PER_PROCESS or self.proxy_uri is None else self.proxy_uri
+
+    def cpu_seconds(self) -> float:
+        return sum(process_cpu_seconds(bot.process.pid) for bot in self.bots)
+
+    def bridge_lines(self) -> list[tuple[str, str, str, str]]:
+        return [line for bot in self.bots for line in BRIDGE_LINE.findall(bot.log())]
+
+    def stop(self) -> None:
+        if self.proxy is not None:
+            self.proxy.terminate()
+            self.proxy.wait(15)
+        for bot in self.bots:
+            bot.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", default="1,4,8,16", help="comma-separated concurrency levels")
@@ -103,22 +147,24 @@ def main() -> None:
     levels = [int(n) for n in args.calls.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench-sip-"))
     wavs = {slot: speech_wav(work, slot, text) for slot, text in ANSWERS.items()}
-    service = start_service(work / "data", {"CALLBOT_MAX_CALLS": str(max(levels)), "CALLBOT_MAX_CALL_DURATION_S": "300"})
-    pid = service.process.pid
-    idle_before = process_cpu_seconds(pid)
+    fleet = BotFleet(work, max(levels))
+    idle_before = fleet.cpu_seconds()
     time.sleep(3)
-    idle_pct = (process_cpu_seconds(pid) - idle_before) / 3 * 100
+    idle_pct = (fleet.cpu_seconds() - idle_before) / 3 * 100 / len(fleet.bots)
     rounds = []
     try:
         for calls in levels:
-            seen_before = len(BRIDGE_LINE.findall(service.log()))
-            result = run_round(service.uri, pid, calls, wavs, work)
-            time.sleep(1.0)  # the last calls' bridge lines reach the log
-            result["bridge_us"] = mean_bridge_us(BRIDGE_LINE.findall(service.log())[seen_before:])
+            seen_before = len(fleet.bridge_lines())
+            result = run_round(fleet.uri_for(calls), fleet.cpu_seconds, calls, wavs, work)
+            time.sleep(1.0)  # the last calls' bridge lines reach the logs
+            result["bridge_us"] = mean_bridge_us(fleet.bridge_lines()[seen_before:])
             rounds.append(result)
     finally:
-        service.stop()
-    print(f"service idle CPU: {idle_pct:.1f}% of a core; record-only: {'RECORD-ONLY' in service.log()}")
+        fleet.stop()
+    record_only = all("RECORD-ONLY" in bot.log() for bot in fleet.bots)
+    print(f"{len(fleet.bots)} bot process(es) ({CALLS_PER_PROCESS} calls each"
+          f"{', Kamailio dispatcher in front for N > 4' if fleet.proxy else ''}); idle CPU {idle_pct:.1f}% of a core "
+          f"per process; record-only: {record_only}")
     print(f"{'N':>3} {'ok':>3} {'CPU/call':>9} {'bridge us/frame':>16} {'cached p50/p95 ms':>18} {'read-back p50/p95 ms':>21}")
     for r in rounds:
         print(  # a 20 ms frame costs two callbacks: the caller's frame in, the bot's frame out

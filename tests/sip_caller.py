@@ -412,8 +412,11 @@ class ServiceProcess:
         return self.process.returncode
 
 
-def start_service(data_dir: Path, env: dict[str, str] | None = None, timeout: float = 120.0) -> ServiceProcess:
-    """Start the SIP service on a free port with ``CALLBOT_*`` overrides; returns once it answers."""
+def start_service(
+    data_dir: Path, env: dict[str, str] | None = None, timeout: float = 120.0, command: list[str] | None = None
+) -> ServiceProcess:
+    """Start the SIP service (or ``command``, which must print READY_LINE) on a free port with ``CALLBOT_*``
+    overrides; returns once it answers."""
     port = free_sip_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "service.log"
@@ -424,7 +427,8 @@ def start_service(data_dir: Path, env: dict[str, str] | None = None, timeout: fl
     child_env.update(env or {})
     with log_path.open("w") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "callbot.service"], cwd=REPO, env=child_env, stdout=log_file, stderr=subprocess.STDOUT
+            command or [sys.executable, "-m", "callbot.service"], cwd=REPO, env=child_env, stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
     service = ServiceProcess(process, port, data_dir, log_path)
     deadline = time.monotonic() + timeout

@@ -36,7 +36,9 @@ TICKET_HEADER = "X-Callbot-Ticket"
 POLL_MS = 10  # libHandleEvents timeout: bounds how late a queued command (hangup, transfer) starts
 TRANSFER_TIMEOUT_S = 20.0
 MAX_DURATION_BACKSTOP_S = 30
-PJSUA_MAX_CALLS = 32  # compile-time limit of the pjsua2 wheel; pjsua itself answers 486 beyond it
+# pjsua2-python 2.15.1 is compiled with PJSUA_MAX_CALLS=4 (measured: uaConfig.maxCalls above 4 still answers
+# the fifth concurrent INVITE with 486 "too many calls"). More calls: more processes behind sip/kamailio.
+PJSUA_MAX_CALLS = 4
 # Preferred codec order: G.711 first at 8 kHz, G.722 first when the bridge runs at 16 kHz; the rest disabled.
 CODEC_ORDER = {8000: ("PCMU/8000/1", "PCMA/8000/1", "G722/16000/1"), 16000: ("G722/16000/1", "PCMU/8000/1", "PCMA/8000/1")}
 
@@ -381,11 +383,11 @@ class SipEndpoint:
         config = pj.EpConfig()
         config.uaConfig.threadCnt = 0
         config.uaConfig.mainThreadOnly = False
-        config.uaConfig.maxCalls = min(PJSUA_MAX_CALLS, settings.max_calls + 4)  # headroom to answer 486 ourselves
-        if settings.max_calls + 4 > PJSUA_MAX_CALLS:
-            log.warning("CALLBOT_MAX_CALLS=%d: this pjsua2 build carries at most %d calls per process "
-                        "(INVITEs beyond get 486 from pjsua); run more bots behind a dispatcher (sip/kamailio)",
-                        settings.max_calls, PJSUA_MAX_CALLS)
+        config.uaConfig.maxCalls = PJSUA_MAX_CALLS
+        if settings.max_calls > PJSUA_MAX_CALLS:
+            log.warning("CALLBOT_MAX_CALLS=%d but this pjsua2 build carries at most %d calls per process (486 "
+                        "beyond); run one bot process per %d calls behind a dispatcher (sip/kamailio)",
+                        settings.max_calls, PJSUA_MAX_CALLS, PJSUA_MAX_CALLS)
         config.uaConfig.userAgent = "callbot"
         config.logConfig.writer = writer
         config.logConfig.level = 3
