@@ -69,9 +69,10 @@ def serve(transcripts: list[str]) -> None:
     """The service with the scripted recognizer (run in its own process by the test)."""
     import logging
 
+    from sip_caller import READY_LINE
+
     from callbot.config import load_settings
     from callbot.service import CallbotService
-    from sip_caller import READY_LINE
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
