@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -53,8 +53,8 @@ from callbot.types import (
     Speak,
     TicketDraft,
     TicketFiled,
-    Transfer,
     Transcript,
+    Transfer,
     TransferResult,
 )
 
@@ -98,7 +98,7 @@ class SharedResources:
     @classmethod
     def load(
         cls, settings: Settings, locales: tuple[str, ...] | None = None, vosk_models: VoskModels | None = None
-    ) -> "SharedResources":
+    ) -> SharedResources:
         """Resolve and load each locale's ASR model (or note record-only), warm the voices and the dialogue's
         data, open the store: the first caller must not wait seconds for any of it."""
         manager = ModelManager(settings)
@@ -501,7 +501,7 @@ class CallSession:
     def _push_time_at(self, stream_seconds: float) -> float:
         """When the inbound frame at this stream time arrived (monotonic); now if it is unknown (too old, or
         dropped while the worker stalled)."""
-        seq = min(int(round(stream_seconds / FRAME_SECONDS)), self._next_seq - 1)
+        seq = min(round(stream_seconds / FRAME_SECONDS), self._next_seq - 1)
         recorded_seq, pushed_at = self._push_times[max(seq, 0) % PUSH_TIME_RING_FRAMES]
         return pushed_at if recorded_seq == seq else time.monotonic()
 
@@ -799,6 +799,7 @@ class CallSession:
         try:
             draft = dataclasses.replace(self._conversation.draft, outcome=Outcome.partial)  # type: ignore[union-attr]
         except Exception:  # no conversation (it failed to start) or a broken one: file the bare call
+            log.exception("call %s: no draft from the conversation; filing the bare call", self.call_id)
             draft = TicketDraft(call_id=self.call_id, locale=self.locale, outcome=Outcome.partial,
                                 caller_id=self.caller_id)
         return dataclasses.replace(draft, notes=[*draft.notes, "the call session ended unexpectedly"])
@@ -845,7 +846,7 @@ class CallSession:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _jsonable(value: object) -> object:

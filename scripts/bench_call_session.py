@@ -72,7 +72,7 @@ class Line:
         first_voiced = next(i for i, f in enumerate(frames) if rms_dbfs(f) > -45)
         self.queue.extend((f, i == first_voiced) for i, f in enumerate(frames))
 
-    def wait(self, condition, timeout: float = 60.0) -> None:  # noqa: ANN001 - a predicate
+    def wait(self, condition, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             if time.monotonic() > deadline:
@@ -103,7 +103,7 @@ def scenario(line: Line, answers: list[bytes]) -> None:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def run(calls: int, resources: SharedResources, answers: list[bytes]) -> None:

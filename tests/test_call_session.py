@@ -7,6 +7,7 @@ the SIP call control, and (in one test) a recognizer that returns each fixture W
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import threading
 import time
@@ -19,12 +20,14 @@ import pytest
 import soundfile
 from conftest import espeak_wav
 
+from callbot import call_session as call_session_module
 from callbot.audio import read_wav, rms_dbfs, samples_per_frame
 from callbot.call_session import CallSession, SharedResources, safe_file_stem
 from callbot.config import Settings
+from callbot.dialogue import Conversation
 from callbot.store import TicketStore
 from callbot.tts import SpeechOutput
-from callbot.types import Transcript, Word
+from callbot.types import Ask, Speak, Transcript, Word
 
 RATE = 8000
 FRAME_BYTES = 2 * samples_per_frame(RATE)
@@ -392,6 +395,43 @@ def test_barge_in_cuts_the_prompt_within_200_ms_of_speech_start(korean_resources
     kinds = [t.kind.value for t in detail.turns]
     assert "barge_in" in kinds and "speech" in kinds
     assert any(t.speaker == "bot" and t.text.endswith("[cut]") for t in detail.turns)
+
+
+class UninterruptiblePrompts(Conversation):
+    """The real dialogue, with every prompt marked as one the caller may not interrupt."""
+
+    def start(self) -> list:
+        return [self._firm(d) for d in super().start()]
+
+    def handle(self, event: object) -> list:
+        return [self._firm(d) for d in super().handle(event)]  # type: ignore[arg-type]
+
+    @staticmethod
+    def _firm(decision: object) -> object:
+        return dataclasses.replace(decision, barge_in=False) if isinstance(decision, (Speak, Ask)) else decision
+
+
+def test_a_prompt_without_barge_in_plays_on_and_ignores_speech_over_it(record_only_resources, start_call, clips,
+                                                                       store, monkeypatch):
+    monkeypatch.setattr(call_session_module, "Conversation", UninterruptiblePrompts)
+    call = start_call(record_only_resources, speed=4.0)
+    began = call.line.wait_bot_speaking(0)
+    call.line.wait_for(lambda: call.line.tick > began + 50, 10, "a second of the greeting")
+    _, pcm = clips["name"]
+    call.line.say(pcm, "over the prompt")
+    end_of_speech = call.line.tick + len(pcm) // FRAME_BYTES
+    call.line.wait_for(lambda: call.line.tick > end_of_speech + 50, 20, "the caller to finish")
+    assert all(call.line.heard[began : end_of_speech])  # the bot never stopped
+    assert not call.session.stats.barge_ins
+    # the question, once asked to the end, takes the next answer: the words spoken over it were not one
+    since = call.line.wait_bot_quiet(end_of_speech)
+    assert call.session.current_ask is not None and call.session.current_ask.slot == "name"
+    call.line.say(pcm, "answer")
+    call.line.wait_bot_speaking(since + len(pcm) // FRAME_BYTES)
+    call.session.on_hangup()
+    detail = ticket_of(store, call.session)
+    assert [Path(c).name for c in detail.clips] == ["name.wav"]
+    assert "barge_in" not in [t.kind.value for t in detail.turns]
 
 
 @pytest.mark.slow
