@@ -461,6 +461,24 @@ def test_hangup_mid_answer_keeps_what_the_caller_said(record_only_resources, sta
     assert read_wav(detail.clips[0]).duration > 0.5
 
 
+def test_silence_after_a_question_is_a_no_input_turn_and_the_bot_asks_again(record_only_resources, start_call,
+                                                                             store, settings):
+    call = start_call(record_only_resources, speed=4.0)
+    asked_at = call.line.wait_bot_quiet(0)
+    assert call.session.current_ask is not None and call.session.current_ask.slot == "name"
+    # the no-input timer runs from the end of the question, in stream time
+    again = call.line.wait_bot_speaking(asked_at, timeout=20)
+    assert (again - asked_at) * TICK_S >= settings.no_input_timeout_s - 1
+    call.line.wait_bot_quiet(again)
+    assert call.session.current_ask is not None and call.session.current_ask.slot == "name"
+    call.session.on_hangup()
+    detail = ticket_of(store, call.session)
+    kinds = [(t.speaker, t.kind.value) for t in detail.turns]
+    assert ("caller", "no_input") in kinds
+    reprompt = detail.turns[kinds.index(("caller", "no_input")) + 1]
+    assert reprompt.speaker == "bot" and reprompt.text != detail.turns[1].text
+
+
 def test_hangup_before_the_worker_even_starts_still_files_a_ticket(record_only_resources, settings, store):
     session = CallSession(call_id="early", caller_id=None, locale="vi", rate=RATE, settings=settings,
                           resources=record_only_resources, control=FakeCallControl())
