@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     sip_bind: str = "127.0.0.1"
     overflow_mode: Literal["front-door", "overflow-target"] = "overflow-target"
     trusted_peers: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
-    max_calls: int = Field(8, ge=1, le=1000)
+    max_calls: int = Field(4, ge=1, le=1000)  # per process: the pjsua2 wheel carries at most 4 calls
     max_call_duration_s: int = Field(600, ge=10, le=7200)
     sip_registrar: str | None = None  # e.g. sip:pbx.example.org
     sip_username: str | None = None
