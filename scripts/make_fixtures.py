@@ -27,12 +27,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scripts", nargs="+", type=Path, help="conversation scripts (YAML) with say: turns")
     parser.add_argument("-o", "--out", type=Path, required=True, help="output folder (one YAML per script)")
     parser.add_argument("--cases", help="comma-separated case ids to keep (default: every case)")
-    parser.add_argument("--rate", type=int, default=8000, choices=(8000, 16000), help="sample rate (default 8000)")
+    parser.add_argument(
+        "--rate", type=int, default=8000, choices=(8000, 16000), help="sample rate (default 8000)"
+    )
     parser.add_argument("--snr", type=float, help="add white noise at this signal-to-noise ratio in dB")
-    parser.add_argument("--telephone-band", action="store_true", help="band-pass 300-3400 Hz like a phone line")
+    parser.add_argument(
+        "--telephone-band", action="store_true", help="band-pass 300-3400 Hz like a phone line"
+    )
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0: reproducible)")
     args = parser.parse_args(argv)
-    options = FixtureOptions(rate=args.rate, snr_db=args.snr, telephone_band=args.telephone_band, seed=args.seed)
+    options = FixtureOptions(
+        rate=args.rate, snr_db=args.snr, telephone_band=args.telephone_band, seed=args.seed
+    )
     case_ids = {c.strip() for c in args.cases.split(",") if c.strip()} if args.cases else None
     try:
         speech = SpeechOutput(load_settings())

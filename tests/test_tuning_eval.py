@@ -25,12 +25,23 @@ from callbot.audio import read_wav, rms_dbfs, write_wav
 
 CONVERSATIONS = REPO / "tests" / "conversations"
 VI_CASES = ["hn-happy-path", "hn-silence-then-name", "hn-readback-name-corrected"]
-KOREAN = ["안녕하세요 저는 서울에 살고 있습니다", "저는 부산에 있습니다", "물과 음식이 필요합니다", "오늘 날씨가 좋습니다"]
+KOREAN = [
+    "안녕하세요 저는 서울에 살고 있습니다",
+    "저는 부산에 있습니다",
+    "물과 음식이 필요합니다",
+    "오늘 날씨가 좋습니다",
+]
 
 
 def callbot(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "callbot", *map(str, args)], capture_output=True, text=True,
-                          cwd=REPO, check=False, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "callbot", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+        timeout=600,
+    )
 
 
 def report_of(run: subprocess.CompletedProcess[str]) -> dict:
@@ -58,7 +69,9 @@ def vi_fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_make_fixtures_writes_8khz_speech_and_wav_say_turns(vi_fixtures: Path) -> None:
     script = yaml.safe_load(vi_fixtures.read_text(encoding="utf-8"))
-    source = {c["id"]: c for c in yaml.safe_load((CONVERSATIONS / "vi_hanoi.yaml").read_text("utf-8"))["cases"]}
+    source = {
+        c["id"]: c for c in yaml.safe_load((CONVERSATIONS / "vi_hanoi.yaml").read_text("utf-8"))["cases"]
+    }
     assert [c["id"] for c in script["cases"]] == VI_CASES
     assert script["default_province"] == "Thành phố Hà Nội"
     for case in script["cases"]:
@@ -99,14 +112,25 @@ def test_a_clip_without_speech_is_a_no_input_event(tmp_path: Path, vi_fixtures: 
     }])  # fmt: skip
     report = report_of(callbot("eval", "--json", "--asr", "reference", script))
     result = report["results"][0]
-    assert any(line["text"].startswith("[silence 2 s]") for line in result["transcript"] if line["speaker"] == "caller")
+    assert any(
+        line["text"].startswith("[silence 2 s]")
+        for line in result["transcript"]
+        if line["speaker"] == "caller"
+    )
     assert result["got"]["name"] == "Nguyễn Văn An"
     quiet, name = result["audio_turns"]
-    assert not quiet["speech"] and quiet["hypothesis"] == "" and quiet["wer"] == 1.0 and quiet["latency_ms"] is None
+    assert (
+        not quiet["speech"]
+        and quiet["hypothesis"] == ""
+        and quiet["wer"] == 1.0
+        and quiet["latency_ms"] is None
+    )
     assert name["speech"] and name["wer"] == 0.0
 
 
-def test_baseline_flags_an_injected_regression_and_the_improvement_back(tmp_path: Path, vi_fixtures: Path) -> None:
+def test_baseline_flags_an_injected_regression_and_the_improvement_back(
+    tmp_path: Path, vi_fixtures: Path
+) -> None:
     good = tmp_path / "good.json"
     good.write_text(callbot("eval", "--json", "--asr", "reference", vi_fixtures).stdout, encoding="utf-8")
     # the injected regression: the caller's name clip in hn-happy-path now holds no speech at all
@@ -122,7 +146,11 @@ def test_baseline_flags_an_injected_regression_and_the_improvement_back(tmp_path
     marked = {r["id"]: r["changes"] for r in report["results"]}
     assert marked["hn-silence-then-name"] == [] and all(c["worse"] for c in marked["hn-happy-path"])
     text = callbot("eval", "--asr", "reference", "--baseline", good, broken / "vi_hanoi.yaml")
-    assert text.returncode == 1 and "WORSE hn-happy-path" in text.stdout and "name: right -> wrong" in text.stdout
+    assert (
+        text.returncode == 1
+        and "WORSE hn-happy-path" in text.stdout
+        and "name: right -> wrong" in text.stdout
+    )
     # the other way round: the fix shows as improvements, and nothing got worse
     bad = tmp_path / "bad.json"
     bad.write_text(run.stdout, encoding="utf-8")
@@ -144,8 +172,10 @@ def test_malformed_audio_turns_exit_2_naming_file_case_and_field(tmp_path: Path)
     no_reference = callbot("eval", "--asr", "reference", script)
     assert no_reference.returncode == 2 and "turns[1].say" in no_reference.stderr
     (tmp_path / "answers" / "bad.wav").write_text("not audio")
-    unreadable = write_script(tmp_path / "bad.yaml", [{"id": "b", "turns": [{"wav": "answers/bad.wav"}],
-                                                       "expect": {"outcome": "partial"}}])
+    unreadable = write_script(
+        tmp_path / "bad.yaml",
+        [{"id": "b", "turns": [{"wav": "answers/bad.wav"}], "expect": {"outcome": "partial"}}],
+    )
     run = callbot("eval", "--asr", "reference", unreadable)
     assert run.returncode == 2 and "turns[0].wav" in run.stderr and "cannot read" in run.stderr
     missing_model = callbot("eval", "--asr", "no-such-model", script)
@@ -164,8 +194,13 @@ def test_korean_speech_through_the_real_model_reports_wer_and_latency(
     for index, text in enumerate(KOREAN):
         # espeak-ng's own rate (22.05 kHz): the runner brings it to the 8 kHz call rate like a SIP leg would
         espeak_wav(tmp_path / "answers" / f"ko-{index}.wav", text, "ko", rate=22050, speed=160)
-        cases.append({"id": f"ko-{index}", "turns": [{"wav": f"answers/ko-{index}.wav", "say": text}],
-                      "expect": {"outcome_in": ["complete", "partial", "escalated"]}})
+        cases.append(
+            {
+                "id": f"ko-{index}",
+                "turns": [{"wav": f"answers/ko-{index}.wav", "say": text}],
+                "expect": {"outcome_in": ["complete", "partial", "escalated"]},
+            }
+        )
     script = write_script(tmp_path / "ko.yaml", cases)
     html = tmp_path / "ko.html"
     run = callbot("eval", "--json", "--asr", korean_model_path, "--jobs", "2", "--html", html, script)
@@ -191,7 +226,11 @@ def test_korean_speech_through_the_real_model_reports_wer_and_latency(
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_html_report_renders_tables_and_histogram_in_chromium(tmp_path: Path, vi_fixtures: Path, browser) -> None:
+def test_html_report_renders_tables_and_histogram_in_chromium(
+    tmp_path: Path,
+    vi_fixtures: Path,
+    browser,  # noqa: F811 (the imported fixture)
+) -> None:
     good = tmp_path / "good.json"
     good.write_text(callbot("eval", "--json", "--asr", "reference", vi_fixtures).stdout, encoding="utf-8")
     broken = tmp_path / "broken"

@@ -41,19 +41,27 @@ def loudest_frame(pcm: bytes) -> bytes:
 
 @pytest.mark.slow
 def test_export_of_a_recorded_call_replays_to_the_same_slots(
-    korean_resources, start_call, clips, store, settings, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    recognizer = KnownTranscripts(settings.asr_sample_rate)
-    call = start_call(dataclasses_replace_recognizer(korean_resources, recognizer), speed=2.0)
-    clips = {**clips, "yes": ("đúng rồi", clips["name"][1])}
-    asked = answer_every_question(call, clips, confirm_digit=None, confirm_clip="yes", recognizer=recognizer)
-    detail = ticket_of(store, call.session)
+    # the call-session test's fixtures, imported above: a real call on a real store, and the caller's clips
+    resources, begin_call, ticket_store, call_settings, answers = map(
+        request.getfixturevalue, ("korean_resources", "start_call", "store", "settings", "clips")
+    )
+    recognizer = KnownTranscripts(call_settings.asr_sample_rate)
+    call = begin_call(dataclasses_replace_recognizer(resources, recognizer), speed=2.0)
+    answers = {**answers, "yes": ("đúng rồi", answers["name"][1])}
+    asked = answer_every_question(
+        call, answers, confirm_digit=None, confirm_clip="yes", recognizer=recognizer
+    )
+    detail = ticket_of(ticket_store, call.session)
     ticket = detail.ticket
     assert ticket.outcome == "complete" and ticket.name == "Nguyễn Văn An", asked
     said = [t.text for t in detail.turns if t.speaker == "caller" and t.kind.value == "speech"]
 
     out = tmp_path / "export"
-    exported = CliRunner().invoke(app, ["fixtures", "export", format_ticket_number(ticket.number), "-o", str(out)])
+    exported = CliRunner().invoke(
+        app, ["fixtures", "export", format_ticket_number(ticket.number), "-o", str(out)]
+    )
     assert exported.exit_code == 0, exported.output
     assert "personal data" in exported.output and "this machine" in exported.output
     script_path = out / f"ticket-{ticket.number}.yaml"
@@ -67,27 +75,38 @@ def test_export_of_a_recorded_call_replays_to_the_same_slots(
     # each WAV is the caller's own audio from the left channel: the clip's loudest frame, sample for sample
     labels = ["name", "address", "need", "yes"]
     for turn, label in zip(wav_turns, labels, strict=True):
-        samples, rate = soundfile.read(str(out / turn["wav"]), dtype="int16")  # bit-exact, no float round trip
+        samples, rate = soundfile.read(
+            str(out / turn["wav"]), dtype="int16"
+        )  # bit-exact, no float round trip
         cut = samples.tobytes()
         assert rate == 8000 and samples.ndim == 1 and rms_dbfs(cut) > -35
-        assert loudest_frame(clips[label][1]) in cut, label
-        assert len(cut) / 2 / rate < len(clips[label][1]) / 2 / 8000 + 1.0  # one answer, not the bot's prompts too
+        assert loudest_frame(answers[label][1]) in cut, label
+        assert (
+            len(cut) / 2 / rate < len(answers[label][1]) / 2 / 8000 + 1.0
+        )  # one answer, not the bot's prompts too
 
     replayed = callbot("eval", "--json", "--asr", "reference", script_path)
     report = report_of(replayed)
     assert replayed.returncode == 0, report["results"][0]["differences"]
     got = report["results"][0]["got"]
     assert (got["name"], got["address"], got["ward"], got["need"], got["category"]) == (
-        ticket.name, ticket.address_text, ticket.ward_name, ticket.need_text, ticket.category
+        ticket.name,
+        ticket.address_text,
+        ticket.ward_name,
+        ticket.need_text,
+        ticket.category,
     )
     assert all(t["speech"] for t in report["results"][0]["audio_turns"])  # every cut holds speech
 
     # a supervisor corrects the name: exported again, the case now fails on exactly that slot
-    store.update_ticket(ticket.number, TicketUpdate(name="Nguyễn Văn Anh"), actor="supervisor")
+    ticket_store.update_ticket(ticket.number, TicketUpdate(name="Nguyễn Văn Anh"), actor="supervisor")
     corrected = CliRunner().invoke(app, ["fixtures", "export", ticket.number, "-o", str(tmp_path / "again")])
     assert corrected.exit_code == 0, corrected.output
     rerun = report_of(callbot("eval", "--json", "--asr", "reference", tmp_path / "again" / script_path.name))
-    assert rerun["results"][0]["checks"] == {**{k: True for k in rerun["results"][0]["checks"]}, "name": False}
+    assert rerun["results"][0]["checks"] == {
+        **{k: True for k in rerun["results"][0]["checks"]},
+        "name": False,
+    }
 
 
 def test_export_of_an_unknown_or_malformed_ticket_exits_2(tmp_path: Path) -> None:

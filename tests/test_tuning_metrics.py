@@ -27,7 +27,14 @@ from callbot.tuning.report import CaseMeasures, TuningReport, case_checks
 
 @pytest.mark.parametrize(
     ("reference", "hypothesis", "distance"),
-    [("", "", 0), ("abc", "", 3), ("", "ab", 2), ("kitten", "sitting", 3), ("abc", "abc", 0), ("ab", "ba", 2)],
+    [
+        ("", "", 0),
+        ("abc", "", 3),
+        ("", "ab", 2),
+        ("kitten", "sitting", 3),
+        ("abc", "abc", 0),
+        ("ab", "ba", 2),
+    ],
 )
 def test_edit_distance(reference: str, hypothesis: str, distance: int) -> None:
     assert edit_distance(reference, hypothesis) == distance
@@ -43,7 +50,9 @@ def test_word_and_char_errors_normalize_case_punctuation_and_unicode() -> None:
     assert word_errors("a b c", "a x b c d").rate == pytest.approx(2 / 3)  # insertions count too
     assert char_errors("abc", "abd") == ErrorCount(1, 3)
     assert word_errors("", "something").rate is None  # no reference words: no rate
-    assert (ErrorCount(1, 4) + ErrorCount(3, 6)).rate == pytest.approx(0.4)  # corpus-level, not a mean of rates
+    assert (ErrorCount(1, 4) + ErrorCount(3, 6)).rate == pytest.approx(
+        0.4
+    )  # corpus-level, not a mean of rates
 
 
 def test_percentiles_interpolate_between_ranks() -> None:
@@ -75,22 +84,40 @@ def test_noise_is_added_at_the_asked_snr_and_is_reproducible() -> None:
     clean = tone(440, amplitude=0.1)
     noisy = add_noise(clean, 8000, 10.0, np.random.default_rng(3))
     noise = pcm16_to_float(noisy).astype(np.float64) - pcm16_to_float(clean)
-    snr = 20 * np.log10(speech_rms(pcm16_to_float(clean).astype(np.float64), 8000) / np.sqrt(np.mean(noise**2)))
+    snr = 20 * np.log10(
+        speech_rms(pcm16_to_float(clean).astype(np.float64), 8000) / np.sqrt(np.mean(noise**2))
+    )
     assert snr == pytest.approx(10.0, abs=0.3)
     assert add_noise(clean, 8000, 10.0, np.random.default_rng(3)) == noisy
     assert add_noise(b"\x00\x00" * 800, 8000, 10.0, np.random.default_rng(3)) == b"\x00\x00" * 800
 
 
 def measure(reference: str, hypothesis: str, latency: float | None = 700.0) -> TurnMeasure:
-    return TurnMeasure(0, "a.wav", reference, hypothesis, word_errors(reference, hypothesis),
-                       char_errors(reference, hypothesis), latency, 600.0 if latency else None,
-                       latency - 600.0 if latency else None, True)
+    return TurnMeasure(
+        0,
+        "a.wav",
+        reference,
+        hypothesis,
+        word_errors(reference, hypothesis),
+        char_errors(reference, hypothesis),
+        latency,
+        600.0 if latency else None,
+        latency - 600.0 if latency else None,
+        True,
+    )
 
 
 def report_of(name_right: bool, hypothesis: str) -> TuningReport:
     differences = [] if name_right else ["name: expected 'An', got 'Anh'"]
-    result = CaseResult("c1", Path("/x/s.yaml"), name_right, {"name": "An", "outcome": "complete"},
-                        {"name": "An" if name_right else "Anh", "outcome": "complete"}, differences, [])
+    result = CaseResult(
+        "c1",
+        Path("/x/s.yaml"),
+        name_right,
+        {"name": "An", "outcome": "complete"},
+        {"name": "An" if name_right else "Anh", "outcome": "complete"},
+        differences,
+        [],
+    )
     return TuningReport(EvalReport([result]), [CaseMeasures([measure("tôi tên an", hypothesis)])], "m")
 
 

@@ -24,7 +24,9 @@ from callbot.tuning.metrics import ErrorCount, char_errors, word_errors
 from callbot.types import Ask, CallerEvent, FinalTranscript, NoInput
 
 LEAD_SILENCE_S = 0.5  # the pause after the bot's question; also lets the VAD's noise gauge settle on turn one
-TAIL_MARGIN_S = 0.4  # silence fed beyond the end-of-speech wait, so the endpoint is declared by the VAD itself
+TAIL_MARGIN_S = (
+    0.4  # silence fed beyond the end-of-speech wait, so the endpoint is declared by the VAD itself
+)
 
 
 @dataclass(slots=True)
@@ -133,7 +135,9 @@ class AudioCaller:
         audio = read_wav(wav_path(self.eval_file, turn), self.rate)  # as the SIP leg would deliver it
         ask = self._last_ask()
         self.listener.begin_turn(ask)
-        end_silence_ms = (ask.end_silence_ms if ask and ask.end_silence_ms else None) or self.settings.end_silence_ms
+        end_silence_ms = (
+            ask.end_silence_ms if ask and ask.end_silence_ms else None
+        ) or self.settings.end_silence_ms
         frames = [
             *self._silence(LEAD_SILENCE_S),
             *self._frames(audio.pcm),

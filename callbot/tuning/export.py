@@ -67,8 +67,10 @@ def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: 
         raise ExportError(f"ticket {format_ticket_number(digits)} has no call record")
     recording = store.recording_path(detail.call.id)
     if recording is None or not Path(recording).is_file():
-        raise ExportError(f"ticket {format_ticket_number(digits)}: the call's recording is not on this machine"
-                          + (f" ({recording})" if recording else ""))
+        raise ExportError(
+            f"ticket {format_ticket_number(digits)}: the call's recording is not on this machine"
+            + (f" ({recording})" if recording else "")
+        )
     audio, rate = soundfile.read(str(recording), dtype="int16", always_2d=True)
     caller = audio[:, CALLER_CHANNEL] if audio.shape[1] > CALLER_CHANNEL else audio[:, 0]
     out_dir.mkdir(parents=True, exist_ok=True)

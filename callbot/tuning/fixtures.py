@@ -47,7 +47,9 @@ def band_pass(pcm: bytes, rate: int, low_hz: float, high_hz: float, taps: int = 
 def speech_rms(samples: np.ndarray, rate: int) -> float:
     """RMS over the 20 ms frames that carry speech (pauses would make the SNR look better than it is)."""
     size = samples_per_frame(rate)
-    frames = samples[: len(samples) // size * size].reshape(-1, size) if len(samples) >= size else samples[None, :]
+    frames = (
+        samples[: len(samples) // size * size].reshape(-1, size) if len(samples) >= size else samples[None, :]
+    )
     energy = np.mean(np.square(frames, dtype=np.float64), axis=1)
     voiced = energy[energy > 10 ** (SPEECH_FRAME_DBFS / 10)]
     return float(np.sqrt(np.mean(voiced))) if voiced.size else 0.0
@@ -109,11 +111,15 @@ def make_fixture_set(
     header = {k: v for k, v in data.items() if k != "cases"}
     target = out_dir / Path(source).name
     described = ", ".join(
-        part for part in (
+        part
+        for part in (
             f"{options.rate} Hz",
             "telephone band 300-3400 Hz" if options.telephone_band else "",
-            f"white noise at {options.snr_db:g} dB SNR (seed {options.seed})" if options.snr_db is not None else "",
-        ) if part
+            f"white noise at {options.snr_db:g} dB SNR (seed {options.seed})"
+            if options.snr_db is not None
+            else "",
+        )
+        if part
     )
     comment = f"# Audio fixtures made from {Path(source).name} by scripts/make_fixtures.py ({described}).\n"
     body = yaml.safe_dump({**header, "cases": new_cases}, allow_unicode=True, sort_keys=False, width=120)

@@ -28,8 +28,13 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}"
 
 
-def _table(caption: str, headers: Sequence[str], rows: Iterable[Sequence[str]], row_classes: Sequence[str] = (),
-           table_id: str = "") -> str:
+def _table(
+    caption: str,
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    row_classes: Sequence[str] = (),
+    table_id: str = "",
+) -> str:
     """``rows`` hold already-escaped cell HTML."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = []
@@ -55,8 +60,10 @@ def latency_histogram_svg(values_ms: Sequence[float], width: int = 640, height: 
     bar_w = plot_w / HISTOGRAM_BINS
     tallest = max(counts)
     parts = [
-        (f'<svg id="latency-histogram" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-         f'role="img" aria-label="turn latency histogram">'),
+        (
+            f'<svg id="latency-histogram" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'role="img" aria-label="turn latency histogram">'
+        ),
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>',
         f'<text x="{left - 6}" y="{top + 10}" text-anchor="end">{tallest}</text>',
@@ -68,13 +75,17 @@ def latency_histogram_svg(values_ms: Sequence[float], width: int = 640, height: 
         parts.append(
             f'<rect class="bar" x="{x + 1:.1f}" y="{top + plot_h - bar_h:.1f}" width="{bar_w - 2:.1f}" '
             f'height="{bar_h:.1f}" fill="#3f6fb5"><title>{start + index * step:.0f}–'
-            f'{start + (index + 1) * step:.0f} ms: {count} turn(s)</title></rect>'
+            f"{start + (index + 1) * step:.0f} ms: {count} turn(s)</title></rect>"
         )
     for index in range(0, HISTOGRAM_BINS + 1, 3):
         x = left + index * bar_w
-        parts.append(f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle">{start + index * step:.0f}</text>')
-    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 1}" text-anchor="middle">'
-                 "end of speech → final transcript (ms)</text></svg>")
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - 12}" text-anchor="middle">{start + index * step:.0f}</text>'
+        )
+    parts.append(
+        f'<text x="{left + plot_w / 2:.1f}" y="{height - 1}" text-anchor="middle">'
+        "end of speech → final transcript (ms)</text></svg>"
+    )
     return "".join(parts)
 
 
@@ -82,48 +93,117 @@ def render_html(report: TuningReport) -> str:
     data = report.as_json()
     latency = data["latency_ms"]
     summary = _table(
-        "Summary", ["cases", "passed", "outcome accuracy", "ASR", "audio turns", "WER", "CER", "latency p50 (ms)",
-                    "latency p95 (ms)", "regressions"],
-        [[str(data["cases"]), str(data["passed"]), _percent(data["outcome_accuracy"]), escape(data["asr"]),
-          str(data["audio_turns"]), _percent(data["wer"]), _percent(data["cer"]), _ms(latency["p50"]),
-          _ms(latency["p95"]), str(len(data["regressions"]))]],
+        "Summary",
+        [
+            "cases",
+            "passed",
+            "outcome accuracy",
+            "ASR",
+            "audio turns",
+            "WER",
+            "CER",
+            "latency p50 (ms)",
+            "latency p95 (ms)",
+            "regressions",
+        ],
+        [
+            [
+                str(data["cases"]),
+                str(data["passed"]),
+                _percent(data["outcome_accuracy"]),
+                escape(data["asr"]),
+                str(data["audio_turns"]),
+                _percent(data["wer"]),
+                _percent(data["cer"]),
+                _ms(latency["p50"]),
+                _ms(latency["p95"]),
+                str(len(data["regressions"])),
+            ]
+        ],
         table_id="summary",
     )
-    slots = _table("Slot accuracy", ["check", "accuracy"],
-                   [[escape(k), _percent(v)] for k, v in data["slot_accuracy"].items()], table_id="slots")
+    slots = _table(
+        "Slot accuracy",
+        ["check", "accuracy"],
+        [[escape(k), _percent(v)] for k, v in data["slot_accuracy"].items()],
+        table_id="slots",
+    )
     case_rows, case_classes = [], []
     for item in data["results"]:
         worse = [c for c in item["changes"] if c["worse"]]
         better = [c for c in item["changes"] if not c["worse"]]
         case_classes.append("worse" if worse else "better" if better else "")
         wrong = ", ".join(k for k, right in item["checks"].items() if not right)
-        changes = "; ".join(
-            f"{'worse' if c['worse'] else 'better'}: {c['what']}" for c in item["changes"]
+        changes = "; ".join(f"{'worse' if c['worse'] else 'better'}: {c['what']}" for c in item["changes"])
+        case_rows.append(
+            [
+                escape(item["id"]),
+                escape(Path(item["file"]).name),
+                f'<span class="{"pass" if item["passed"] else "fail"}">{"PASS" if item["passed"] else "FAIL"}</span>',
+                escape(wrong) or "–",
+                _percent(item["wer"]),
+                _percent(item["cer"]),
+                _ms(item["latency_ms"]["p50"]),
+                escape("; ".join(item["differences"])) or "–",
+                escape(changes) or "–",
+            ]
         )
-        case_rows.append([
-            escape(item["id"]), escape(Path(item["file"]).name),
-            f'<span class="{"pass" if item["passed"] else "fail"}">{"PASS" if item["passed"] else "FAIL"}</span>',
-            escape(wrong) or "–", _percent(item["wer"]), _percent(item["cer"]), _ms(item["latency_ms"]["p50"]),
-            escape("; ".join(item["differences"])) or "–", escape(changes) or "–",
-        ])
-    cases = _table("Cases", ["case", "file", "result", "wrong checks", "WER", "CER", "latency p50 (ms)",
-                             "differences", "against baseline"], case_rows, case_classes, table_id="cases")
+    cases = _table(
+        "Cases",
+        [
+            "case",
+            "file",
+            "result",
+            "wrong checks",
+            "WER",
+            "CER",
+            "latency p50 (ms)",
+            "differences",
+            "against baseline",
+        ],
+        case_rows,
+        case_classes,
+        table_id="cases",
+    )
     turn_rows = [
-        [escape(item["id"]), str(t["turn"]), escape(t["wav"]), escape(t["reference"] or "–"),
-         escape(t["hypothesis"]) or "<em>(nothing)</em>", _percent(t["wer"]), _ms(t["endpoint_ms"]),
-         _ms(t["decode_ms"]), _ms(t["latency_ms"])]
-        for item in data["results"] for t in item["audio_turns"]
+        [
+            escape(item["id"]),
+            str(t["turn"]),
+            escape(t["wav"]),
+            escape(t["reference"] or "–"),
+            escape(t["hypothesis"]) or "<em>(nothing)</em>",
+            _percent(t["wer"]),
+            _ms(t["endpoint_ms"]),
+            _ms(t["decode_ms"]),
+            _ms(t["latency_ms"]),
+        ]
+        for item in data["results"]
+        for t in item["audio_turns"]
     ]
-    turns = _table("Audio turns", ["case", "turn", "wav", "reference", "heard", "WER", "endpoint (ms)",
-                                   "decode (ms)", "latency (ms)"], turn_rows, table_id="turns")
+    turns = _table(
+        "Audio turns",
+        ["case", "turn", "wav", "reference", "heard", "WER", "endpoint (ms)", "decode (ms)", "latency (ms)"],
+        turn_rows,
+        table_id="turns",
+    )
     changes = ""
     if report.baseline is not None:
         listed = [*report.regressions, *report.improvements]
         changes = _table(
-            f"Against baseline {report.baseline}", ["", "case", "what", "before", "after"],
-            [["worse" if c.worse else "better", escape(c.case), escape(c.what), escape(str(c.before)),
-              escape(str(c.after))] for c in listed],
-            ["worse" if c.worse else "better" for c in listed], table_id="baseline",
+            f"Against baseline {report.baseline}",
+            ["", "case", "what", "before", "after"],
+            [
+                [
+                    "worse" if c.worse else "better",
+                    escape(c.case),
+                    escape(c.what),
+                    escape(str(c.before)),
+                    escape(str(c.after)),
+                ]
+                for c in listed
+            ],
+            ["worse" if c.worse else "better" for c in listed],
+            table_id="baseline",
         )
     histogram = "<h2>Turn latency</h2>" + latency_histogram_svg(report.latencies_ms())
     return (

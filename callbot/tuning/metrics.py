@@ -24,9 +24,7 @@ def edit_distance(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
     for i, ref_item in enumerate(reference, start=1):
         current = [i]
         for j, hyp_item in enumerate(hypothesis, start=1):
-            current.append(
-                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_item != hyp_item))
-            )
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ref_item != hyp_item)))
         previous = current
     return previous[-1]
 

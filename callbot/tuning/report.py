@@ -44,7 +44,13 @@ class Change:
     worse: bool
 
     def as_dict(self) -> dict[str, Any]:
-        return {"case": self.case, "file": self.file, "what": self.what, "before": self.before, "after": self.after}
+        return {
+            "case": self.case,
+            "file": self.file,
+            "what": self.what,
+            "before": self.before,
+            "after": self.after,
+        }
 
     def describe(self) -> str:
         def shown(value: Any) -> str:
@@ -172,7 +178,9 @@ class TuningReport:
             if verbose:
                 for result, measures in zip(self.results, self.measures):
                     for t in measures.turns:
-                        lines.append(f"  {result.id} turn {t.turn}: ref {t.reference!r} heard {t.hypothesis!r}")
+                        lines.append(
+                            f"  {result.id} turn {t.turn}: ref {t.reference!r} heard {t.hypothesis!r}"
+                        )
         if self.baseline is not None:
             lines.append("")
             lines.append(

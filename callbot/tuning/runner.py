@@ -101,9 +101,13 @@ def run_tuning(
         for future in futures:
             future.add_done_callback(lambda _: bar.update(1))
         outcomes = [future.result() for future in futures]  # in script order, whatever order they finished
-    asr_label = REFERENCE if asr == REFERENCE else ", ".join(str(p) for p in dict.fromkeys(model_paths.values()))
+    asr_label = (
+        REFERENCE if asr == REFERENCE else ", ".join(str(p) for p in dict.fromkeys(model_paths.values()))
+    )
     return TuningReport(
-        EvalReport([result for result, _ in outcomes]), [m for _, m in outcomes], asr_label or "none",
+        EvalReport([result for result, _ in outcomes]),
+        [m for _, m in outcomes],
+        asr_label or "none",
         asr_chosen=asr is not None,
     )
 
