@@ -397,23 +397,26 @@ def test_barge_in_cuts_the_prompt_within_200_ms_of_speech_start(korean_resources
     assert any(t.speaker == "bot" and t.text.endswith("[cut]") for t in detail.turns)
 
 
-class UninterruptiblePrompts(Conversation):
-    """The real dialogue, with every prompt marked as one the caller may not interrupt."""
+def conversation_with(**changes: object) -> type[Conversation]:
+    """The real dialogue, with ``changes`` applied to every prompt it makes (e.g. ``barge_in=False``)."""
 
-    def start(self) -> list:
-        return [self._firm(d) for d in super().start()]
+    def rewrite(decisions: list) -> list:
+        return [dataclasses.replace(d, **{k: v for k, v in changes.items() if hasattr(d, k)})
+                if isinstance(d, (Speak, Ask)) else d for d in decisions]
 
-    def handle(self, event: object) -> list:
-        return [self._firm(d) for d in super().handle(event)]  # type: ignore[arg-type]
+    class Rewritten(Conversation):
+        def start(self) -> list:
+            return rewrite(super().start())
 
-    @staticmethod
-    def _firm(decision: object) -> object:
-        return dataclasses.replace(decision, barge_in=False) if isinstance(decision, (Speak, Ask)) else decision
+        def handle(self, event: object) -> list:
+            return rewrite(super().handle(event))  # type: ignore[arg-type]
+
+    return Rewritten
 
 
 def test_a_prompt_without_barge_in_plays_on_and_ignores_speech_over_it(record_only_resources, start_call, clips,
                                                                        store, monkeypatch):
-    monkeypatch.setattr(call_session_module, "Conversation", UninterruptiblePrompts)
+    monkeypatch.setattr(call_session_module, "Conversation", conversation_with(barge_in=False))
     call = start_call(record_only_resources, speed=4.0)
     began = call.line.wait_bot_speaking(0)
     call.line.wait_for(lambda: call.line.tick > began + 50, 10, "a second of the greeting")
@@ -459,6 +462,22 @@ def test_hangup_mid_answer_keeps_what_the_caller_said(record_only_resources, sta
     assert detail.ticket.outcome == "partial"
     assert [Path(c).name for c in detail.clips] == ["name.wav"]  # the answer cut by the hang-up is kept
     assert read_wav(detail.clips[0]).duration > 0.5
+
+
+def test_keypad_digits_are_collected_up_to_the_question_s_length_or_hash(record_only_resources, start_call, store,
+                                                                        monkeypatch):
+    monkeypatch.setattr(call_session_module, "Conversation", conversation_with(dtmf_digits=3))
+    call = start_call(record_only_resources, speed=4.0)
+    since = call.line.wait_bot_quiet(0)
+    for digit in "123":
+        call.session.on_dtmf(digit)
+    since = call.line.wait_bot_quiet(since)
+    for digit in "4#":
+        call.session.on_dtmf(digit)
+    call.line.wait_bot_quiet(since)
+    call.session.on_hangup()
+    detail = ticket_of(store, call.session)
+    assert [t.text for t in detail.turns if t.kind.value == "dtmf"] == ["123", "4"]
 
 
 def test_silence_after_a_question_is_a_no_input_turn_and_the_bot_asks_again(record_only_resources, start_call,
