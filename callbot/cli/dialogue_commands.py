@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -31,6 +30,10 @@ def eval_command(
         Path | None, typer.Option("--baseline", help="A previous --json report: mark what got better or worse.")
     ] = None,
     jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Cases run in parallel (default: cores).")] = None,
+    wer_tolerance: Annotated[
+        float | None,
+        typer.Option("--wer-tolerance", help="A case's WER must move more than this to count (default 0.1)."),
+    ] = None,
     progress: Annotated[
         bool | None, typer.Option("--progress/--no-progress", help="Progress bar on stderr (default: if a terminal).")
     ] = None,
@@ -41,7 +44,7 @@ def eval_command(
 
     code = run_eval_command(
         settings_from(ctx), files, as_json=as_json, verbose=verbose, asr=asr, html=html, baseline=baseline,
-        jobs=jobs, progress=progress,
+        jobs=jobs, progress=progress, wer_tolerance=wer_tolerance,
     )
     raise typer.Exit(code)
 

@@ -25,18 +25,21 @@ def run_eval_command(
     asr: str | None = None,
     html: Path | None = None,
     baseline: Path | None = None,
+    wer_tolerance: float | None = None,
     jobs: int | None = None,
     progress: bool | None = None,
 ) -> int:
     """Run the scripts (text and audio turns), print the report, write the HTML; returns the exit code:
     0 all pass and nothing got worse than the baseline, 1 a case fails or regressed, 2 bad input."""
     from callbot.evaluation import MalformedEvalFile
-    from callbot.tuning.baseline import compare, load_baseline
+    from callbot.tuning.baseline import WER_TOLERANCE, compare, load_baseline
     from callbot.tuning.html_report import write_html
     from callbot.tuning.runner import AsrUnavailable, run_tuning
 
     if jobs is not None and jobs < 1:
         raise fail("--jobs must be at least 1", 2)
+    if wer_tolerance is not None and not 0 <= wer_tolerance <= 1:
+        raise fail("--wer-tolerance must be from 0 to 1", 2)
     try:
         previous = load_baseline(baseline) if baseline is not None else None
         report = run_tuning(files, settings, asr=asr, jobs=jobs, progress=progress)
@@ -45,7 +48,7 @@ def run_eval_command(
     except AsrUnavailable as exc:
         raise fail(f"speech recognition: {exc}", 2) from None
     if previous is not None:
-        report.changes = compare(report, previous)
+        report.changes = compare(report, previous, WER_TOLERANCE if wer_tolerance is None else wer_tolerance)
         report.baseline = str(baseline)
     if as_json:
         typer.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
