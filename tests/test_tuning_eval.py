@@ -88,9 +88,10 @@ def test_make_fixtures_writes_8khz_speech_and_wav_say_turns(vi_fixtures: Path) -
 
 
 def test_vietnamese_fixture_set_passes_with_reference_transcripts(vi_fixtures: Path) -> None:
-    run = callbot("eval", "--json", "--asr", "reference", vi_fixtures)
+    run = callbot("eval", "--json", "--asr", "reference", "--progress", vi_fixtures)
     report = report_of(run)
     assert run.returncode == 0, [r["differences"] for r in report["results"]]
+    assert "3/3" in run.stderr  # the progress bar goes to stderr, the JSON alone to stdout
     audio_turns = sum(len(r["audio_turns"]) for r in report["results"])
     assert report["passed"] == report["cases"] == 3 and report["audio_turns"] == audio_turns >= 10
     assert report["asr"] == "reference" and report["wer"] == 0.0 and report["cer"] == 0.0
