@@ -107,7 +107,7 @@ def run_tuning(
     return TuningReport(
         EvalReport([result for result, _ in outcomes]),
         [m for _, m in outcomes],
-        asr_label or "none",
+        asr_label or asr or "none",  # no audio turns: no model was loaded
         asr_chosen=asr is not None,
     )
 
