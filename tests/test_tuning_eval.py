@@ -22,6 +22,8 @@ from conftest import REPO, espeak_wav
 from test_ui_browser import browser  # noqa: F401  (Playwright on Debian's chromium, headless)
 
 from callbot.audio import read_wav, rms_dbfs, write_wav
+from callbot.config import Settings
+from callbot.tts import SpeechOutput
 
 CONVERSATIONS = REPO / "tests" / "conversations"
 VI_CASES = ["hn-happy-path", "hn-silence-then-name", "hn-readback-name-corrected"]
@@ -263,3 +265,20 @@ def test_html_report_renders_tables_and_histogram_in_chromium(
     drawn = [bars.nth(i).bounding_box() for i in range(12)]
     assert sum(1 for b in drawn if b and b["height"] > 1) >= 1
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+
+
+@pytest.mark.slow
+def test_english_fixtures_are_spoken_by_piper_and_pass_with_reference(tmp_path: Path) -> None:
+    made = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "make_fixtures.py"), str(CONVERSATIONS / "en.yaml"), "-o",
+         str(tmp_path), "--cases", "en-happy-path,en-keypad-zero"],
+        capture_output=True, text=True, cwd=REPO, check=False, timeout=300,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    script = yaml.safe_load((tmp_path / "en.yaml").read_text(encoding="utf-8"))
+    clip = read_wav(tmp_path / script["cases"][0]["turns"][0]["wav"])
+    assert clip.rate == 8000 and rms_dbfs(clip.pcm) > -35 and clip.duration > 0.5  # Piper's voice, at 8 kHz
+    assert SpeechOutput(Settings()).resolved_voice("en").engine == "piper"  # what the script spoke with
+    run = callbot("eval", "--json", "--asr", "reference", tmp_path / "en.yaml")
+    report = report_of(run)
+    assert run.returncode == 0 and report["passed"] == 2 and report["wer"] == 0.0, report["results"]
