@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Tuning-loop benchmark: `callbot eval` on audio turns with the real packaged Korean Vosk model, run with 1 and
 with N parallel cases on one shared model. Prints WER/CER, turn latency (p50/p95: end-of-speech wait + the final
-decode) and the wall time per setting, so the parallel gain and the decode cost under load can be read off.
+processing) and the wall time per setting, so the parallel gain and the processing cost under load show.
 
     python scripts/bench_tuning.py                     # 8 cases of espeak-ng Korean, jobs 1 and 2
     python scripts/bench_tuning.py --cases 16 --jobs 1 2 4
@@ -77,12 +77,14 @@ def main() -> None:
             cores_busy = (time.process_time() - cpu_began) / wall  # above 1: decoding ran on several cores
             data = report.as_json()
             latency = data["latency_ms"]
-            decode = sorted(t.decode_ms for m in report.measures for t in m.turns if t.decode_ms is not None)
+            processing = sorted(
+                t.processing_ms for m in report.measures for t in m.turns if t.processing_ms is not None
+            )
             print(
                 f"jobs {jobs}: {args.cases} cases in {wall:.2f} s ({wall / args.cases * 1000:.0f} ms/case, "
                 f"{cores_busy:.2f} cores busy)  "
                 f"WER {data['wer']:.1%}  CER {data['cer']:.1%}  latency p50 {latency['p50']:.0f} ms "
-                f"p95 {latency['p95']:.0f} ms  (final decode median {decode[len(decode) // 2]:.0f} ms)"
+                f"p95 {latency['p95']:.0f} ms  (after the endpoint: median {processing[len(processing) // 2]:.0f} ms)"
             )
 
 

@@ -2,9 +2,10 @@
 call's Listener (endpointing, then the Listener's own resampling to the recognizer's rate), its finals sent
 to the policy. One ``AudioCaller`` per case, like one Listener per call.
 
-Latency per turn, as a caller would feel it: the endpointing wait (stream time from the end of speech to the
-frame where the end of speech was declared; in a live call stream time is wall time) plus the processing
-time of that frame's ``feed`` (wall clock, measured here: the final decode happens in it).
+Latency per turn, as a caller would feel it, on a clock where each frame arrives at its end time (as on a live
+call): the endpointing wait (from the end of speech to the frame where the Listener declared it), then the
+processing until the final transcript is ready. Each ``feed`` is timed on the wall clock and queued behind the
+previous ones, so a recognizer slower than real time shows up as a backlog, not only the final decode.
 """
 
 from __future__ import annotations
@@ -39,9 +40,11 @@ class TurnMeasure:
     hypothesis: str
     words: ErrorCount | None
     chars: ErrorCount | None
-    latency_ms: float | None  # endpoint_ms + decode_ms (None: no speech, or the VAD never closed the turn)
+    latency_ms: (
+        float | None
+    )  # endpoint_ms + processing_ms (None: no speech, or the VAD never closed the turn)
     endpoint_ms: float | None
-    decode_ms: float | None
+    processing_ms: float | None  # after the endpoint: any backlog of earlier frames, then the final decode
     speech: bool
 
     def as_dict(self) -> dict:
@@ -56,7 +59,7 @@ class TurnMeasure:
             "reference_words": self.words.length if self.words else None,
             "latency_ms": _rounded(self.latency_ms, 1),
             "endpoint_ms": _rounded(self.endpoint_ms, 1),
-            "decode_ms": _rounded(self.decode_ms, 1),
+            "processing_ms": _rounded(self.processing_ms, 1),
             "speech": self.speech,
         }
 
@@ -102,6 +105,7 @@ class AudioCaller:
     measures: list[TurnMeasure] = field(default_factory=list)
     _runtime: SimulatedRuntime | None = None
     _clock: float = 0.0
+    _busy_until: float = 0.0  # stream time at which the Listener has caught up with the frames given so far
     _turn_index: int = 0
 
     def __post_init__(self) -> None:
@@ -143,12 +147,15 @@ class AudioCaller:
             *self._frames(audio.pcm),
             *self._silence(end_silence_ms / 1000 + TAIL_MARGIN_S),
         ]
-        finals: list[tuple[Final, float]] = []
+        finals: list[tuple[Final, float]] = []  # each final with the stream time its transcript was ready
         for frame in frames:
             fed_at = time.monotonic()
-            for event in self.listener.feed(frame):
-                if isinstance(event, Final):
-                    finals.append((event, event.decoded_at - fed_at))
+            events = self.listener.feed(frame)
+            started = max(
+                frame.end, self._busy_until
+            )  # a frame is there at its end, and waits for the earlier ones
+            self._busy_until = started + time.monotonic() - fed_at
+            finals.extend((e, started + e.decoded_at - fed_at) for e in events if isinstance(e, Final))
         forced = [(final, None) for final in self.listener.finish() if isinstance(final, Final)]
         return self._answer(turn, index, finals, forced, audio.duration)
 
@@ -167,7 +174,7 @@ class AudioCaller:
             texts = [final.transcript.text for final, _ in heard if final.transcript.text]
         hypothesis = " ".join(texts)
         latency = self._latency(finals[-1]) if finals and not forced else (None, None)
-        endpoint_s, decode_s = latency
+        endpoint_s, processing_s = latency
         self.measures.append(
             TurnMeasure(
                 turn=index,
@@ -176,9 +183,9 @@ class AudioCaller:
                 hypothesis=hypothesis,
                 words=word_errors(turn.reference, hypothesis) if turn.reference else None,
                 chars=char_errors(turn.reference, hypothesis) if turn.reference else None,
-                latency_ms=None if endpoint_s is None else (endpoint_s + decode_s) * 1000,
+                latency_ms=None if endpoint_s is None else (endpoint_s + processing_s) * 1000,
                 endpoint_ms=None if endpoint_s is None else endpoint_s * 1000,
-                decode_ms=None if decode_s is None else decode_s * 1000,
+                processing_ms=None if processing_s is None else processing_s * 1000,
                 speech=bool(heard),
             )
         )
@@ -194,8 +201,8 @@ class AudioCaller:
 
     @staticmethod
     def _latency(measured: tuple[Final, float]) -> tuple[float, float]:
-        final, decode_s = measured
-        return final.at - final.speech_end, decode_s
+        final, ready_at = measured
+        return final.at - final.speech_end, ready_at - final.at
 
 
 RecognizerFactory = Callable[[str], Recognizer | None]  # locale -> a fresh recognizer (None: reference mode)

@@ -174,7 +174,7 @@ def render_html(report: TuningReport) -> str:
             escape(t["hypothesis"]) or "<em>(nothing)</em>",
             _percent(t["wer"]),
             _ms(t["endpoint_ms"]),
-            _ms(t["decode_ms"]),
+            _ms(t["processing_ms"]),
             _ms(t["latency_ms"]),
         ]
         for item in data["results"]
@@ -182,7 +182,17 @@ def render_html(report: TuningReport) -> str:
     ]
     turns = _table(
         "Audio turns",
-        ["case", "turn", "wav", "reference", "heard", "WER", "endpoint (ms)", "decode (ms)", "latency (ms)"],
+        [
+            "case",
+            "turn",
+            "wav",
+            "reference",
+            "heard",
+            "WER",
+            "endpoint (ms)",
+            "processing (ms)",
+            "latency (ms)",
+        ],
         turn_rows,
         table_id="turns",
     )
