@@ -16,7 +16,7 @@ from callbot.audio import rms_dbfs, to_pcm16
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import espeak_wav
 from sip_caller import run_peer, start_service
-from test_telephony_sip import calls_of, store_for, ticket_of
+from test_telephony_sip import recording_of, ticket_of
 
 pytestmark = pytest.mark.slow
 
@@ -47,13 +47,7 @@ def test_barge_in_speech_dtmf_and_ticket_read_back_with_real_vosk(tmp_path: Path
         spoken_number = " ".join(VI_DIGITS[int(d)] for d in detail.ticket.number[:4])
         assert any(spoken_number in turn.text for turn in detail.turns if turn.speaker == "bot"), detail.turns
         assert detail.ticket.outcome == "escalated"
-
-        call = next(c for c in calls_of(service) if c.call_id == report["call_id"])
-        store = store_for(service)
-        try:
-            recording = store.recording_path(call.id)
-        finally:
-            store.close()
+        recording = recording_of(service, report["call_id"])
     finally:
         assert service.stop() == 0, service.log()[-3000:]
     assert recording is not None

@@ -90,7 +90,7 @@ def serve(transcripts: list[str]) -> None:
 def test_slots_captured_over_sip_confirmed_by_keypad_and_number_read_back(tmp_path: Path, espeak: str) -> None:
     from conftest import espeak_wav
     from sip_caller import run_peer, start_service
-    from test_telephony_sip import calls_of, store_for, ticket_of
+    from test_telephony_sip import recording_of, ticket_of
 
     wavs = {slot: espeak_wav(tmp_path / f"{slot}.wav", text, "vi", rate=8000) for slot, text in ANSWERS.items()}
     command = [sys.executable, str(Path(__file__).resolve()), json.dumps(list(ANSWERS.values()))]
@@ -114,13 +114,7 @@ def test_slots_captured_over_sip_confirmed_by_keypad_and_number_read_back(tmp_pa
         assert [t.text for t in detail.turns if t.kind == "dtmf"] == ["1"]
         readback = " ".join(VI_DIGITS[int(d)] for d in ticket.number[:4])
         assert any(readback in t.text for t in detail.turns if t.speaker == "bot"), detail.turns
-
-        call = next(c for c in calls_of(service) if c.call_id == report["call_id"])
-        store = store_for(service)
-        try:
-            assert store.recording_path(call.id) is not None
-        finally:
-            store.close()
+        assert recording_of(service, report["call_id"]) is not None
     finally:
         assert service.stop() == 0, service.log()[-3000:]
 

@@ -52,6 +52,16 @@ def ticket_of(service: ServiceProcess, call_id: str, timeout: float = 20.0):
     return None
 
 
+def recording_of(service: ServiceProcess, call_id: str) -> Path | None:
+    """The recording the store keeps for ``call_id``."""
+    call = next(c for c in calls_of(service) if c.call_id == call_id)
+    store = store_for(service)
+    try:
+        return store.recording_path(call.id)
+    finally:
+        store.close()
+
+
 def all_tickets(service: ServiceProcess) -> int:
     return sum(1 for call in calls_of(service) if call.ticket_number)
 
@@ -81,12 +91,7 @@ def test_bot_answers_speaks_and_files_a_ticket_with_a_stereo_recording(bot: Serv
     ticket = ticket_of(bot, report["call_id"])
     assert ticket is not None, bot.log()[-3000:]
     assert ticket.ticket.outcome == "partial"
-    call = next(c for c in calls_of(bot) if c.call_id == report["call_id"])
-    store = store_for(bot)
-    try:
-        recording = store.recording_path(call.id)
-    finally:
-        store.close()
+    recording = recording_of(bot, report["call_id"])
     assert recording is not None and recording.exists()
     info = soundfile.info(str(recording))
     assert info.channels == 2 and info.samplerate == 8000 and info.duration >= 2.0
