@@ -207,8 +207,8 @@ def render_html(report: TuningReport) -> str:
                     "worse" if c.worse else "better",
                     escape(c.case),
                     escape(c.what),
-                    escape(str(c.before)),
-                    escape(str(c.after)),
+                    escape(c.shown(c.before)),
+                    escape(c.shown(c.after)),
                 ]
                 for c in listed
             ],

@@ -52,15 +52,18 @@ class Change:
             "after": self.after,
         }
 
-    def describe(self) -> str:
-        def shown(value: Any) -> str:
-            if isinstance(value, bool):
-                return "right" if value else "wrong"
-            return f"{value:.1%}" if isinstance(value, float) else str(value)
+    def shown(self, value: Any) -> str:
+        """A before/after value for people: passed/failed, right/wrong, or a rate in percent."""
+        if isinstance(value, bool):
+            if self.what == "case":
+                return "passed" if value else "failed"
+            return "right" if value else "wrong"
+        return f"{value:.1%}" if isinstance(value, float) else str(value)
 
+    def describe(self) -> str:
         label = "WORSE" if self.worse else "BETTER"
-        what = "case passes" if self.what == "case" else self.what
-        return f"{label} {self.case} ({Path(self.file).name}): {what}: {shown(self.before)} -> {shown(self.after)}"
+        before, after = self.shown(self.before), self.shown(self.after)
+        return f"{label} {self.case} ({Path(self.file).name}): {self.what}: {before} -> {after}"
 
 
 @dataclass
