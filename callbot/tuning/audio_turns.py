@@ -11,7 +11,6 @@ previous ones, so a recognizer slower than real time shows up as a backlog, not 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,11 +101,11 @@ class AudioCaller:
     eval_file: EvalFile
     settings: Settings
     recognizer: Recognizer | None
-    measures: list[TurnMeasure] = field(default_factory=list)
-    _runtime: SimulatedRuntime | None = None
-    _clock: float = 0.0
-    _busy_until: float = 0.0  # stream time at which the Listener has caught up with the frames given so far
-    _turn_index: int = 0
+    measures: list[TurnMeasure] = field(default_factory=list, init=False)
+    _runtime: SimulatedRuntime | None = field(default=None, init=False)
+    _clock: float = field(default=0.0, init=False)  # stream time of the next frame
+    _busy_until: float = field(default=0.0, init=False)  # when the Listener has caught up with the frames fed
+    _turn_index: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.rate = self.settings.call_sample_rate
@@ -203,6 +202,3 @@ class AudioCaller:
     def _latency(measured: tuple[Final, float]) -> tuple[float, float]:
         final, ready_at = measured
         return final.at - final.speech_end, ready_at - final.at
-
-
-RecognizerFactory = Callable[[str], Recognizer | None]  # locale -> a fresh recognizer (None: reference mode)
