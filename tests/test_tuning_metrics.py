@@ -3,14 +3,18 @@ noise at a chosen SNR, and the baseline comparison on hand-made results."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import espeak_wav
 
 from callbot.audio import pcm16_to_float, to_pcm16
-from callbot.evaluation import CaseResult, EvalReport
-from callbot.tuning.audio_turns import TurnMeasure
+from callbot.config import Settings
+from callbot.dialogue.resources import DialogueResources
+from callbot.evaluation import CaseResult, EvalReport, load_eval_file, run_case
+from callbot.tuning.audio_turns import AudioCaller, TurnMeasure
 from callbot.tuning.baseline import compare
 from callbot.tuning.fixtures import add_noise, band_pass, speech_rms
 from callbot.tuning.html_report import latency_histogram_svg
@@ -23,6 +27,7 @@ from callbot.tuning.metrics import (
     word_errors,
 )
 from callbot.tuning.report import CaseMeasures, TuningReport, case_checks
+from callbot.types import Transcript
 
 
 @pytest.mark.parametrize(
@@ -145,3 +150,47 @@ def test_histogram_bins_every_turn() -> None:
     heights = [float(part.split('"')[0]) for part in svg.split('height="')[2:]]
     assert sum(1 for h in heights if h > 0) == 3  # three occupied bins
     assert "no-latency" in latency_histogram_svg([])
+
+
+class TimedRecognizer:
+    """Recognizer double: takes ``seconds_per_frame`` of wall time for each 20 ms it is fed, hears fixed text."""
+
+    sample_rate = 16000
+
+    def __init__(self, seconds_per_frame: float) -> None:
+        self.seconds_per_frame = seconds_per_frame
+
+    def accept(self, pcm: bytes) -> str | None:
+        time.sleep(self.seconds_per_frame * len(pcm) / 2 / (self.sample_rate * 0.02))
+        return None
+
+    def final(self, offset: float) -> Transcript:
+        return Transcript("xin chào", offset, offset + 1.0, 0.9)
+
+    def set_phrases(self, phrases: object) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+
+def test_latency_counts_the_backlog_of_a_recognizer_slower_than_real_time(tmp_path: Path) -> None:
+    espeak_wav(tmp_path / "hello.wav", "xin chào các bạn", "vi", rate=8000)
+    script = tmp_path / "s.yaml"
+    script.write_text('locale: vi\ncases:\n  - id: a\n    turns:\n      - wav: hello.wav\n        say: "xin chào"\n'
+                      "    expect:\n      outcome: partial\n", encoding="utf-8")  # fmt: skip
+    settings = Settings()
+    resources = DialogueResources(settings)
+    eval_file = load_eval_file(script, resources)
+    processing = {}
+    for label, per_frame in (("fast", 0.0), ("slow", 0.05)):  # slow: 2.5x real time
+        caller = AudioCaller(eval_file, settings, TimedRecognizer(per_frame))
+        run_case(
+            eval_file.cases[0], eval_file, settings, resources, "0000-0001", caller.turn_events, caller.attach
+        )
+        (turn,) = caller.measures
+        assert turn.hypothesis == "xin chào" and turn.endpoint_ms is not None and turn.endpoint_ms >= 600
+        processing[label] = turn.processing_ms
+    # the slow recognizer's frames queue up faster than they are decoded; the end-of-speech silence only
+    # partly drains the queue, so its final comes much later than the fast one's
+    assert processing["fast"] < 50 and processing["slow"] > 300, processing
