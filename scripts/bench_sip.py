@@ -80,16 +80,17 @@ def run_round(uri: str, cpu_seconds: Callable[[], float], calls: int, wavs: dict
     wall = time.monotonic() - started
     cpu = cpu_seconds() - cpu_before
     results = [json.loads(report.read_text()) for report in reports if report.exists()]
-    cached = [ms for r in results for ms in r["turn_latencies_ms"][:2]]
-    synthesized = [r["turn_latencies_ms"][2] for r in results if len(r["turn_latencies_ms"]) >= 3]
+    def turn(index: int) -> list[float]:
+        return [r["turn_latencies_ms"][index] for r in results if len(r["turn_latencies_ms"]) > index]
+
     return {
         "calls": calls,
         "connected": sum(1 for r in results if r["connected"]),
         "wall_s": wall,
         "cpu_s": cpu,
-        "cpu_per_call_pct": cpu / calls / wall * 100,
-        "cached": cached,
-        "synthesized": synthesized,
+        "after_name": turn(0),  # cached prompt (the address question), 600 ms end-of-speech window
+        "after_address": turn(1),  # cached prompt (the need question), 1200 ms window
+        "readback": turn(2),  # the ticket number read back (synthesized), 600 ms window
     }
 
 
@@ -150,7 +151,7 @@ def main() -> None:
     fleet = BotFleet(work, max(levels))
     idle_before = fleet.cpu_seconds()
     time.sleep(3)
-    idle_pct = (fleet.cpu_seconds() - idle_before) / 3 * 100 / len(fleet.bots)
+    idle_rate = (fleet.cpu_seconds() - idle_before) / 3  # CPU seconds per second, all bots idle
     rounds = []
     try:
         for calls in levels:
@@ -158,22 +159,30 @@ def main() -> None:
             result = run_round(fleet.uri_for(calls), fleet.cpu_seconds, calls, wavs, work)
             time.sleep(1.0)  # the last calls' bridge lines reach the logs
             result["bridge_us"] = mean_bridge_us(fleet.bridge_lines()[seen_before:])
+            busy = result["cpu_s"] - idle_rate * result["wall_s"]  # what the calls cost above idling
+            result["cpu_per_call_pct"] = busy / calls / result["wall_s"] * 100
             rounds.append(result)
     finally:
         fleet.stop()
     record_only = all("RECORD-ONLY" in bot.log() for bot in fleet.bots)
     print(f"{len(fleet.bots)} bot process(es) ({CALLS_PER_PROCESS} calls each"
-          f"{', Kamailio dispatcher in front for N > 4' if fleet.proxy else ''}); idle CPU {idle_pct:.1f}% of a core "
-          f"per process; record-only: {record_only}")
-    print(f"{'N':>3} {'ok':>3} {'CPU/call':>9} {'bridge us/frame':>16} {'cached p50/p95 ms':>18} {'read-back p50/p95 ms':>21}")
+          f"{', Kamailio dispatcher in front for N > 4' if fleet.proxy else ''}); idle CPU {idle_rate * 100:.1f}% of a "
+          f"core for all of them; record-only: {record_only}")
+    print("turn latency p50/p95 ms: name -> address question (cached prompt), address -> need question (cached),")
+    print("need -> the ticket number read back (synthesized; record-only mode files after the last answer)")
+    print(f"{'N':>3} {'ok':>3} {'CPU/call':>9} {'bridge us/frame':>16} {'name->cached':>13} {'address->cached':>16} "
+          f"{'need->synth':>12}")
     for r in rounds:
-        print(  # a 20 ms frame costs two callbacks: the caller's frame in, the bot's frame out
-            f"{r['calls']:>3} {r['connected']:>3} {r['cpu_per_call_pct']:>8.1f}% {2 * r['bridge_us']:>16.1f} "
-            f"{percentile(r['cached'], .5):>8.0f}/{percentile(r['cached'], .95):<9.0f} "
-            f"{percentile(r['synthesized'], .5):>10.0f}/{percentile(r['synthesized'], .95):<10.0f}"
+        latencies = " ".join(
+            f"{f'{percentile(r[key], .5):.0f}/{percentile(r[key], .95):.0f}':>{width}}"
+            for key, width in (("after_name", 13), ("after_address", 16), ("readback", 12))
         )
-    print("turn latency = end of the caller's speech -> first audible bot frame at the caller, including the "
-          "endpoint detector's end-of-speech silence (600 ms; 1200 ms after the address).")
+        print(  # a 20 ms frame costs two callbacks: the caller's frame in, the bot's frame out
+            f"{r['calls']:>3} {r['connected']:>3} {r['cpu_per_call_pct']:>8.1f}% {2 * r['bridge_us']:>16.1f} {latencies}"
+        )
+    print("CPU/call: the bots' CPU above idle / N / wall time (% of one core). Turn latency: end of the caller's "
+          "speech -> first audible bot frame at the caller; it includes the endpoint detector's end-of-speech "
+          "window (600 ms; 1200 ms after the address).")
     if any(r["connected"] < r["calls"] for r in rounds):
         print("warning: some calls did not connect")
 
