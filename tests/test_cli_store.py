@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from postgres import free_port
+from processes import wait_for_http
 from typer.testing import CliRunner
 
 from callbot.cli import app
@@ -94,15 +94,8 @@ def test_serve_answers_health_and_login() -> None:
     server = subprocess.Popen([sys.executable, "-m", "callbot", "serve"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.stdout.read().decode()  # type: ignore[union-attr]
-                assert time.monotonic() < deadline, "serve did not come up"
-                time.sleep(0.2)
+        health = wait_for_http(f"http://127.0.0.1:{port}/healthz", server, timeout=60,
+                               output=lambda: server.stdout.read().decode())  # type: ignore[union-attr]
         assert health.json()["database"] == "ok"
         assert httpx.get(f"http://127.0.0.1:{port}/login", timeout=5).status_code == 200
         assert (Path(os.environ["CALLBOT_DATA_DIR"]) / "callbot.db").exists()  # SQLite by default

@@ -11,13 +11,13 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from callbot.config import Settings
 from callbot.store import TicketStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from processes import wait_for_http
 from sip_caller import REPO, free_sip_port, run_peer, start_peer, start_service
 from test_telephony_sip import ticket_of
 
@@ -127,14 +127,8 @@ def test_callbot_serve_runs_the_api_and_answers_calls(tmp_path: Path) -> None:
         server = subprocess.Popen([sys.executable, "-m", "callbot", "serve"], env=env, cwd=REPO,
                                   stdout=log_file, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{http_port}/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None and time.monotonic() < deadline, log_path.read_text()[-3000:]
-                time.sleep(0.2)
+        health = wait_for_http(f"http://127.0.0.1:{http_port}/healthz", server, timeout=120,
+                               output=log_path.read_text)
         assert health.status_code == 200
         assert f"answering SIP calls on 127.0.0.1:{sip_port}" in log_path.read_text()
         report = run_peer(tmp_path / "c.json", "--target", f"sip:bot@127.0.0.1:{sip_port}",

@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -131,16 +132,27 @@ def test_a_clip_without_speech_is_a_no_input_event(tmp_path: Path, vi_fixtures: 
     assert name["speech"] and name["wer"] == 0.0
 
 
-def test_baseline_flags_an_injected_regression_and_the_improvement_back(
-    tmp_path: Path, vi_fixtures: Path
-) -> None:
+@dataclass(frozen=True)
+class InjectedRegression:
+    baseline: Path  # --json report of the good fixture set
+    script: Path  # the same set, with the caller's name clip in hn-happy-path holding no speech at all
+
+
+@pytest.fixture
+def injected_regression(tmp_path: Path, vi_fixtures: Path) -> InjectedRegression:
     good = tmp_path / "good.json"
     good.write_text(callbot("eval", "--json", "--asr", "reference", vi_fixtures).stdout, encoding="utf-8")
-    # the injected regression: the caller's name clip in hn-happy-path now holds no speech at all
     broken = tmp_path / "broken"
     shutil.copytree(vi_fixtures.parent, broken)
     write_wav(broken / "answers" / "hn-happy-path-00.wav", b"\x00\x00" * 8000, 8000)
-    run = callbot("eval", "--json", "--asr", "reference", "--baseline", good, broken / "vi_hanoi.yaml")
+    return InjectedRegression(good, broken / "vi_hanoi.yaml")
+
+
+def test_baseline_flags_an_injected_regression_and_the_improvement_back(
+    tmp_path: Path, vi_fixtures: Path, injected_regression: InjectedRegression
+) -> None:
+    good, broken_script = injected_regression.baseline, injected_regression.script
+    run = callbot("eval", "--json", "--asr", "reference", "--baseline", good, broken_script)
     report = report_of(run)
     assert run.returncode == 1
     flagged = {(r["case"], r["what"]) for r in report["regressions"]}
@@ -148,7 +160,7 @@ def test_baseline_flags_an_injected_regression_and_the_improvement_back(
     assert {case for case, _ in flagged} == {"hn-happy-path"}  # the untouched cases are not flagged
     marked = {r["id"]: r["changes"] for r in report["results"]}
     assert marked["hn-silence-then-name"] == [] and all(c["worse"] for c in marked["hn-happy-path"])
-    text = callbot("eval", "--asr", "reference", "--baseline", good, broken / "vi_hanoi.yaml")
+    text = callbot("eval", "--asr", "reference", "--baseline", good, broken_script)
     assert (
         text.returncode == 1
         and "WORSE hn-happy-path" in text.stdout
@@ -231,16 +243,12 @@ def test_korean_speech_through_the_real_model_reports_wer_and_latency(
 @pytest.mark.slow
 def test_html_report_renders_tables_and_histogram_in_chromium(
     tmp_path: Path,
-    vi_fixtures: Path,
+    injected_regression: InjectedRegression,
     browser,  # noqa: F811 (the imported fixture)
 ) -> None:
-    good = tmp_path / "good.json"
-    good.write_text(callbot("eval", "--json", "--asr", "reference", vi_fixtures).stdout, encoding="utf-8")
-    broken = tmp_path / "broken"
-    shutil.copytree(vi_fixtures.parent, broken)
-    write_wav(broken / "answers" / "hn-happy-path-00.wav", b"\x00\x00" * 8000, 8000)
     html = tmp_path / "report.html"
-    run = callbot("eval", "--asr", "reference", "--baseline", good, "--html", html, broken / "vi_hanoi.yaml")
+    run = callbot("eval", "--asr", "reference", "--baseline", injected_regression.baseline, "--html", html,
+                  injected_regression.script)
     assert run.returncode == 1 and html.is_file(), run.stderr
     page = browser.new_page()
     page.goto(html.as_uri())
