@@ -119,6 +119,7 @@ class PeerCall(pj.Call):
     def __init__(self, peer: Peer, account: pj.Account, call_id: int = pj.PJSUA_INVALID_ID) -> None:
         super().__init__(account, call_id)
         self.peer = peer
+        self.account = account
         self.port: PeerPort | None = None
         self.disconnected = False
 
@@ -151,6 +152,12 @@ class PeerCall(pj.Call):
     def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:
         self.peer.report.refer_to = prm.dstUri
         prm.statusCode = 202 if self.peer.accept_transfer else 603
+        if self.peer.accept_transfer:
+            # the transferred call gets its own Call: without one pjsua2 shares this instance between both calls
+            # (switching its id back and forth, pjproject #2158), which crashed this process now and then
+            transferred = PeerCall(self.peer, self.account)
+            self.peer.calls.append(transferred)
+            prm.newCall = transferred
 
     def onCallTransferStatus(self, prm: pj.OnCallTransferStatusParam) -> None:
         prm.cont = True
