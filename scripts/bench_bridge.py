@@ -59,7 +59,8 @@ def measure(rate: int, frames: int) -> dict[str, float]:
     tx = pj.MediaFrame()
     tx.size = frame_bytes
     session = DequeSession(pcm)
-    port = BridgePort(session, frame_bytes)
+    port = BridgePort(frame_bytes)
+    port.attach(session)
 
     start = time.perf_counter()
     for _ in range(frames):

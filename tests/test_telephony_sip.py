@@ -205,3 +205,20 @@ def test_each_offered_codec_carries_the_bot_s_voice(bot: ServiceProcess, tmp_pat
     report = run_peer(tmp_path / "r.json", "--codec", codec, "--target", bot.uri, "--step", "until_speech:10",
                       "--step", "wait:1", "--step", "hangup")
     assert report["connected"] and report["codec"] == name and report["heard_audio_s"] > 0.5, report
+
+
+def test_back_to_back_short_calls_reuse_one_bridge_port(bot: ServiceProcess, tmp_path: Path) -> None:
+    # Calls that end within a few frames of the answer used to free their port while pjmedia's clock thread
+    # could still call it (a callback on a half-destroyed port, then SIGSEGV); ports are now pooled.
+    reports = [
+        run_peer(tmp_path / f"short{n}.json", "--target", bot.uri, "--step", "until_speech:10", "--step", "hangup")
+        for n in range(6)
+    ]
+    assert all(report["connected"] for report in reports), reports
+    last = run_peer(tmp_path / "after.json", "--target", bot.uri, "--step", "until_speech:10", "--step", "hangup")
+    assert last["connected"] and last["heard_audio_s"] > 0, last  # the reused port still carries the bot's voice
+    for report in [*reports, last]:
+        assert ticket_of(bot, report["call_id"]) is not None, report["call_id"]
+    assert bot.alive()
+    log = bot.log()  # this module's service takes one call at a time, so one port serves every call
+    assert "bridge port 1 created" in log and "bridge port 2 created" not in log, log[-2000:]

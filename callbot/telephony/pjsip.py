@@ -120,26 +120,40 @@ class BridgeStats:
 
 
 class BridgePort(pj.AudioMediaPort):
-    """One per call: the caller's frames go to ``session.push_inbound``, ours come from ``pull_outbound``."""
+    """A conference port serving one call at a time: the caller's frames go to ``session.push_inbound``, ours
+    come from ``pull_outbound``; detached (no session) it plays silence and drops what it hears.
 
-    def __init__(self, session: MediaSession, frame_bytes: int) -> None:
+    Ports are pooled and reused, never freed while the bridge is clocked: freeing one queues its removal from
+    the conference, but pjmedia's clock thread can call it once more after the Python object is gone (seen as
+    a callback on a half-destroyed port, then SIGSEGV)."""
+
+    def __init__(self, frame_bytes: int) -> None:
         super().__init__()
-        self.session = session
+        self.session: MediaSession | None = None
         self.frame_bytes = frame_bytes
         self.stats = BridgeStats()
 
+    def attach(self, session: MediaSession) -> None:
+        self.stats = BridgeStats()
+        self.session = session
+
+    def detach(self) -> None:
+        self.session = None
+
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:
         started = time.perf_counter()
-        if frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO:
+        session, stats = self.session, self.stats
+        if session is not None and frame.type == pj.PJMEDIA_FRAME_TYPE_AUDIO:
             pcm = read_bytes(frame.buf)
             if pcm:
-                self.session.push_inbound(pcm)
-                self.stats.frames_in += 1
-        self.stats.callback_seconds += time.perf_counter() - started
+                session.push_inbound(pcm)
+                stats.frames_in += 1
+        stats.callback_seconds += time.perf_counter() - started
 
     def onFrameRequested(self, frame: pj.MediaFrame) -> None:
         started = time.perf_counter()
-        pcm = self.session.pull_outbound()
+        session = self.session
+        pcm = session.pull_outbound() if session is not None else None
         size = frame.size or self.frame_bytes
         if pcm is None:
             pcm = bytes(size)
@@ -153,13 +167,37 @@ class BridgePort(pj.AudioMediaPort):
         self.stats.callback_seconds += time.perf_counter() - started
 
 
-def make_bridge_port(session: MediaSession, rate: int, name: str) -> BridgePort:
-    """A registered 20 ms mono PCM16 conference port at ``rate`` (on a pjsua2-registered thread)."""
-    fmt = pj.MediaFormatAudio()
-    fmt.init(pj.PJMEDIA_FORMAT_PCM, rate, 1, 20000, 16)
-    port = BridgePort(session, frame_bytes=rate // 50 * 2)
-    port.createPort(name, fmt)
-    return port
+class BridgePortPool:
+    """The endpoint's bridge ports (SIP thread only): one per concurrent call, created on demand, reused."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._idle: list[BridgePort] = []
+        self._all: list[BridgePort] = []
+
+    def acquire(self, session: MediaSession) -> BridgePort:
+        if not self._idle:
+            fmt = pj.MediaFormatAudio()
+            fmt.init(pj.PJMEDIA_FORMAT_PCM, self.rate, 1, 20000, 16)
+            port = BridgePort(frame_bytes=self.rate // 50 * 2)
+            port.createPort(f"bridge{len(self._all)}", fmt)
+            self._all.append(port)
+            log.info("bridge port %d created", len(self._all))
+            self._idle.append(port)
+        port = self._idle.pop()
+        port.attach(session)
+        return port
+
+    def release(self, port: BridgePort) -> None:
+        port.detach()
+        self._idle.append(port)
+
+    def clear(self) -> None:
+        """Drop every port: only once the bridge's clock is stopped and before libDestroy."""
+        for port in self._all:
+            port.detach()
+        self._idle.clear()
+        self._all.clear()
 
 
 # --- calls ---------------------------------------------------------------------------------------------
@@ -275,6 +313,7 @@ class SipEndpoint:
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._calls: dict[int, CallRecord] = {}  # pjsua call index -> record (SIP thread only)
         self._finished: list[CallRecord] = []  # disconnected or rejected, dropped on the next loop turn
+        self._ports = BridgePortPool(self.rate)
         self._answered = 0
         self._redirected = 0
         self._rejected: dict[int, int] = {}
@@ -366,6 +405,8 @@ class SipEndpoint:
     def _release_finished(self) -> None:
         """Outside every callback: safe to free Calls and ports now."""
         for record in self._finished:
+            if record.port is not None:
+                self._ports.release(record.port)
             record.release()
         self._finished.clear()
 
@@ -439,6 +480,12 @@ class SipEndpoint:
         self._finished.extend(self._calls.values())
         self._calls.clear()
         self._release_finished()
+        # Stop the bridge's clock before freeing its ports, so no media callback can reach a freed one.
+        try:
+            endpoint.audDevManager().setNoDev()
+        except pj.Error:
+            pass
+        self._ports.clear()
         gc.collect()
         if account is not None:
             try:
@@ -530,7 +577,7 @@ class SipEndpoint:
         for media in info.media:
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
                 audio = call.getAudioMedia(media.index)
-                record.port = make_bridge_port(record.session, self.rate, f"bridge{info.id}")
+                record.port = self._ports.acquire(record.session)
                 audio.startTransmit(record.port)
                 record.port.startTransmit(audio)
                 return
