@@ -319,6 +319,9 @@ class Peer:
         self.pump(0.5)
 
     def finish(self) -> None:
+        # Stop the conference bridge's clock first: a port freed while it runs can be called once more after
+        # the Python object is gone (SIGSEGV); see BridgePortPool in callbot/telephony/pjsip.py.
+        self.endpoint.audDevManager().setNoDev()
         ports = [call.port for call in self.calls if call.port is not None]
         heard = b"".join(pcm for port in ports for _, pcm in port.heard)
         self.report.heard_audio_s = round(
