@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from callbot.call.effects import SimulatedCall, SimulatedEffects, TranscriptLine
 from callbot.config import Settings
 from callbot.dialogue.conversation import Conversation
 from callbot.dialogue.resources import DialogueResources
-from callbot.dialogue.simulation import SimulatedRuntime, TranscriptLine
 from callbot.types import CallerEvent, DtmfInput, FinalTranscript, Hangup, NoInput, TicketDraft
 
 HELP = "Type what the caller says. Commands: /silence [s], /dtmf DIGITS, /conf 0.6 TEXT, /hangup, /help"
@@ -101,20 +101,19 @@ def run_chat(
         elif prompt is None:  # piped input is not echoed by a terminal: show what the caller "said"
             echo(f"caller> {line.text}")
 
-    runtime = SimulatedRuntime(
-        conversation, ticket_number="0000-0001", operators_free=operators_free, on_line=show
-    )
+    effects = SimulatedEffects(operators_free=operators_free, on_line=show)
+    call = SimulatedCall(conversation, effects)
     echo(HELP)
-    runtime.start()
+    call.start()
     slots = _slots_line(conversation.draft)
     source = iter(lines)
-    while not runtime.ended:
+    while not call.ended:
         if prompt:
             prompt()
         line = next(source, None)
         if line is None:
             echo("[end of input: the caller hangs up]")
-            runtime.caller(Hangup())
+            call.caller(Hangup())
             break
         try:
             events = parse_chat_line(line, settings.no_input_timeout_s)
@@ -125,13 +124,13 @@ def run_chat(
             echo(HELP)
             continue
         for event in events:
-            if not runtime.ended:
-                runtime.caller(event)
+            if not call.ended:
+                call.caller(event)
         now = _slots_line(conversation.draft)
-        if now != slots and not runtime.ended:
+        if now != slots and not call.ended:
             echo(now)
             slots = now
-    if runtime.filed is not None:
-        for text in ticket_lines(runtime.filed, conversation.ticket_number or runtime.ticket_number):
+    if effects.filed is not None:
+        for text in ticket_lines(effects.filed, conversation.ticket_number or effects.ticket_number):
             echo(text)
-    return runtime.filed
+    return effects.filed

@@ -26,6 +26,7 @@ from callbot.asr import VoskModels
 from callbot.audio import read_wav, rms_dbfs, samples_per_frame
 from callbot.call_session import CallSession, SharedResources
 from callbot.config import Settings
+from callbot.eval.metrics import percentile
 from callbot.store import TicketStore
 from callbot.tts import SpeechOutput
 
@@ -101,11 +102,6 @@ def scenario(line: Line, answers: list[bytes]) -> None:
     line.session.on_hangup()
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def run(calls: int, resources: SharedResources, answers: list[bytes]) -> None:
     lines = []
     for index in range(calls):
@@ -158,14 +154,14 @@ def run(calls: int, resources: SharedResources, answers: list[bytes]) -> None:
     tickets = sum(1 for line in lines if line.session.ticket_number)
     print(f"calls={calls}: tickets {tickets}/{calls}, inbound frames dropped {dropped}")
     print(f"  media side per frame (push+pull): mean {statistics.mean(costs) * 1e6:.1f} us, "
-          f"p99 {percentile(costs, 0.99) * 1e6:.1f} us over {len(costs)} frames")
+          f"p99 {percentile(costs, 99) * 1e6:.1f} us over {len(costs)} frames")
     print(f"  barge-in cut (speech onset -> bot silent, stream time): "
           f"max {max(cuts):.0f} ms, mean {statistics.mean(cuts):.0f} ms over {len(cuts)} calls")
     print(f"  turn latency from the end of the caller's speech ({len(latencies)} turns; includes the "
           f"{resources.settings.end_silence_ms} ms end-of-speech silence):")
     for name, values in (("transcript ready", understood), ("first frame queued", queued),
                          ("first frame played", played)):
-        print(f"    {name:>19}: p50 {percentile(values, 0.5):.0f} ms, p95 {percentile(values, 0.95):.0f} ms")
+        print(f"    {name:>19}: p50 {percentile(values, 50):.0f} ms, p95 {percentile(values, 95):.0f} ms")
     print(f"  CPU {cpu / wall / calls * 100:.1f} % of a core per call ({cpu:.1f} s CPU over {wall:.1f} s)")
 
 

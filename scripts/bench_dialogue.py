@@ -9,15 +9,15 @@ holds, and the time one caller turn takes through the real policy, replaying the
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 import tracemalloc
 from pathlib import Path
 
+from callbot.call.effects import SimulatedCall, SimulatedEffects
 from callbot.config import Settings
 from callbot.dialogue import Conversation, DialogueResources
-from callbot.dialogue.simulation import SimulatedRuntime
-from callbot.evaluation import load_eval_file
+from callbot.eval.metrics import percentile
+from callbot.eval.script import WavTurn, load_eval_file
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,22 +63,22 @@ def main() -> None:
                 conversation = Conversation(
                     file_settings, locale=script.locale, call_id=case.id, resources=resources
                 )
-                runtime = SimulatedRuntime(conversation, operators_free=case.operators_free)
-                runtime.start()
+                call = SimulatedCall(conversation, SimulatedEffects(operators_free=case.operators_free))
+                call.start()
                 turn_ms.append((time.perf_counter() - started) * 1000)
                 for turn in case.turns:
+                    if isinstance(turn, WavTurn):
+                        continue  # the policy alone is measured here; scripts/bench_tuning.py measures audio turns
                     for event in turn.events():
-                        if runtime.ended:
+                        if call.ended:
                             break
                         started = time.perf_counter()
-                        runtime.caller(event)
+                        call.caller(event)
                         turn_ms.append((time.perf_counter() - started) * 1000)
                 calls += 1
-    turn_ms.sort()
-    p95 = turn_ms[int(len(turn_ms) * 0.95) - 1]
     print(
-        f"{calls} calls, {len(turn_ms)} turns (call start counted as a turn): "
-        f"median {statistics.median(turn_ms):.2f} ms, p95 {p95:.2f} ms, max {turn_ms[-1]:.2f} ms per turn"
+        f"{calls} calls, {len(turn_ms)} turns (call start counted as a turn): median {percentile(turn_ms, 50):.2f} "
+        f"ms, p95 {percentile(turn_ms, 95):.2f} ms, max {max(turn_ms):.2f} ms per turn"
     )
 
 

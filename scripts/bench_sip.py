@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from sip_caller import free_sip_port, peer_command, start_service
 
+from callbot.eval.metrics import percentile
 from callbot.telephony.pjsip import PJSUA_MAX_CALLS as CALLS_PER_PROCESS
 
 ANSWERS = {
@@ -55,11 +56,9 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+def p50_p95(values: list[float]) -> str:
+    low, high = percentile(values, 50), percentile(values, 95)
+    return "-" if low is None or high is None else f"{low:.0f}/{high:.0f}"
 
 
 def run_round(uri: str, cpu_seconds: Callable[[], float], calls: int, wavs: dict[str, Path], work: Path) -> dict:
@@ -178,7 +177,7 @@ def main() -> None:
           f"{'need->synth':>12}")
     for r in rounds:
         latencies = " ".join(
-            f"{f'{percentile(r[key], .5):.0f}/{percentile(r[key], .95):.0f}':>{width}}"
+            f"{p50_p95(r[key]):>{width}}"
             for key, width in (("after_name", 13), ("after_address", 16), ("readback", 12))
         )
         print(  # a 20 ms frame costs two callbacks: the caller's frame in, the bot's frame out

@@ -9,13 +9,13 @@ pass --database-url postgresql+psycopg://... . Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from callbot.config import Settings
+from callbot.eval.metrics import percentile
 from callbot.store import TicketStore
 from callbot.types import Category, Outcome, TicketDraft
 
@@ -38,11 +38,11 @@ def one_call(store: TicketStore, call_id: str) -> tuple[float, float]:
 
 
 def report(label: str, samples: list[tuple[float, float]]) -> None:
-    calls = sorted(s[0] * 1000 for s in samples)
-    tickets = sorted(s[1] * 1000 for s in samples)
-    p95 = lambda values: values[int(0.95 * (len(values) - 1))]
-    print(f"{label:<28} whole call p50 {statistics.median(calls):7.2f} ms  p95 {p95(calls):7.2f} ms   "
-          f"file_ticket p50 {statistics.median(tickets):6.2f} ms  p95 {p95(tickets):6.2f} ms  (n={len(samples)})")
+    calls = [s[0] * 1000 for s in samples]
+    tickets = [s[1] * 1000 for s in samples]
+    print(f"{label:<28} whole call p50 {percentile(calls, 50):7.2f} ms  p95 {percentile(calls, 95):7.2f} ms   "
+          f"file_ticket p50 {percentile(tickets, 50):6.2f} ms  p95 {percentile(tickets, 95):6.2f} ms  "
+          f"(n={len(samples)})")
 
 
 def main() -> None:

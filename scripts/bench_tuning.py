@@ -20,7 +20,8 @@ import yaml
 
 from callbot.asr import VoskModels
 from callbot.config import Settings
-from callbot.tuning.runner import run_tuning
+from callbot.eval.metrics import percentile
+from callbot.eval.runner import run_eval
 
 SENTENCES = [
     "안녕하세요 저는 서울에 살고 있습니다",
@@ -70,21 +71,21 @@ def main() -> None:
         script = make_script(Path(tmp), args.cases)
         for jobs in args.jobs:
             began, cpu_began = time.perf_counter(), time.process_time()
-            report = run_tuning(
+            report = run_eval(
                 [script], Settings(), asr=str(model), jobs=jobs, progress=False, models=models
             )
             wall = time.perf_counter() - began
             cores_busy = (time.process_time() - cpu_began) / wall  # above 1: decoding ran on several cores
             data = report.as_json()
             latency = data["latency_ms"]
-            processing = sorted(
-                t.processing_ms for m in report.measures for t in m.turns if t.processing_ms is not None
-            )
+            processing = [
+                t.processing_ms for r in report.results for t in r.turns if t.processing_ms is not None
+            ]
             print(
                 f"jobs {jobs}: {args.cases} cases in {wall:.2f} s ({wall / args.cases * 1000:.0f} ms/case, "
                 f"{cores_busy:.2f} cores busy)  "
                 f"WER {data['wer']:.1%}  CER {data['cer']:.1%}  latency p50 {latency['p50']:.0f} ms "
-                f"p95 {latency['p95']:.0f} ms  (after the endpoint: median {processing[len(processing) // 2]:.0f} ms)"
+                f"p95 {latency['p95']:.0f} ms  (after the endpoint: median {percentile(processing, 50):.0f} ms)"
             )
 
 

@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 from callbot.config import SettingsError, load_settings
-from callbot.evaluation import MalformedEvalFile
+from callbot.eval.fixtures import FixtureOptions, make_fixture_set
+from callbot.eval.script import MalformedEvalFile
 from callbot.tts import SpeechOutput, TtsError
-from callbot.tuning.fixtures import FixtureOptions, make_fixture_set
 
 
 def main(argv: list[str] | None = None) -> int:

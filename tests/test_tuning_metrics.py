@@ -1,5 +1,5 @@
-"""Unit tests for the tuning loop's arithmetic: edit distance, WER/CER, percentiles, the telephone band-pass,
-noise at a chosen SNR, and the baseline comparison on hand-made results."""
+"""Unit tests for callbot eval's arithmetic (``callbot.eval``): edit distance, WER/CER, percentiles, the
+telephone band-pass, noise at a chosen SNR, and the baseline comparison on hand-made results."""
 
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ from conftest import espeak_wav
 from callbot.audio import pcm16_to_float, to_pcm16
 from callbot.config import Settings
 from callbot.dialogue.resources import DialogueResources
-from callbot.evaluation import CaseResult, EvalReport, load_eval_file, run_case
-from callbot.tuning.audio_turns import AudioCaller, TurnMeasure
-from callbot.tuning.baseline import compare
-from callbot.tuning.fixtures import add_noise, band_pass, speech_rms
-from callbot.tuning.html_report import latency_histogram_svg
-from callbot.tuning.metrics import (
+from callbot.eval.audio import AudioCaller, TurnMeasure
+from callbot.eval.baseline import compare
+from callbot.eval.fixtures import add_noise, band_pass, speech_rms
+from callbot.eval.html import latency_histogram_svg
+from callbot.eval.metrics import (
     ErrorCount,
     char_errors,
     edit_distance,
@@ -26,7 +25,9 @@ from callbot.tuning.metrics import (
     percentile,
     word_errors,
 )
-from callbot.tuning.report import CaseMeasures, TuningReport, case_checks
+from callbot.eval.report import CaseResult, Check, EvalReport
+from callbot.eval.runner import run_case
+from callbot.eval.script import load_eval_file
 from callbot.types import Transcript
 
 
@@ -112,23 +113,23 @@ def measure(reference: str, hypothesis: str, latency: float | None = 700.0) -> T
     )
 
 
-def report_of(name_right: bool, hypothesis: str) -> TuningReport:
-    differences = [] if name_right else ["name: expected 'An', got 'Anh'"]
+def report_of(name_right: bool, hypothesis: str) -> EvalReport:
+    name = "An" if name_right else "Anh"
     result = CaseResult(
         "c1",
         Path("/x/s.yaml"),
-        name_right,
         {"name": "An", "outcome": "complete"},
-        {"name": "An" if name_right else "Anh", "outcome": "complete"},
-        differences,
+        {"name": name, "outcome": "complete"},
+        [Check("name", "An", name, name_right, "slot"), Check("outcome", "complete", "complete", True, "outcome")],
         [],
+        [measure("tôi tên an", hypothesis)],
     )
-    return TuningReport(EvalReport([result]), [CaseMeasures([measure("tôi tên an", hypothesis)])], "m")
+    return EvalReport([result], "m")
 
 
 def test_baseline_marks_the_slot_the_case_and_the_wer_that_got_worse_or_better() -> None:
     good, bad = report_of(True, "tôi tên an"), report_of(False, "tôi tên anh")
-    assert case_checks(bad.results[0]) == {"name": False, "outcome": True}
+    assert bad.results[0].scored == {"name": False, "outcome": True}
     before = {"s.yaml#c1": good.as_json()["results"][0]}
     changes = compare(bad, before)
     assert {(c.what, c.worse) for c in changes} == {("case", True), ("name", True), ("wer", True)}
@@ -185,9 +186,7 @@ def test_latency_counts_the_backlog_of_a_recognizer_slower_than_real_time(tmp_pa
     processing = {}
     for label, per_frame in (("fast", 0.0), ("slow", 0.05)):  # slow: 2.5x real time
         caller = AudioCaller(eval_file, settings, TimedRecognizer(per_frame))
-        run_case(
-            eval_file.cases[0], eval_file, settings, resources, "0000-0001", caller.turn_events, caller.attach
-        )
+        run_case(eval_file.cases[0], eval_file, settings, resources, "0000-0001", caller)
         (turn,) = caller.measures
         assert turn.hypothesis == "xin chào" and turn.endpoint_ms is not None and turn.endpoint_ms >= 600
         processing[label] = turn.processing_ms

@@ -6,10 +6,10 @@ from callbot.cli.app import app
 from callbot.cli import (  # noqa: F401,E402
     asr_commands,
     dialogue_commands,
+    eval_commands,
     serve_commands,
     store_commands,
     tts_commands,
-    tuning_commands,
 )
 
 

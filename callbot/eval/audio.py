@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from callbot.asr import Recognizer
 from callbot.audio import FRAME_MS, Frame, frames_of, read_wav, samples_per_frame
 from callbot.config import Settings
-from callbot.dialogue.simulation import SimulatedRuntime
-from callbot.evaluation import EvalFile, MalformedEvalFile, Turn, WavTurn
+from callbot.eval.metrics import ErrorCount, char_errors, word_errors
+from callbot.eval.script import EvalFile, Turn, WavTurn
 from callbot.listener import Final, Listener
-from callbot.tuning.metrics import ErrorCount, char_errors, word_errors
 from callbot.types import Ask, CallerEvent, FinalTranscript, NoInput
 
 LEAD_SILENCE_S = 0.5  # the pause after the bot's question; also lets the VAD's noise gauge settle on turn one
@@ -67,30 +65,6 @@ def _rounded(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def wav_path(eval_file: EvalFile, turn: WavTurn) -> Path:
-    return (eval_file.path.parent / turn.path).resolve()
-
-
-def check_audio_turns(eval_file: EvalFile, *, need_reference: bool) -> None:
-    """Every ``wav:`` names a readable file (and carries ``say:`` when the reference stands in for ASR)."""
-    import soundfile  # only the check reads headers; decoding goes through callbot.audio
-
-    for case in eval_file.cases:
-        for index, turn in enumerate(case.turns):
-            if not isinstance(turn, WavTurn):
-                continue
-            where = f"{eval_file.path}: case '{case.id}': field 'turns[{index}]"
-            path = wav_path(eval_file, turn)
-            if not path.is_file():
-                raise MalformedEvalFile(f"{where}.wav': no such WAV file {path}")
-            try:
-                soundfile.info(str(path))
-            except (RuntimeError, soundfile.LibsndfileError) as exc:
-                raise MalformedEvalFile(f"{where}.wav': cannot read {path}: {exc}") from None
-            if need_reference and not turn.reference:
-                raise MalformedEvalFile(f"{where}.say': required beside wav when --asr reference is used")
-
-
 @dataclass
 class AudioCaller:
     """One case's caller: plays each ``wav:`` turn into a Listener and reports what the policy receives.
@@ -102,28 +76,19 @@ class AudioCaller:
     settings: Settings
     recognizer: Recognizer | None
     measures: list[TurnMeasure] = field(default_factory=list, init=False)
-    _runtime: SimulatedRuntime | None = field(default=None, init=False)
     _clock: float = field(default=0.0, init=False)  # stream time of the next frame
     _busy_until: float = field(default=0.0, init=False)  # when the Listener has caught up with the frames fed
-    _turn_index: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         self.rate = self.settings.call_sample_rate
         self.listener = Listener(self.settings, self.recognizer, self.rate)
 
-    def attach(self, runtime: SimulatedRuntime) -> None:
-        self._runtime = runtime
-
-    def turn_events(self, turn: Turn) -> list[CallerEvent]:
-        """The ``turn_events`` hook of ``run_case``: audio turns are heard, the others speak for themselves."""
-        index = self._turn_index
-        self._turn_index += 1
+    def events(self, turn: Turn, index: int, ask: Ask | None) -> list[CallerEvent]:
+        """What the policy receives for turn ``index`` of the case, said after the bot's question ``ask``:
+        audio turns are heard, the others speak for themselves."""
         if isinstance(turn, WavTurn):
-            return self.hear(turn, index)
+            return self.hear(turn, index, ask)
         return turn.events()
-
-    def _last_ask(self) -> Ask | None:
-        return self._runtime.conversation.last_ask if self._runtime is not None else None
 
     def _frames(self, pcm: bytes) -> list[Frame]:
         frames = list(frames_of(pcm, self.rate, start=self._clock))
@@ -134,9 +99,8 @@ class AudioCaller:
         count = max(1, round(seconds * 1000 / FRAME_MS))
         return self._frames(b"\x00" * 2 * samples_per_frame(self.rate) * count)
 
-    def hear(self, turn: WavTurn, index: int) -> list[CallerEvent]:
-        audio = read_wav(wav_path(self.eval_file, turn), self.rate)  # as the SIP leg would deliver it
-        ask = self._last_ask()
+    def hear(self, turn: WavTurn, index: int, ask: Ask | None) -> list[CallerEvent]:
+        audio = read_wav(self.eval_file.wav_path(turn), self.rate)  # as the SIP leg would deliver it
         self.listener.begin_turn(ask)
         end_silence_ms = (
             ask.end_silence_ms if ask and ask.end_silence_ms else None

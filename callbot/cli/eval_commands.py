@@ -1,5 +1,5 @@
-"""Tuning commands: ``callbot fixtures export`` (a real call -> a regression case), and the audio side of
-``callbot eval`` (``run_eval_command``: ``--asr``, ``--html``, ``--baseline``, ``--jobs``, ``--progress``)."""
+"""Evaluation commands: ``callbot eval`` (conversation scripts, text and audio turns) and ``callbot fixtures
+export`` (a real call -> a regression case). The work is done in ``callbot.eval``."""
 
 from __future__ import annotations
 
@@ -10,39 +10,53 @@ from typing import Annotated
 import typer
 
 from callbot.cli.app import app, fail, settings_from
-from callbot.config import Settings
 
 fixtures_app = typer.Typer(help="Audio fixtures for callbot eval.", no_args_is_help=True)
 app.add_typer(fixtures_app, name="fixtures")
 
 
-def run_eval_command(
-    settings: Settings,
-    files: list[Path],
-    *,
-    as_json: bool = False,
-    verbose: bool = False,
-    asr: str | None = None,
-    html: Path | None = None,
-    baseline: Path | None = None,
-    wer_tolerance: float | None = None,
-    jobs: int | None = None,
-    progress: bool | None = None,
-) -> int:
-    """Run the scripts (text and audio turns), print the report, write the HTML; returns the exit code:
-    0 all pass and nothing got worse than the baseline, 1 a case fails or regressed, 2 bad input."""
-    from callbot.evaluation import MalformedEvalFile
-    from callbot.tuning.baseline import WER_TOLERANCE, compare, load_baseline
-    from callbot.tuning.html_report import write_html
-    from callbot.tuning.runner import AsrUnavailable, run_tuning
+@app.command("eval")
+def eval_command(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Conversation script files (YAML).")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of the report.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show every transcript, not only failures.")
+    ] = False,
+    asr: Annotated[
+        str | None,
+        typer.Option("--asr", help="Model for wav: turns (name or folder; default: the locale's), or 'reference'."),
+    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML report here.")] = None,
+    baseline: Annotated[
+        Path | None, typer.Option("--baseline", help="A previous --json report: mark what got better or worse.")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", "-j", help="Cases run in parallel (default: cores).")] = None,
+    wer_tolerance: Annotated[
+        float | None,
+        typer.Option("--wer-tolerance", help="A case's WER must move more than this to count (default 0.1)."),
+    ] = None,
+    progress: Annotated[
+        bool | None, typer.Option("--progress/--no-progress", help="Progress bar on stderr (default: if a terminal).")
+    ] = None,
+) -> None:
+    """Run conversation scripts through the real dialogue; exit 0 all pass, 1 some fail (or regressed against
+    --baseline), 2 malformed file. Audio (wav:) turns go through the live call's Listener and recognizer."""
+    from callbot.eval.baseline import WER_TOLERANCE, compare, load_baseline
+    from callbot.eval.html import write_html
+    from callbot.eval.runner import AsrUnavailable, run_eval
+    from callbot.eval.script import MalformedEvalFile
 
+    settings = settings_from(ctx)
     if jobs is not None and jobs < 1:
         raise fail("--jobs must be at least 1", 2)
     if wer_tolerance is not None and not 0 <= wer_tolerance <= 1:
         raise fail("--wer-tolerance must be from 0 to 1", 2)
     try:
         previous = load_baseline(baseline) if baseline is not None else None
-        report = run_tuning(files, settings, asr=asr, jobs=jobs, progress=progress)
+        report = run_eval(files, settings, asr=asr, jobs=jobs, progress=progress)
     except MalformedEvalFile as exc:
         raise fail(str(exc), 2) from None
     except AsrUnavailable as exc:
@@ -57,7 +71,7 @@ def run_eval_command(
     if html is not None:
         written = write_html(report, html)
         typer.echo(f"HTML report: {written}", err=as_json)
-    return report.exit_code()
+    raise typer.Exit(report.exit_code())
 
 
 @fixtures_app.command("export")
@@ -68,8 +82,8 @@ def export_command(
 ) -> None:
     """Cut a real call's recording into one WAV per caller turn and write a conversation script whose
     `expect` holds the ticket's (corrected) values: a supervisor's correction becomes a regression case."""
+    from callbot.eval.export import PRIVACY_NOTICE, ExportError, export_ticket
     from callbot.store import TicketStore
-    from callbot.tuning.export import PRIVACY_NOTICE, ExportError, export_ticket
 
     settings = settings_from(ctx)
     store = TicketStore.open(settings)

@@ -59,7 +59,8 @@ def total(counts: Iterable[ErrorCount]) -> ErrorCount:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0-100) with linear interpolation between ranks; None for no values."""
+    """The q-th percentile (0-100) with linear interpolation between ranks; None for no values. The one
+    percentile of ``callbot eval`` and the benchmarks in ``scripts/``."""
     if not values:
         return None
     ordered = sorted(values)

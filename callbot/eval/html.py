@@ -1,4 +1,4 @@
-"""The tuning report as one self-contained HTML page: summary, slot accuracy, cases, audio turns, baseline
+"""The eval report as one self-contained HTML page: summary, slot accuracy, cases, audio turns, baseline
 changes and a latency histogram drawn as inline SVG (no script, no CDN: it opens offline on any machine)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 
-from callbot.tuning.report import TuningReport
+from callbot.eval.report import EvalReport
 
 HISTOGRAM_BINS = 12
 CSS = """
@@ -89,7 +89,7 @@ def latency_histogram_svg(values_ms: Sequence[float], width: int = 640, height: 
     return "".join(parts)
 
 
-def render_html(report: TuningReport) -> str:
+def render_html(report: EvalReport) -> str:
     data = report.as_json()
     latency = data["latency_ms"]
     summary = _table(
@@ -223,7 +223,7 @@ def render_html(report: TuningReport) -> str:
     )
 
 
-def write_html(report: TuningReport, path: Path) -> Path:
+def write_html(report: EvalReport, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(report), encoding="utf-8")

@@ -1,5 +1,11 @@
-"""Running conversation scripts with audio turns: every file is loaded and checked first (a malformed file or
-a missing WAV raises ``MalformedEvalFile`` before anything runs), then the cases run in parallel threads.
+"""The one ``callbot eval`` runner, for text and audio turns: every file is loaded and checked first (a malformed
+file or a missing WAV raises ``MalformedEvalFile`` before anything runs), then the cases run in parallel threads.
+
+Each case is a call in text (``callbot.call.effects.SimulatedCall``): the real conversation, the decision
+interpreter live calls use, simulated effects (deterministic ticket numbers, operators free or not). Its
+caller is an ``AudioCaller``: ``wav:`` turns go through the call's Listener, the other turns speak for
+themselves. ``--asr``: ``reference`` (the ``say:`` text beside each clip stands in for the recognizer), a
+model name or folder, or none (the locale's configured model).
 
 One ``VoskModels`` holds one model per folder for the whole run; each case gets its own recognizer on it, as
 each call does. Vosk releases the GIL while decoding (``scripts/bench_asr.py`` measures it), so threads use
@@ -16,32 +22,73 @@ from pathlib import Path
 from tqdm import tqdm
 
 from callbot.asr import AsrError, VoskModels, VoskRecognizer
+from callbot.call.effects import SimulatedCall, SimulatedEffects
 from callbot.config import Settings
+from callbot.dialogue.conversation import Conversation
 from callbot.dialogue.resources import DialogueResources
-from callbot.evaluation import (
-    CaseResult,
-    EvalCase,
-    EvalFile,
-    EvalReport,
-    MalformedEvalFile,
-    WavTurn,
-    eval_ticket_number,
-    load_eval_file,
-    run_case,
-)
+from callbot.eval.audio import AudioCaller
+from callbot.eval.report import CaseResult, EvalReport, expect_checks, script_checks
+from callbot.eval.script import EvalCase, EvalFile, check_audio_turns, load_eval_file, ticket_values
 from callbot.model_manager import ModelManager, ModelNotFound
-from callbot.tuning.audio_turns import AudioCaller, check_audio_turns
-from callbot.tuning.report import CaseMeasures, TuningReport
+from callbot.types import Hangup
 
-REFERENCE = "reference"  # --asr reference: the `say:` text beside each clip stands in for the recognizer
+REFERENCE = "reference"
 
 
 class AsrUnavailable(RuntimeError):
     """The chosen model cannot be found or loaded; the message names the fix."""
 
 
-def has_audio(eval_file: EvalFile) -> bool:
-    return any(isinstance(turn, WavTurn) for case in eval_file.cases for turn in case.turns)
+def eval_ticket_number(index: int) -> str:
+    """Deterministic test ticket numbers in the store's shape ("NNNN-NNNN")."""
+    digits = f"{index:08d}"
+    return f"{digits[:4]}-{digits[4:]}"
+
+
+def run_case(
+    case: EvalCase,
+    eval_file: EvalFile,
+    settings: Settings,
+    resources: DialogueResources,
+    ticket_number: str,
+    caller: AudioCaller,
+) -> CaseResult:
+    """One case through the real policy and the decision interpreter, its turns played by ``caller``."""
+    file_settings = settings.model_copy(update={"default_province": eval_file.default_province})
+    conversation = Conversation(
+        file_settings,
+        locale=eval_file.locale,
+        call_id=f"eval-{case.id}",
+        caller_id=case.caller_id,
+        resources=resources,
+    )
+    call = SimulatedCall(conversation, SimulatedEffects(ticket_number, case.operators_free))
+    call.start()
+    unused = 0
+    for index, turn in enumerate(case.turns):
+        if call.ended:
+            unused += 1
+            continue
+        for event in caller.events(turn, index, conversation.last_ask):
+            if not call.ended:
+                call.caller(event)
+    if not call.ended:
+        call.caller(Hangup())
+    transcript = call.effects.transcript
+    got = ticket_values(call.effects.filed)
+    said = [line.key for line in transcript if line.speaker == "bot" and line.key]
+    if "prompts" in case.expect:
+        got["prompts"] = said
+    checks = [*script_checks(call.effects.filed is not None, unused), *expect_checks(case.expect, got, said)]
+    return CaseResult(
+        case.id,
+        eval_file.path,
+        dict(case.expect),
+        got,
+        checks,
+        [line.as_dict() for line in transcript],
+        caller.measures,
+    )
 
 
 def resolve_models(files: Sequence[EvalFile], settings: Settings, asr: str | None) -> dict[str, Path]:
@@ -49,7 +96,7 @@ def resolve_models(files: Sequence[EvalFile], settings: Settings, asr: str | Non
     if asr == REFERENCE:
         return {}
     manager = ModelManager(settings)
-    locales = sorted({f.locale for f in files if has_audio(f)})
+    locales = sorted({f.locale for f in files if f.has_audio})
     try:
         if asr is not None:
             path = manager.resolve(asr)
@@ -59,7 +106,7 @@ def resolve_models(files: Sequence[EvalFile], settings: Settings, asr: str | Non
         raise AsrUnavailable(str(exc)) from None
 
 
-def run_tuning(
+def run_eval(
     paths: Sequence[Path],
     settings: Settings,
     *,
@@ -68,7 +115,7 @@ def run_tuning(
     progress: bool | None = None,
     models: VoskModels | None = None,
     resources: DialogueResources | None = None,
-) -> TuningReport:
+) -> EvalReport:
     """Run every case of ``paths``; ``asr``: a model name or folder, ``reference``, or None (the locale's
     configured model). ``progress`` None shows a bar only when stderr is a terminal."""
     resources = resources or DialogueResources(settings)
@@ -84,14 +131,11 @@ def run_tuning(
     for locale in {f.locale for f in files}:
         resources.context(locale)  # load the lexicons once, before the threads race for them
 
-    def run_one(index: int, eval_file: EvalFile, case: EvalCase) -> tuple[CaseResult, CaseMeasures]:
+    def run_one(index: int, eval_file: EvalFile, case: EvalCase) -> CaseResult:
         model = loaded.get(eval_file.locale)
         recognizer = VoskRecognizer(model, settings.asr_sample_rate) if model is not None else None
         caller = AudioCaller(eval_file, settings, recognizer)
-        result = run_case(
-            case, eval_file, settings, resources, eval_ticket_number(index), caller.turn_events, caller.attach
-        )
-        return result, CaseMeasures(caller.measures)
+        return run_case(case, eval_file, settings, resources, eval_ticket_number(index), caller)
 
     work = [(eval_file, case) for eval_file in files for case in eval_file.cases]
     workers = max(1, min(jobs or os.cpu_count() or 1, len(work)))
@@ -100,16 +144,12 @@ def run_tuning(
         futures = [pool.submit(run_one, n + 1, f, c) for n, (f, c) in enumerate(work)]
         for future in futures:
             future.add_done_callback(lambda _: bar.update(1))
-        outcomes = [future.result() for future in futures]  # in script order, whatever order they finished
+        results = [future.result() for future in futures]  # in script order, whatever order they finished
     asr_label = (
         REFERENCE if asr == REFERENCE else ", ".join(str(p) for p in dict.fromkeys(model_paths.values()))
     )
-    return TuningReport(
-        EvalReport([result for result, _ in outcomes]),
-        [m for _, m in outcomes],
+    return EvalReport(
+        results,
         asr_label or asr or "none",  # no audio turns: no model was loaded
         asr_chosen=asr is not None,
     )
-
-
-__all__ = ["REFERENCE", "AsrUnavailable", "MalformedEvalFile", "has_audio", "resolve_models", "run_tuning"]

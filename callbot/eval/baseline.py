@@ -7,9 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from callbot.dialogue.text import squeeze
-from callbot.evaluation import SLOT_KEYS, CaseResult, MalformedEvalFile
-from callbot.tuning.report import Change, TuningReport, case_checks, case_key
+from callbot.eval.report import SCORED, CaseResult, Change, EvalReport, case_key, expect_checks
+from callbot.eval.script import EXPECT, MalformedEvalFile
 
 # Vosk does not decode the same audio identically on a shared model (vosk-api issue #868: state cached in the
 # model), so a case's WER moves a little between identical runs; only a larger move counts as a change.
@@ -35,23 +34,17 @@ def load_baseline(path: Path) -> dict[str, dict[str, Any]]:
 def checks_of_plain_result(before: dict[str, Any]) -> dict[str, bool]:
     """Slot/outcome right-or-wrong from a plain ``callbot eval --json`` result (expected and got only)."""
     expected, got = before.get("expected") or {}, before.get("got") or {}
-    checks: dict[str, bool] = {}
-    for key, value in expected.items():
-        if key == "outcome_in":
-            checks["outcome"] = got.get("outcome") in value
-        elif key in SLOT_KEYS or key == "outcome":
-            found = got.get(key)
-            same_text = isinstance(value, str) and isinstance(found, str) and squeeze(value) == squeeze(found)
-            checks[key] = same_text or value == found
-    return checks
+    known = {key: value for key, value in expected.items() if key in EXPECT}  # a report of another version
+    checks = expect_checks(known, got, got.get("prompts") or [])
+    return {check.key: check.passed for check in checks if check.kind in SCORED}
 
 
 def compare(
-    report: TuningReport, previous: dict[str, dict[str, Any]], wer_tolerance: float = WER_TOLERANCE
+    report: EvalReport, previous: dict[str, dict[str, Any]], wer_tolerance: float = WER_TOLERANCE
 ) -> list[Change]:
     """Every case, slot/outcome check and case WER (moved by more than ``wer_tolerance``) that changed."""
     changes: list[Change] = []
-    for result, measures in zip(report.results, report.measures):
+    for result in report.results:
         before = previous.get(case_key(result.file, result.id))
         if before is None:
             continue
@@ -62,10 +55,10 @@ def compare(
         if bool(before.get("passed")) != result.passed:
             change("case", bool(before.get("passed")), result.passed, worse=not result.passed)
         old_checks = before.get("checks") or checks_of_plain_result(before)
-        for slot, right in case_checks(result).items():
+        for slot, right in result.scored.items():
             if slot in old_checks and bool(old_checks[slot]) != right:
                 change(slot, bool(old_checks[slot]), right, worse=not right)
-        old_wer, new_wer = before.get("wer"), measures.words.rate
+        old_wer, new_wer = before.get("wer"), result.words.rate
         if (
             isinstance(old_wer, (int, float))
             and new_wer is not None

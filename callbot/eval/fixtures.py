@@ -16,7 +16,7 @@ import yaml
 
 from callbot.audio import pcm16_to_float, samples_per_frame, to_pcm16, write_wav
 from callbot.dialogue.lexicon import read_yaml_mapping
-from callbot.evaluation import MalformedEvalFile
+from callbot.eval.script import MalformedEvalFile
 from callbot.tts import SpeechOutput
 
 TELEPHONE_BAND_HZ = (300.0, 3400.0)
