@@ -11,23 +11,8 @@ import pytest
 from callbot.call.effects import DecisionInterpreter, SimulatedCall, SimulatedEffects
 from callbot.config import Settings
 from callbot.dialogue import Conversation, DialogueResources
-from callbot.types import (
-    Ask,
-    CallerEvent,
-    Decision,
-    DtmfInput,
-    EndCall,
-    FileTicket,
-    FinalTranscript,
-    Hangup,
-    NoInput,
-    Outcome,
-    Speak,
-    TicketDraft,
-    TicketFiled,
-    Transfer,
-    TransferResult,
-)
+from callbot.types import Ask, Decision, EndCall, FileTicket, Outcome, Speak, TicketDraft, Transfer
+from callbot.types import CallerEvent, DtmfInput, FinalTranscript, Hangup, NoInput, TicketFiled, TransferResult
 
 DRAFT = TicketDraft(call_id="c1", locale="vi", outcome=Outcome.partial)
 

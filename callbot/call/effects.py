@@ -24,22 +24,8 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from callbot.dialogue.conversation import Conversation
-from callbot.types import (
-    Ask,
-    CallerEvent,
-    Decision,
-    DtmfInput,
-    EndCall,
-    FileTicket,
-    FinalTranscript,
-    Hangup,
-    NoInput,
-    Speak,
-    TicketDraft,
-    TicketFiled,
-    Transfer,
-    TransferResult,
-)
+from callbot.types import Ask, Decision, EndCall, FileTicket, Speak, TicketDraft, Transfer
+from callbot.types import CallerEvent, DtmfInput, FinalTranscript, Hangup, NoInput, TicketFiled, TransferResult
 
 UNFILED_REASON = "ticket could not be filed"
 RUNTIME_ANSWERS = (TicketFiled, TransferResult)  # the runtime's own answers reach even an ended conversation

@@ -18,9 +18,8 @@ from typing import Any
 
 from callbot.eval.audio import TurnMeasure
 from callbot.eval.metrics import ErrorCount, latency_summary, total
-from callbot.eval.script import EXPECT, SLOT_KEYS, CheckKind
+from callbot.eval.script import EXPECT, CheckKind, scored_keys
 
-ACCURACY_KEYS = (*SLOT_KEYS, "outcome")  # the order accuracy is reported in
 SCORED: tuple[CheckKind, ...] = ("slot", "outcome")  # the checks that make slot/outcome accuracy
 
 
@@ -203,7 +202,7 @@ class EvalReport:
             for check in result.checks:
                 if check.kind in SCORED:
                     scores.setdefault(check.key, []).append(check.passed)
-        return {k: round(sum(scores[k]) / len(scores[k]), 4) for k in ACCURACY_KEYS if k in scores}
+        return {k: round(sum(scores[k]) / len(scores[k]), 4) for k in scored_keys() if k in scores}
 
     def changes_of(self, result: CaseResult) -> list[Change]:
         key = case_key(result.file, result.id)

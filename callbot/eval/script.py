@@ -26,7 +26,8 @@ File format (YAML)::
           prompts: [ask_ward_district]     # prompt keys the bot must have said, in this order
 
 When the turns run out before the call ends, the caller hangs up. Every expect key is one entry of
-``EXPECT``: how its value is written, what it is checked against and how.
+``EXPECT`` (how its value is written, what it is checked against and how): a new slot is one ``_slot`` line,
+and the report, the JSON's ``got``, the accuracy and the baseline follow from it.
 """
 
 from __future__ import annotations
@@ -117,8 +118,13 @@ class ExpectKey:
         return self.checks or self.key
 
 
-def _slot(key: str, read: Callable[[TicketDraft], object], choices: tuple[str, ...] = ()) -> ExpectKey:
-    return ExpectKey(key, "slot", _text(choices), read)
+def _slot(
+    key: str,
+    read: Callable[[TicketDraft], object],
+    choices: tuple[str, ...] = (),
+    problem: Callable[[object], str | None] | None = None,  # default: a string (one of ``choices``) or null
+) -> ExpectKey:
+    return ExpectKey(key, "slot", problem or _text(choices), read)
 
 
 EXPECT: dict[str, ExpectKey] = {
@@ -137,7 +143,11 @@ EXPECT: dict[str, ExpectKey] = {
         ExpectKey("prompts", "prompts", _prompt_keys, matches=said_in_order),
     )
 }
-SLOT_KEYS = tuple(k for k, e in EXPECT.items() if e.kind == "slot")
+
+
+def scored_keys() -> list[str]:
+    """The values slot/outcome accuracy is reported for, in order: the slots, then the outcome."""
+    return [key for key, entry in EXPECT.items() if entry.kind == "slot"] + ["outcome"]
 
 
 def ticket_values(draft: TicketDraft | None) -> dict[str, Any]:
