@@ -19,18 +19,18 @@ SCRIPT = """\
 locale: vi
 default_province: "Thành phố Hà Nội"
 cases:
-  - id: wrong-name
+  - id: wrong-name-kim-lien
     turns:
-      - say: "tôi tên là nguyễn văn an"
-      - say: "phường láng"
-      - say: "tôi cần hỗ trợ gạo"
-      - say: "đúng rồi"
-      - say: "alo"
+      - say: "dạ tôi tên là trần thị bích ngọc"
+      - say: "phường kim liên"
+      - say: "tôi cần hỗ trợ thực phẩm"
+      - say: "vâng đúng"
+      - dtmf: "9"
     expect:
       outcome: complete
       outcome_in: [partial, escalated]
-      name: "Nguyễn Văn Bình"
-      ward: "Phường  Láng"
+      name: "Trần Thị Bích Hạnh"
+      ward: "Phường  Kim Liên"
       prompts: [ask_name, readback, ask_nothing]
 """
 
@@ -57,15 +57,15 @@ def test_a_result_carries_one_check_per_expectation_and_the_scripts_own(
         Check("unused_turns", 0, 1, False, "call"),
         Check("outcome", "complete", "complete", True, "outcome"),
         Check("outcome", ["partial", "escalated"], "complete", False, "outcome"),
-        Check("name", "Nguyễn Văn Bình", "Nguyễn Văn An", False, "slot"),
-        Check("ward", "Phường  Láng", "Phường Láng", True, "slot"),  # white space is squeezed
+        Check("name", "Trần Thị Bích Hạnh", "Trần Thị Bích Ngọc", False, "slot"),
+        Check("ward", "Phường  Kim Liên", "Phường Kim Liên", True, "slot"),  # white space is squeezed
         Check("prompts", ["ask_name", "readback", "ask_nothing"], said, False, "prompts"),
     ]
     assert not result.passed
     assert result.differences == [
         "the call ended with 1 turn(s) of the script unused",
         "outcome: expected one of ['partial', 'escalated'], got 'complete'",
-        "name: expected 'Nguyễn Văn Bình', got 'Nguyễn Văn An'",
+        "name: expected 'Trần Thị Bích Hạnh', got 'Trần Thị Bích Ngọc'",
         f"prompts: expected ['ask_name', 'readback', 'ask_nothing'] in this order, the bot said {said}",
     ]
     # two outcome checks, one right and one wrong, are scored apart (a prefix match on "outcome:" was not)
@@ -89,7 +89,7 @@ def test_a_new_expect_key_is_one_entry(
 ) -> None:
     monkeypatch.setitem(EXPECT, "caller_id", _slot("caller_id", lambda draft: draft.caller_id))
     assert scored_keys()[-2:] == ["caller_id", "outcome"]
-    text = SCRIPT.replace("  - id: wrong-name\n", '  - id: wrong-name\n    caller_id: "+84912345678"\n')
+    text = SCRIPT.replace("    turns:\n", '    caller_id: "+84912345678"\n    turns:\n')
     text = text.replace("    expect:\n", '    expect:\n      caller_id: "+84912345678"\n')
     report = run(tmp_path, text, resources)
     (result,) = report.results
