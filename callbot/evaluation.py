@@ -18,6 +18,7 @@ File format (YAML)::
         expect:                            # only the keys given are checked; null means "must be empty"
           outcome: complete                # or outcome_in: [a, b]
           name: "Nguyễn Văn An"
+          anonymous: false                 # true: the caller declined to give a name
           ward: "Phường Đống Đa"
           province: "Thành phố Hà Nội"
           category: essential_supplies
@@ -53,7 +54,7 @@ from callbot.types import (
 )
 
 LOCALES = ("vi", "en")
-SLOT_KEYS = ("name", "address", "ward", "province", "need", "category", "priority", "escalation")
+SLOT_KEYS = ("name", "anonymous", "address", "ward", "province", "need", "category", "priority", "escalation")
 EXPECT_KEYS = SLOT_KEYS + ("outcome", "outcome_in", "prompts")
 CASE_KEYS = {"id", "caller_id", "turns", "expect", "operators_free", "description"}
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -278,6 +279,9 @@ def _check_expect(expect: dict[str, Any], label: str, fail: Callable[..., Malfor
         elif key == "prompts":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise fail(label, "expect.prompts", "must be a list of prompt keys")
+        elif key == "anonymous":
+            if not isinstance(value, bool):
+                raise fail(label, "expect.anonymous", "must be true or false")
         elif value is not None and not isinstance(value, str):
             raise fail(label, f"expect.{key}", "must be a string or null")
         elif key in CHOICES and value is not None and value not in CHOICES[key]:
@@ -313,6 +317,7 @@ def draft_values(draft: TicketDraft | None) -> dict[str, Any]:
     return {
         "outcome": draft.outcome.value,
         "name": draft.name,
+        "anonymous": draft.anonymous,
         "address": draft.address_text,
         "ward": draft.ward_name,
         "province": draft.province_name,
