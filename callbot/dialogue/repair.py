@@ -18,7 +18,7 @@ from callbot.dialogue.text import PhraseSet, fold
 
 REPAIR = "<repair>"  # stands in for a repair marker once found (words() can never produce it)
 CONTRAST = "<contrast>"
-NAME_WORD_LIKENESS = 0.6  # "ann" ~ "anne" 0.86, "hùng" ~ "hưng" 1.0 (folded), "lee" ~ "anne" 0.29
+NAME_WORD_LIKENESS = 0.6  # "ann" ~ "anne" 0.86, "hùng" ~ "hưng" 1.0 (folded), "jon" ~ "john" 0.86
 
 
 def mark_repairs(tokens: Sequence[str], lexicon: Lexicon) -> list[str]:
@@ -85,8 +85,9 @@ def _splice_name(before: list[str], after: list[str], lexicon: Lexicon) -> list[
     folded = [fold(w) for w in before]
     if fold(core[0]) in folded:  # "jenny wong, no, it's jenny huang": the name again from that word on
         return before[: folded.index(fold(core[0]))] + after
-    if len(core) == 1:  # "nguyễn văn hùng à không hưng": the one word that sounds like it
-        likeness = [SequenceMatcher(None, w, fold(core[0])).ratio() for w in folded]
+    if len(core) == 1:  # "nguyễn văn hùng à không hưng": the one word that sounds like it (same first letter)
+        said = fold(core[0])
+        likeness = [SequenceMatcher(None, w, said).ratio() if w[:1] == said[:1] else 0.0 for w in folded]
         best = max(range(len(before)), key=lambda i: likeness[i])
         if likeness[best] >= NAME_WORD_LIKENESS:
             return before[:best] + core + before[best + 1 :]
