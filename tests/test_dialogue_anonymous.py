@@ -22,8 +22,12 @@ def resources() -> DialogueResources:
     return DialogueResources(Settings(default_province=HANOI))
 
 
-def anonymous_call(resources: DialogueResources, locale: str, turns: list[str]) -> tuple[TicketDraft, list[str]]:
-    conv = Conversation(Settings(default_province=HANOI), locale=locale, call_id="anon-1", resources=resources)
+def anonymous_call(
+    resources: DialogueResources, locale: str, turns: list[str]
+) -> tuple[TicketDraft, list[str]]:
+    conv = Conversation(
+        Settings(default_province=HANOI), locale=locale, call_id="anon-1", resources=resources
+    )
     said = [d.key for d in conv.start() if hasattr(d, "key")]
     filed: list[TicketDraft] = []
     for text in turns:
@@ -73,9 +77,12 @@ def test_emergency_keeps_priority_over_anonymity(resources) -> None:
 
 
 def test_the_flag_is_stored_and_migration_0004_adds_it(store: TicketStore) -> None:
-    named = store.file_ticket(draft=TicketDraft(call_id="named", locale="vi", outcome=Outcome.complete, name="An"))
-    hidden = store.file_ticket(draft=TicketDraft(call_id="hidden", locale="vi", outcome=Outcome.complete,
-                                                 anonymous=True))
+    named = store.file_ticket(
+        draft=TicketDraft(call_id="named", locale="vi", outcome=Outcome.complete, name="An")
+    )
+    hidden = store.file_ticket(
+        draft=TicketDraft(call_id="hidden", locale="vi", outcome=Outcome.complete, anonymous=True)
+    )
     assert store.get_ticket(hidden).ticket.anonymous is True
     assert store.get_ticket(named).ticket.anonymous is False
     config = alembic_config(store.engine)
@@ -88,8 +95,15 @@ def test_the_flag_is_stored_and_migration_0004_adds_it(store: TicketStore) -> No
 
 
 def test_the_api_and_the_ticket_page_show_the_flag_read_only(world: ApiWorld) -> None:
-    number = world.store.file_ticket(draft=TicketDraft(call_id="anon-api", locale="vi", outcome=Outcome.complete,
-                                                       anonymous=True, need_text="tố cáo đánh bạc"))
+    number = world.store.file_ticket(
+        draft=TicketDraft(
+            call_id="anon-api",
+            locale="vi",
+            outcome=Outcome.complete,
+            anonymous=True,
+            need_text="tố cáo đánh bạc",
+        )
+    )
     url = f"/api/tickets/{number}"
     body = world.client.get(url, headers=world.auth()).json()
     assert body["ticket"]["anonymous"] is True and body["ticket"]["name"] is None

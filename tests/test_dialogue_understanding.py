@@ -66,11 +66,17 @@ def test_the_lead_answers_the_question_asked(lexicon_vi) -> None:
     ],
 )
 def test_cues_inside_a_segment(heard: str, slots: list, lexicon_vi) -> None:
-    assert [(s.slot, s.cue) for s in cut_segments(heard, lexicon_vi, None, lambda t, i: t[i] == "cần")] == slots
+    assert [
+        (s.slot, s.cue) for s in cut_segments(heard, lexicon_vi, None, lambda t, i: t[i] == "cần")
+    ] == slots
 
 
 def test_relations_and_roles_are_not_names(lexicon_vi, lexicon_en) -> None:
-    assert shape("tôi là mẹ của cháu an tôi tên là trần thị mai", lexicon_vi)[-1] == ("name", "strong", "trần thị mai")
+    assert shape("tôi là mẹ của cháu an tôi tên là trần thị mai", lexicon_vi)[-1] == (
+        "name",
+        "strong",
+        "trần thị mai",
+    )
     assert shape("tôi là mẹ của cháu an", lexicon_vi)[0][0] == "role"
     assert shape("con tôi tên là nguyễn văn bình", lexicon_vi)[-1][0] == "role"  # the child's name
     assert shape("anh ơi tôi tên là lê minh", lexicon_vi) == [("name", "strong", "lê minh")]  # a vocative
@@ -97,7 +103,11 @@ def test_repair_markers_and_their_exceptions(lexicon_vi, lexicon_en) -> None:
         ("name", "nguyễn văn hùng <r> nguyễn văn hưng", "nguyễn văn hưng"),
         ("name", "nguyễn văn hùng <r> hưng", "nguyễn văn hưng"),  # one word that sounds like one said
         ("name", "nguyễn văn hùng <r> lan", "lan"),  # unlike any: the repair is the whole name
-        ("address", "số năm đường trần phú phường hải châu <r> phường hòa cường", "số năm đường trần phú phường hòa cường"),
+        (
+            "address",
+            "số năm đường trần phú phường hải châu <r> phường hòa cường",
+            "số năm đường trần phú phường hòa cường",
+        ),
         ("address", "số mười hai ngõ năm <r> bảy phường láng", "số mười hai ngõ bảy phường láng"),
         ("address", "số hai mươi mốt <r> số hai mươi bảy ngõ chợ", "số hai mươi bảy ngõ chợ"),
         ("need", "gạo <r> thuốc cho mẹ", "thuốc cho mẹ"),
@@ -141,8 +151,13 @@ def test_carrier_words_never_become_a_name(heard: str, lexicon_vi) -> None:
 def test_read_turn_gives_every_slot(resources) -> None:
     reading = read("em là lê thị thu ở ngõ năm mươi hai phố khâm thiên em cần xin ít gạo", "name", resources)
     assert reading.name.value == "Lê Thị Thu" and reading.name.cue == "weak"
-    assert reading.address.value.status == "no_ward" and reading.address.value.street == "ngõ 52 phố khâm thiên"
-    assert (reading.need.value.text, reading.need.value.category) == ("em cần xin ít gạo", Category.essential_supplies)
+    assert (
+        reading.address.value.status == "no_ward" and reading.address.value.street == "ngõ 52 phố khâm thiên"
+    )
+    assert (reading.need.value.text, reading.need.value.category) == (
+        "em cần xin ít gạo",
+        Category.essential_supplies,
+    )
     assert not reading.anonymous
 
 
@@ -182,7 +197,9 @@ def test_category_precedence(heard: str, category: Category, lexicon_vi) -> None
 def test_take_aside_fills_empty_slots_and_replaces_only_on_explicit_words(resources) -> None:
     ctx = resources.context("vi")
     state = DialogueState(call_id="c", locale="vi", name="Nguyễn Văn Tư")
-    weak = take_aside(state, read("tôi là nguyễn văn tứ ở phường láng", "need", resources), ctx.lexicon, asked="need")
+    weak = take_aside(
+        state, read("tôi là nguyễn văn tứ ở phường láng", "need", resources), ctx.lexicon, asked="need"
+    )
     assert weak.state.name == "Nguyễn Văn Tư" and weak.new == ("address",)
     strong = take_aside(state, read("tên tôi là nguyễn văn tứ", "need", resources), ctx.lexicon, asked="need")
     assert strong.state.name == "Nguyễn Văn Tứ" and strong.changed == ("name",)
@@ -196,14 +213,36 @@ def test_take_aside_fills_empty_slots_and_replaces_only_on_explicit_words(resour
 def test_a_ward_only_correction_keeps_the_street(resources) -> None:
     ctx = resources.context("vi")
     state = DialogueState(call_id="c", locale="vi")
-    filled = take_aside(state, read("nhà tôi ở số bốn ngõ hai phường láng", None, resources), ctx.lexicon, asked=None)
-    fixed = take_aside(filled.state, read("sai rồi phường kim liên", None, resources), ctx.lexicon, asked=None,
-                       replace_cues=ANY_CUE)
+    filled = take_aside(
+        state, read("nhà tôi ở số bốn ngõ hai phường láng", None, resources), ctx.lexicon, asked=None
+    )
+    fixed = take_aside(
+        filled.state,
+        read("sai rồi phường kim liên", None, resources),
+        ctx.lexicon,
+        asked=None,
+        replace_cues=ANY_CUE,
+    )
     assert fixed.state.address.spoken() == "số 4 ngõ 2, Phường Kim Liên, Thành phố Hà Nội"
 
 
 # --- properties -----------------------------------------------------------------------------------------
-SURNAMES = ["nguyễn", "trần", "lê", "phạm", "hoàng", "phan", "vũ", "võ", "đặng", "bùi", "đỗ", "hồ", "ngô", "dương"]
+SURNAMES = [
+    "nguyễn",
+    "trần",
+    "lê",
+    "phạm",
+    "hoàng",
+    "phan",
+    "vũ",
+    "võ",
+    "đặng",
+    "bùi",
+    "đỗ",
+    "hồ",
+    "ngô",
+    "dương",
+]
 MIDDLES = ["văn", "thị", "hữu", "đức", "minh", "ngọc", "thanh", "quốc"]
 GIVEN = ["an", "bình", "cường", "dũng", "giang", "hải", "hạnh", "hoa", "hùng", "khoa", "lan", "linh", "long",
          "mai", "nam", "nga", "phúc", "quang", "sơn", "tâm", "thảo", "trang", "tuấn", "vy"]  # fmt: skip
@@ -213,7 +252,9 @@ VI_CARRIERS = ["tôi tên là", "tên tôi là", "họ tên tôi là", "em tên 
 
 @hypothesis_settings(max_examples=150, deadline=None)
 @given(first=FULL_NAME, second=FULL_NAME, carrier=st.sampled_from(VI_CARRIERS), data=st.data())
-def test_a_repaired_name_never_keeps_the_part_before_the_repair(first, second, carrier, data, lexicon_vi) -> None:
+def test_a_repaired_name_never_keeps_the_part_before_the_repair(
+    first, second, carrier, data, lexicon_vi
+) -> None:
     assume(not {fold(w) for w in first} & {fold(w) for w in second})
     marker = data.draw(st.sampled_from(lexicon_vi.repairs.phrases))
     name = parse_name(f"{carrier} {' '.join(first)} {marker} {' '.join(second)}", lexicon_vi)
@@ -233,7 +274,10 @@ def vi_number(n: int) -> str:
     elif tens == 1:
         said.append("mười" + {0: "", 5: " lăm"}.get(unit, f" {VI_DIGITS[unit]}"))
     elif tens:
-        said.append(f"{VI_DIGITS[tens]} mươi" + {0: "", 1: " mốt", 4: " tư", 5: " lăm"}.get(unit, f" {VI_DIGITS[unit]}"))
+        said.append(
+            f"{VI_DIGITS[tens]} mươi"
+            + {0: "", 1: " mốt", 4: " tư", 5: " lăm"}.get(unit, f" {VI_DIGITS[unit]}")
+        )
     return " ".join(said)
 
 
@@ -242,7 +286,9 @@ def vi_number(n: int) -> str:
     before=st.integers(11, 99), after=st.integers(101, 199), lane=st.integers(2, 9),
     marker=st.sampled_from(["à không", "nhầm", "à nhầm", "xin lỗi", "ý tôi là", "không phải"]),
 )  # fmt: skip
-def test_a_repaired_address_never_keeps_the_number_before_the_repair(before, after, lane, marker, resources) -> None:
+def test_a_repaired_address_never_keeps_the_number_before_the_repair(
+    before, after, lane, marker, resources
+) -> None:
     ctx = resources.context("vi")
     heard = f"số {vi_number(before)} {marker} số {vi_number(after)} ngõ {vi_number(lane)} phường láng"
     reading = read_turn(heard, "address", ctx.lexicon, ctx.gazetteer, ctx.config.default_province)

@@ -33,7 +33,13 @@ def ask_readback(state: DialogueState, ctx: PolicyContext, key: str | None = Non
     if key is None:
         key = "readback_anonymous" if state.anonymous else "readback"
     return ask(
-        state, ctx, "readback", key, name=state.name or "", address=state.address.spoken(), need=state.need.text
+        state,
+        ctx,
+        "readback",
+        key,
+        name=state.name or "",
+        address=state.address.spoken(),
+        need=state.need.text,
     )
 
 

@@ -68,7 +68,9 @@ class Lexicon:
     dtmf: dict[str, str]
     need_keywords: dict[str, PhraseSet]
     need_precedence: tuple[str, ...]  # the first category with a keyword in the need wins
-    need_fallbacks: dict[str, PhraseSet]  # generic words ("phản ánh") that decide only when no keyword matched
+    need_fallbacks: dict[
+        str, PhraseSet
+    ]  # generic words ("phản ánh") that decide only when no keyword matched
     high_priority: PhraseSet
     address_as_text: bool  # English: the address stays the caller's text; a ward is recorded, never asked for
     street_marker_follows_name: bool  # "Baker Street" (en) versus "phố Huế" (vi)
@@ -83,7 +85,9 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
     needs = _read(directory / "needs.yaml")
     where = directory / "lexicon.yaml"
 
-    def phrases(key: str, source: dict[str, Any] = raw, path: Path = where, optional: bool = False) -> PhraseSet:
+    def phrases(
+        key: str, source: dict[str, Any] = raw, path: Path = where, optional: bool = False
+    ) -> PhraseSet:
         value = source.get(key, [] if optional else None)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise LexiconError(f"{path}: '{key}' must be a list of phrases")
@@ -115,7 +119,9 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
         raise LexiconError(f"{needs_path}: 'precedence' must list each of {', '.join(NEED_CATEGORIES)} once")
     fallbacks = needs.get("fallbacks") or {}
     if not isinstance(fallbacks, dict) or not set(fallbacks) <= set(NEED_CATEGORIES):
-        raise LexiconError(f"{needs_path}: 'fallbacks' must map some of {', '.join(NEED_CATEGORIES)} to phrases")
+        raise LexiconError(
+            f"{needs_path}: 'fallbacks' must map some of {', '.join(NEED_CATEGORIES)} to phrases"
+        )
     return Lexicon(
         locale=locale,
         fillers=phrases("fillers"),

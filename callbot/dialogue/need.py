@@ -35,7 +35,9 @@ def need_category(tokens: Sequence[str], lexicon: Lexicon) -> Category:
     """The first category of the precedence with a keyword in the need, else a fallback word's, else other
     ("cần thuốc cho người già" is medical, "không có tiền mua gạo" a food need: see needs.yaml)."""
     for table in (lexicon.need_keywords, lexicon.need_fallbacks):
-        found = next((name for name in lexicon.need_precedence if name in table and table[name].contains(tokens)), None)
+        found = next(
+            (name for name in lexicon.need_precedence if name in table and table[name].contains(tokens)), None
+        )
         if found is not None:
             return Category(found)
     return Category.other

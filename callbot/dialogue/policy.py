@@ -118,7 +118,9 @@ def _read(answer: Answer, ctx: PolicyContext, question: str | None) -> TurnReadi
 def _keep_said(state: DialogueState, text: str, ctx: PolicyContext) -> DialogueState:
     """Before an escalation: the name and a placed address said in the same breath go on the ticket."""
     reading = _read(Answer(text=text), ctx, state.question)
-    return take_aside(state, reading, ctx.lexicon, asked=None, replace_cues=(), slots=("name", "address")).state
+    return take_aside(
+        state, reading, ctx.lexicon, asked=None, replace_cues=(), slots=("name", "address")
+    ).state
 
 
 # --- the form -------------------------------------------------------------------------------------------
@@ -253,7 +255,9 @@ def _answer_ward(state: DialogueState, answer: Answer, ctx: PolicyContext) -> St
 def _accept_without_ward(state: DialogueState, ctx: PolicyContext, note: str) -> Step:
     """A ward nobody could resolve does not stop the ticket: operators route it by the address text."""
     assert state.pending_address is not None
-    return _advance(state.noted(note).with_value("address", AddressValue.without_ward(state.pending_address)), ctx)
+    return _advance(
+        state.noted(note).with_value("address", AddressValue.without_ward(state.pending_address)), ctx
+    )
 
 
 def _yes_no(answer: Answer, ctx: PolicyContext) -> str | None:
@@ -284,7 +288,9 @@ def _answer_check(state: DialogueState, answer: Answer, ctx: PolicyContext) -> S
     return _reprompt(state, ctx, note=None)
 
 
-def _corrections(state: DialogueState, answer: Answer, ctx: PolicyContext, verdict: str | None) -> Step | None:
+def _corrections(
+    state: DialogueState, answer: Answer, ctx: PolicyContext, verdict: str | None
+) -> Step | None:
     """At the read-back: values the caller gives replace what was read (only explicit ones after a "yes")."""
     if not answer.text:
         return None
@@ -292,7 +298,9 @@ def _corrections(state: DialogueState, answer: Answer, ctx: PolicyContext, verdi
     cues = EXPLICIT if verdict == "yes" else ANY_CUE
     taken: Taken = take_aside(state, reading, ctx.lexicon, asked=None, replace_cues=cues)
     if taken.pending is not None:
-        return _use_address(replace(taken.state, question="address"), taken.pending, replace(answer, confidence=1.0), ctx)
+        return _use_address(
+            replace(taken.state, question="address"), taken.pending, replace(answer, confidence=1.0), ctx
+        )
     return _advance(taken.state, ctx) if taken.progress else None
 
 
@@ -370,10 +378,14 @@ def _reprompt(state: DialogueState, ctx: PolicyContext, note: str | None) -> Ste
     if attempt > ctx.config.max_reprompts:
         if question == "ward":
             return _accept_without_ward(state, ctx, "ward not given")
-        return exhausted(state, ctx, f"no usable answer to {question} after {ctx.config.max_reprompts} reprompts")
+        return exhausted(
+            state, ctx, f"no usable answer to {question} after {ctx.config.max_reprompts} reprompts"
+        )
     if question == "check":
         value = state.checking_value
-        return ask(state, ctx, "check", prompt_key(ctx, "check", attempt), value=value_text(value) if value else "")
+        return ask(
+            state, ctx, "check", prompt_key(ctx, "check", attempt), value=value_text(value) if value else ""
+        )
     if question == "readback":
         return ask_readback(state, ctx, prompt_key(ctx, "readback", attempt))
     return ask(state, ctx, question, prompt_key(ctx, question, attempt))

@@ -40,7 +40,9 @@ def mark_repairs(tokens: Sequence[str], lexicon: Lexicon) -> list[str]:
     return marked
 
 
-def _marker_at(tokens: Sequence[str], index: int, phrases: PhraseSet, sentinel: str) -> tuple[int, str] | None:
+def _marker_at(
+    tokens: Sequence[str], index: int, phrases: PhraseSet, sentinel: str
+) -> tuple[int, str] | None:
     match = phrases.match_at(tokens, index)
     return (match.end, sentinel) if match else None
 
@@ -96,7 +98,11 @@ def _splice_name(before: list[str], after: list[str], lexicon: Lexicon) -> list[
 
 def _marker_kind(tokens: Sequence[str], index: int, lexicon: Lexicon) -> tuple[str, int] | None:
     markers = lexicon.admin
-    for kind, phrases in (("ward", markers.ward), ("district", markers.district), ("province", markers.province)):
+    for kind, phrases in (
+        ("ward", markers.ward),
+        ("district", markers.district),
+        ("province", markers.province),
+    ):
         match = phrases.match_at(tokens, index)
         if match:
             return kind, match.end
@@ -113,7 +119,8 @@ def _splice_address(before: list[str], after: list[str], lexicon: Lexicon) -> li
         runs = [
             i
             for i, w in enumerate(before)
-            if is_number_word(w, lexicon.locale) and (i == 0 or not is_number_word(before[i - 1], lexicon.locale))
+            if is_number_word(w, lexicon.locale)
+            and (i == 0 or not is_number_word(before[i - 1], lexicon.locale))
         ]
         return before[: runs[-1]] + after if runs else after
     return after

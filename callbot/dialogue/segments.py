@@ -65,7 +65,13 @@ def cut_segments(
             cue = _cue_at(tokens, index, lexicon, is_place)
             if cue is not None and blocked.intersection(range(cue.start, cue.end)):
                 cue = None  # "tôi xin giấu tên": the anonymity phrase wins over the carrier "tôi xin"
-        if cue is not None and slot == "address" and cue.strength != "strong" and is_place and is_place(tokens, index):
+        if (
+            cue is not None
+            and slot == "address"
+            and cue.strength != "strong"
+            and is_place
+            and is_place(tokens, index)
+        ):
             cue = None  # "xã cần giờ": a place name, not the need word "cần"
         current = raw[-1][0]
         if cue is not None and current is not None and not raw[-1][1] and _same_carrier(current, cue):
@@ -171,7 +177,9 @@ def _address_follows(tokens: Sequence[str], index: int, lexicon: Lexicon, is_pla
     if index >= len(tokens):
         return False
     markers = lexicon.admin
-    if any(p.match_at(tokens, index) for p in (markers.ward, markers.district, markers.province, markers.street)):
+    if any(
+        p.match_at(tokens, index) for p in (markers.ward, markers.district, markers.province, markers.street)
+    ):
         return True
     if is_number_word(tokens[index], lexicon.locale) and tokens[index] != "and":
         return True

@@ -130,7 +130,9 @@ def _address(
     segments: list[Segment], lexicon: Lexicon, gazetteer: Gazetteer, default_province: ProvinceRef | None
 ) -> Found[AddressParse] | None:
     parts = [s for s in segments if s.slot == "address" and s.words]
-    said = tuple(w for s in parts for w in (s.said if s.cue == "bare" else s.words))  # "phường" is the address
+    said = tuple(
+        w for s in parts for w in (s.said if s.cue == "bare" else s.words)
+    )  # "phường" is the address
     said = tuple(lexicon.wrong.remove(said))  # "địa chỉ sai rồi, phải là phường bàn cờ"
     if not said or lexicon.dont_know.contains(said):
         return None
@@ -148,7 +150,7 @@ def _need(
         parts = [s for s in segments if s.cue == "lead" and s.words]
         if not parts or not (lead_slot == "need" or (lead_slot == "name" and not named)):
             return None
-    said = tuple(w for s in parts for w in s.said)
+    said = tuple(w for s in parts for w in s.said + _place_after(s, segments))
     need = classify_need(" ".join(said), lexicon)
     if need is None:
         return None
@@ -160,10 +162,24 @@ def _need(
     return Found(need, cue, said)
 
 
+def _place_after(part: Segment, segments: list[Segment]) -> tuple[str, ...]:
+    """ "xả rác ở phường láng": a place said right after the need stays in the caller's words for the need too
+    (it is also read as an address; an explicit "nhà tôi ở" is the caller's home and is not repeated)."""
+    following = [s for s in segments if s.index > part.index]
+    place: tuple[str, ...] = ()
+    for segment in following:
+        if segment.slot != "address" or segment.cue == "strong":
+            break
+        place += segment.said
+    return place
+
+
 def plausible_need(found: Found[NeedReading], lexicon: Lexicon) -> bool:
     """A need said aside (not to the need question) must name a branch, or say more than one word after
     its carrier ("tôi muốn giữ" is not a need)."""
     if found.value.category != Category.other:
         return True
-    content = lexicon.politeness.strip_edges(lexicon.need_carriers.remove(lexicon.fillers.remove(found.words)))
+    content = lexicon.politeness.strip_edges(
+        lexicon.need_carriers.remove(lexicon.fillers.remove(found.words))
+    )
     return found.explicit and len(content) >= 2
