@@ -114,8 +114,11 @@ def _same_carrier(current: _Cue, cue: _Cue) -> bool:
 
 
 def _joins_lead(cue: _Cue, lead_slot: str | None) -> bool:
-    """An address or need cue right after the lead continues the answer (a name cue does not: "dạ" + "tôi là")."""
-    return cue.slot == lead_slot and lead_slot in ("address", "need") and cue.strength != "strong"
+    """A cue right after the lead that continues the answer: any need cue ("thuốc huyết áp" + "tôi cần mua"),
+    a weak address cue ("mười hai" + "ngõ ba"); never a name cue ("dạ" + "tôi là")."""
+    if cue.slot != lead_slot:
+        return False
+    return lead_slot == "need" or (lead_slot == "address" and cue.strength != "strong")
 
 
 def _absorbed(cue: _Cue, slot: str | None) -> bool:
