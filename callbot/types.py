@@ -78,6 +78,7 @@ class TicketDraft:
     outcome: Outcome
     caller_id: str | None = None
     name: str | None = None
+    anonymous: bool = False  # the caller declined to give a name (a valid answer, not a missing one)
     address_text: str | None = None
     ward_code: str | None = None
     ward_name: str | None = None

@@ -85,7 +85,7 @@ def test_replay_journal_command(tmp_path: Path, monkeypatch) -> None:  # type: i
 
 def test_db_upgrade() -> None:
     result = CliRunner().invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "revision 0001" in result.output
+    assert result.exit_code == 0 and "revision 0004" in result.output
 
 
 def test_serve_answers_health_and_login() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callbot.dialogue.names import parse_name
+from callbot.dialogue.understanding import parse_name
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,15 @@ class Lexicon:
     locale: str
     fillers: PhraseSet
     politeness: PhraseSet
-    name_carriers: PhraseSet
+    name_carriers: PhraseSet  # "tôi tên là": names the caller's own name
+    name_intros: PhraseSet  # "tôi là": a name unless a relation or a role follows
+    relations: PhraseSet
+    name_owners: PhraseSet  # just before "tên là"/"name is": someone else's name ("mẹ tôi tên là")
+    pronouns: frozenset[str]
+    anonymous: PhraseSet
+    repairs: PhraseSet
+    repair_exceptions: PhraseSet
+    contrasts: PhraseSet
     name_ends: PhraseSet
     not_name_words: frozenset[str]
     affirm: PhraseSet
@@ -47,8 +55,11 @@ class Lexicon:
     dont_know: PhraseSet
     slot_words: dict[str, PhraseSet]
     corrections: dict[str, PhraseSet]
-    address_carriers: PhraseSet
+    address_carriers: PhraseSet  # stripped from an address's edges
+    address_intros: PhraseSet  # "nhà tôi ở", "địa chỉ": name the caller's address
+    locatives: PhraseSet  # "ở", "at": an address only before a marker, a number or a place
     need_carriers: PhraseSet
+    need_starts: PhraseSet
     admin: AdminMarkers
     number_keywords: frozenset[str]
     slash_words: frozenset[str]
@@ -56,6 +67,10 @@ class Lexicon:
     digit_words: tuple[str, ...]
     dtmf: dict[str, str]
     need_keywords: dict[str, PhraseSet]
+    need_precedence: tuple[str, ...]  # the first category with a keyword in the need wins
+    need_fallbacks: dict[
+        str, PhraseSet
+    ]  # generic words ("phản ánh") that decide only when no keyword matched
     high_priority: PhraseSet
     address_as_text: bool  # English: the address stays the caller's text; a ward is recorded, never asked for
     street_marker_follows_name: bool  # "Baker Street" (en) versus "phố Huế" (vi)
@@ -70,8 +85,10 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
     needs = _read(directory / "needs.yaml")
     where = directory / "lexicon.yaml"
 
-    def phrases(key: str, source: dict[str, Any] = raw, path: Path = where) -> PhraseSet:
-        value = source.get(key)
+    def phrases(
+        key: str, source: dict[str, Any] = raw, path: Path = where, optional: bool = False
+    ) -> PhraseSet:
+        value = source.get(key, [] if optional else None)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise LexiconError(f"{path}: '{key}' must be a list of phrases")
         return PhraseSet(value)
@@ -97,11 +114,27 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
     if not isinstance(dtmf, dict):
         raise LexiconError(f"{where}: 'dtmf' must map an action to a keypad digit")
     needs_path = directory / "needs.yaml"
+    precedence = needs.get("precedence", list(NEED_CATEGORIES))
+    if not isinstance(precedence, list) or sorted(map(str, precedence)) != sorted(NEED_CATEGORIES):
+        raise LexiconError(f"{needs_path}: 'precedence' must list each of {', '.join(NEED_CATEGORIES)} once")
+    fallbacks = needs.get("fallbacks") or {}
+    if not isinstance(fallbacks, dict) or not set(fallbacks) <= set(NEED_CATEGORIES):
+        raise LexiconError(
+            f"{needs_path}: 'fallbacks' must map some of {', '.join(NEED_CATEGORIES)} to phrases"
+        )
     return Lexicon(
         locale=locale,
         fillers=phrases("fillers"),
         politeness=phrases("politeness"),
         name_carriers=phrases("name_carriers"),
+        name_intros=phrases("name_intros"),
+        relations=phrases("relations"),
+        name_owners=phrases("name_owners"),
+        pronouns=frozenset(phrases("pronouns").phrases),
+        anonymous=phrases("anonymous"),
+        repairs=phrases("repairs"),
+        repair_exceptions=phrases("repair_exceptions", optional=True),
+        contrasts=phrases("contrasts", optional=True),
         name_ends=phrases("name_ends"),
         not_name_words=frozenset(phrases("not_name_words").phrases),
         affirm=phrases("affirm"),
@@ -114,7 +147,10 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
         slot_words=phrase_map("slot_words", SLOTS),
         corrections=phrase_map("corrections", SLOTS),
         address_carriers=phrases("address_carriers"),
+        address_intros=phrases("address_intros"),
+        locatives=phrases("locatives"),
         need_carriers=phrases("need_carriers"),
+        need_starts=phrases("need_starts"),
         admin=AdminMarkers(
             ward=phrases("ward", markers, where),
             district=phrases("district", markers, where),
@@ -127,6 +163,8 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
         digit_words=tuple(str(d) for d in digits),
         dtmf={str(k): str(v) for k, v in dtmf.items()},
         need_keywords=phrase_map("categories", NEED_CATEGORIES, needs, needs_path),
+        need_precedence=tuple(map(str, precedence)),
+        need_fallbacks={name: phrases(name, fallbacks, needs_path) for name in fallbacks},
         high_priority=phrases("high_priority", needs, needs_path),
         address_as_text=bool(raw.get("address_as_text", False)),
         street_marker_follows_name=bool(raw.get("street_marker_follows_name", False)),

@@ -1,4 +1,5 @@
-"""The caller's name from what the ASR heard: carrier phrases and fillers out, proper case, nonsense rejected."""
+"""The caller's name from the words after its carrier (see ``understanding.parse_name``): fillers out, proper
+case, nonsense rejected."""
 
 from __future__ import annotations
 
@@ -6,16 +7,9 @@ from collections.abc import Sequence
 
 from callbot.dialogue.lexicon import Lexicon
 from callbot.dialogue.numerals import is_number_word
-from callbot.dialogue.text import words
 
 MAX_NAME_WORDS = 6
 MAX_SYLLABLE_LETTERS = 7  # the longest Vietnamese syllable ("nghiêng") has 7 letters
-
-
-def after_carrier(tokens: Sequence[str], lexicon: Lexicon) -> list[str] | None:
-    """The words after the first name carrier phrase ("tôi tên là X" -> X), or None without a carrier."""
-    match = lexicon.name_carriers.first(tokens)
-    return None if match is None else list(tokens[match.end :])
 
 
 def _dedupe(tokens: Sequence[str]) -> list[str]:
@@ -49,15 +43,3 @@ def clean_name(tokens: Sequence[str], lexicon: Lexicon) -> str | None:
         if lexicon.locale == "vi" and len(letters) > MAX_SYLLABLE_LETTERS:
             return None
     return " ".join(_proper_case(t) for t in tokens)
-
-
-def parse_name(text: str, lexicon: Lexicon) -> str | None:
-    """ "dạ tôi tên là nguyễn văn an ạ" -> "Nguyễn Văn An"; None for what cannot be a name."""
-    tokens = words(text)
-    if lexicon.dont_know.contains(tokens):
-        return None
-    carried = after_carrier(tokens, lexicon)
-    name = clean_name(tokens if carried is None else carried, lexicon)
-    if name is not None and carried is None and " " not in name:
-        return None  # one bare word ("hi there" -> "There") is a greeting or noise, not a full name
-    return name

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from callbot.dialogue.lexicon import NEED_CATEGORIES, Lexicon
+from callbot.dialogue.lexicon import Lexicon
 from callbot.dialogue.text import words
 from callbot.types import Category, Priority
 
@@ -26,11 +27,17 @@ def classify_need(text: str, lexicon: Lexicon) -> NeedReading | None:
         return None
     if lexicon.emergency.contains(tokens):
         return NeedReading(" ".join(tokens), Category.emergency, Priority.high)
-    scores = {
-        name: sum(len(m.phrase.split()) for m in lexicon.need_keywords[name].find_all(tokens))
-        for name in NEED_CATEGORIES
-    }
-    best = max(NEED_CATEGORIES, key=lambda name: scores[name])  # ties: the order of NEED_CATEGORIES
-    category = Category(best) if scores[best] > 0 else Category.other
     priority = Priority.high if lexicon.high_priority.contains(tokens) else Priority.normal
-    return NeedReading(" ".join(tokens), category, priority)
+    return NeedReading(" ".join(tokens), need_category(tokens, lexicon), priority)
+
+
+def need_category(tokens: Sequence[str], lexicon: Lexicon) -> Category:
+    """The first category of the precedence with a keyword in the need, else a fallback word's, else other
+    ("cần thuốc cho người già" is medical, "không có tiền mua gạo" a food need: see needs.yaml)."""
+    for table in (lexicon.need_keywords, lexicon.need_fallbacks):
+        found = next(
+            (name for name in lexicon.need_precedence if name in table and table[name].contains(tokens)), None
+        )
+        if found is not None:
+            return Category(found)
+    return Category.other

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from callbot.config import Settings
 from callbot.dialogue.address import Gazetteer, ProvinceRef
+from callbot.dialogue.context import DialogueConfig, PolicyContext
 from callbot.dialogue.lexicon import Lexicon, load_lexicon
-from callbot.dialogue.policy import DialogueConfig, PolicyContext
 from callbot.prompts import PromptSet, load_prompts
 
 

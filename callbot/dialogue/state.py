@@ -26,6 +26,12 @@ class AddressValue:
     def from_parse(cls, parse: AddressParse) -> AddressValue:
         return cls(parse.street, parse.ward, parse.province, parse.heard)
 
+    @classmethod
+    def without_ward(cls, pending: AddressParse) -> AddressValue:
+        """The street as heard, with the former district kept as text so an operator can still place it."""
+        street = " ".join(p for p in (pending.street, pending.district or "") if p)
+        return cls(street, None, pending.province, pending.heard)
+
     def spoken(self) -> str:
         parts = [
             self.street,
@@ -44,6 +50,7 @@ class DialogueState:
     locale: str
     caller_id: str | None = None
     name: str | None = None
+    anonymous: bool = False  # the caller declined to give a name: the name slot is answered, empty
     address: AddressValue | None = None
     need: NeedReading | None = None
     recorded: tuple[str, ...] = ()  # slots answered by a clip in record-only mode (no text)
@@ -69,11 +76,15 @@ class DialogueState:
         counts[question] = counts.get(question, 0) + 1
         return replace(self, reprompts=tuple(counts.items()))
 
+    def with_value(self, slot: str, value: SlotValue) -> DialogueState:
+        """A slot filled; a name given ends anonymity."""
+        return replace(self, **{slot: value}, **({"anonymous": False} if slot == "name" else {}))
+
     def noted(self, note: str) -> DialogueState:
         return replace(self, notes=self.notes + (note,))
 
     def filled(self, slot: str) -> bool:
-        return getattr(self, slot) is not None or slot in self.recorded
+        return getattr(self, slot) is not None or slot in self.recorded or (slot == "name" and self.anonymous)
 
     @property
     def next_slot(self) -> str | None:
@@ -92,6 +103,7 @@ class DialogueState:
             outcome=self.outcome or Outcome.partial,
             caller_id=self.caller_id,
             name=self.name,
+            anonymous=self.anonymous,
             address_text=(address.spoken() or None) if address else None,
             ward_code=address.ward.code if address and address.ward else None,
             ward_name=address.ward.name if address and address.ward else None,

@@ -46,6 +46,10 @@ class PhraseSet:
     def __init__(self, phrases: Iterable[str]) -> None:
         unique = {tuple(words(p)) for p in phrases if words(p)}
         self._phrases: tuple[tuple[str, ...], ...] = tuple(sorted(unique, key=len, reverse=True))
+        by_first: dict[str, list[tuple[str, ...]]] = {}  # matching runs at every word of every turn
+        for phrase in self._phrases:  # longest first within each list, as in _phrases
+            by_first.setdefault(phrase[0], []).append(phrase)
+        self._by_first = {first: tuple(found) for first, found in by_first.items()}
 
     def __bool__(self) -> bool:
         return bool(self._phrases)
@@ -55,7 +59,9 @@ class PhraseSet:
         return tuple(" ".join(p) for p in self._phrases)
 
     def match_at(self, tokens: Sequence[str], index: int) -> PhraseMatch | None:
-        for phrase in self._phrases:
+        if index >= len(tokens):
+            return None
+        for phrase in self._by_first.get(tokens[index], ()):
             end = index + len(phrase)
             if tuple(tokens[index:end]) == phrase:
                 return PhraseMatch(index, end, " ".join(phrase))

@@ -19,6 +19,7 @@ File format (YAML)::
         expect:                            # only the keys given are checked; null means "must be empty"
           outcome: complete                # or outcome_in: [a, b]
           name: "Nguyễn Văn An"
+          anonymous: false                 # true: the caller declined to give a name
           ward: "Phường Đống Đa"
           province: "Thành phố Hà Nội"
           category: essential_supplies
@@ -95,6 +96,10 @@ def _outcome_list(value: object) -> str | None:
     return None
 
 
+def _flag(value: object) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
 def _prompt_keys(value: object) -> str | None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         return "must be a list of prompt keys"
@@ -131,6 +136,7 @@ EXPECT: dict[str, ExpectKey] = {
     entry.key: entry
     for entry in (
         _slot("name", lambda d: d.name),
+        _slot("anonymous", lambda d: d.anonymous, problem=_flag),
         _slot("address", lambda d: d.address_text),
         _slot("ward", lambda d: d.ward_name),
         _slot("province", lambda d: d.province_name),

@@ -145,6 +145,7 @@ class UnitPublic(UnitBase):
 # --- tickets ------------------------------------------------------------------------------------------
 class TicketBase(SQLModel):
     name: str | None = Field(default=None, max_length=255)
+    anonymous: bool = False  # the caller declined to give a name (set by the dialogue, never edited)
     address_text: str | None = None
     ward_code: str | None = Field(default=None, max_length=8, index=True)
     ward_name: str | None = Field(default=None, max_length=255)

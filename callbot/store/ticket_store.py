@@ -393,7 +393,7 @@ class TicketStore:
                                    field="number", old_value=old, new_value=number))
         session.add(Ticket(
             number=number, call_id=call_id, caller_id=draft.get("caller_id"), locale=draft.get("locale") or "vi",
-            name=draft.get("name"), address_text=draft.get("address_text"),
+            name=draft.get("name"), anonymous=bool(draft.get("anonymous")), address_text=draft.get("address_text"),
             ward_code=place.ward_code, ward_name=draft.get("ward_name") or place.ward_name,
             province_code=place.province_code, province_name=draft.get("province_name") or place.province_name,
             category=category, priority=draft.get("priority") or "normal", need_text=draft.get("need_text"),
@@ -647,7 +647,8 @@ _APPLY: dict[str, Callable[..., Any]] = {
 def _draft_dict(draft: TicketDraft) -> dict[str, Any]:
     return {
         "call_id": draft.call_id, "locale": draft.locale, "outcome": _value(draft.outcome),
-        "caller_id": draft.caller_id, "name": draft.name, "address_text": draft.address_text,
+        "caller_id": draft.caller_id, "name": draft.name, "anonymous": draft.anonymous,
+        "address_text": draft.address_text,
         "ward_code": draft.ward_code, "ward_name": draft.ward_name, "province_code": draft.province_code,
         "province_name": draft.province_name, "need_text": draft.need_text, "category": _value(draft.category),
         "priority": _value(draft.priority), "escalation": draft.escalation,
