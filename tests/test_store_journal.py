@@ -218,3 +218,45 @@ def test_a_line_the_database_refuses_is_kept_aside_and_the_rest_of_the_call_repl
     else:
         assert [t.text for t in turns] == ["ok"] and report.bad_lines == []
     store.close()
+
+
+# --- replayed as soon as the database answers, with no new call to trigger it ---------------------------
+def test_journal_is_replayed_in_the_background_when_the_database_returns(request: pytest.FixtureRequest,
+                                                                          tmp_path: Path) -> None:
+    settings = store_settings(request, tmp_path, "sqlite")
+    store = TicketStore.open(settings, check_interval_s=0.2)
+    (tmp_path / "db").rename(tmp_path / "db-away")
+    filed = {f"idle-{i}": file_call(store, f"idle-{i}") for i in range(3)}
+    assert len(store.journal.pending_calls()) == 3
+    (tmp_path / "db-away").rename(tmp_path / "db")
+    _wait_for(lambda: not store.journal.pending_calls(), timeout=10)  # no call touched the store meanwhile
+    _assert_all_stored(store, filed)
+    assert store.replayed.replayed_calls == 3
+    store.close()
+    assert not store.maintenance._thread.is_alive()  # stopped with the store
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_postgres_back_with_no_new_calls_tickets_reach_it_within_10_s(
+        request: pytest.FixtureRequest, tmp_path: Path, postgres_server) -> None:
+    from fastapi.testclient import TestClient
+
+    from callbot.api import create_app
+
+    settings = store_settings(request, tmp_path, "postgres")
+    store = TicketStore.open(settings)  # the shipped intervals: check every 2 s
+    client = TestClient(create_app(settings, store))
+    postgres_server.stop()
+    try:
+        filed = {f"idle-{i}": file_call(store, f"idle-{i}") for i in range(4)}
+        down = client.get("/healthz")
+        assert down.status_code == 503 and down.json()["journal_pending"] == 4
+    finally:
+        postgres_server.start()
+    back = time.monotonic()
+    _wait_for(lambda: client.get("/healthz").json() == {"status": "ok", "database": "ok", "journal_pending": 0},
+              timeout=10)
+    print(f"journal replayed {time.monotonic() - back:.2f} s after PostgreSQL answered again")
+    _assert_all_stored(store, filed)
+    store.close()

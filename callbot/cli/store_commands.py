@@ -91,7 +91,10 @@ def replay_journal(ctx: typer.Context) -> None:
     """Move calls journaled while the database was unreachable into the database (also done at start and in
     the background as soon as it answers). Malformed lines are kept aside in <data_dir>/journal/quarantine/."""
     store = _open_store(ctx)  # opening replays already: reported below with the rest
-    store.replay_journal()
+    try:
+        store.replay_journal()
+    finally:
+        store.close()
     _print_replay(store.replayed, store.journal)
     remaining = len(store.journal.pending_files())
     typer.echo(f"{store.replayed.replayed_calls} call(s) replayed, {remaining} still journaled")
@@ -110,7 +113,10 @@ def recover(
     recording (repaired) and clips. Calls a live worker is answering are left alone; running it again files
     nothing twice. Every worker does this for its own calls when it starts."""
     store = _open_store(ctx)
-    report = recover_any_dead_calls(store, settings_from(ctx), stale_after_s=stale_after)
+    try:
+        report = recover_any_dead_calls(store, settings_from(ctx), stale_after_s=stale_after)
+    finally:
+        store.close()
     _print_replay(report.replayed, store.journal)
     for number in report.imported:
         typer.echo(f"imported unfiled ticket {format_ticket_number(number)}")
