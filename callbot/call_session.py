@@ -362,7 +362,9 @@ class CallSession:
         try:
             self._open()
             assert self._conversation is not None
-            self._execute(self._conversation.start())
+            decisions = self._conversation.start()
+            self._write_ahead()  # the bare call (locale, caller, record-only) is recoverable from the first word
+            self._execute(decisions)
             while not self._done:
                 self._wake.wait(0.05)
                 self._wake.clear()

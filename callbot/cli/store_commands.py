@@ -134,6 +134,8 @@ def _print_replay(report: ReplayReport, journal: TicketJournal) -> None:
         typer.echo(f"replayed ticket {format_ticket_number(number)}")
     for line in report.bad_lines:
         typer.echo(f"bad journal line kept aside in {journal.quarantine_dir}: {line}")
+    if kept := journal.quarantined_lines():
+        typer.echo(f"{kept} malformed journal line(s) kept in {journal.quarantine_dir} (never replayed)")
 
 
 @db_app.command("upgrade")
