@@ -116,7 +116,14 @@ class Recovery:
                 log.error("unfiled draft %s is unreadable (%s); kept in %s", path.name, exc.__class__.__name__,
                           folder / "quarantine")
                 continue
-            number = self.store.file_ticket(draft=draft, recording_path=recording, clips=clips, reason=UNFILED)
+            try:
+                number = self.store.file_ticket(draft=draft, recording_path=recording, clips=clips, reason=UNFILED)
+            except UNREACHABLE:
+                raise
+            except Exception:  # noqa: BLE001  (kept where it is for the next recovery)
+                log.exception("unfiled draft %s could not be filed", path.name)
+                report.failed += 1
+                continue
             path.unlink()  # the ticket is durable now (committed or journaled)
             report.imported.append(number)
 
@@ -158,20 +165,22 @@ class Recovery:
 
 def recover_worker_calls(store: TicketStore, settings: Settings) -> RecoveryReport | None:
     """At a worker's start: claim its worker id, then recover the calls of its earlier incarnations (and any
-    call older than the longest call allowed). With the database down this runs as soon as it answers;
-    returns None then."""
-    def run() -> RecoveryReport:
-        spared = store.register_worker(stale_after_s=STALE_AFTER_S)
-        owner = Owner(worker_id=store.worker_id, incarnation=store.incarnation,
-                      max_call_duration_s=settings.max_call_duration_s, spared_incarnations=spared)
-        return Recovery(store, settings).run(owner)
-
-    try:
-        return run()
-    except (*UNREACHABLE, ConnectionError) as exc:
-        log.warning("recovery waits for the database (%s)", exc.__class__.__name__)
-        store.when_database_answers(run)
+    call older than the longest call allowed). With the database down this runs as soon as it answers, and
+    returns None; a failure is logged, never raised: the worker answers calls whatever happens here."""
+    def run() -> RecoveryReport | None:
+        try:
+            spared = store.register_worker(stale_after_s=STALE_AFTER_S)
+            owner = Owner(worker_id=store.worker_id, incarnation=store.incarnation,
+                          max_call_duration_s=settings.max_call_duration_s, spared_incarnations=spared)
+            return Recovery(store, settings).run(owner)
+        except (*UNREACHABLE, ConnectionError) as exc:
+            log.warning("recovery waits for the database (%s)", exc.__class__.__name__)
+            store.when_database_answers(run)
+        except Exception:  # noqa: BLE001
+            log.exception("recovery failed; calls are answered anyway (run `callbot tickets recover`)")
         return None
+
+    return run()
 
 
 def recover_any_dead_calls(store: TicketStore, settings: Settings,

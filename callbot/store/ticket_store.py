@@ -217,9 +217,12 @@ class TicketStore:
     def heartbeat(self) -> None:
         try:
             with self.session() as session:
-                if not workers.heartbeat(session, worker_id=self.worker_id, incarnation=self.incarnation,
-                                         now=utcnow()):
-                    log.error("worker id %s was taken over by another process", self.worker_id)
+                alive = workers.heartbeat(session, worker_id=self.worker_id, incarnation=self.incarnation,
+                                          now=utcnow())
+            if not alive and self.worker_registered:  # said once: two processes share one worker id
+                log.error("worker id %s was taken over by another process; this one's calls may be recovered "
+                          "while it runs", self.worker_id)
+            self.worker_registered = alive
         except UNREACHABLE as exc:
             self._database_failed(exc)
 
