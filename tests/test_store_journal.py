@@ -260,3 +260,34 @@ def test_postgres_back_with_no_new_calls_tickets_reach_it_within_10_s(
     print(f"journal replayed {time.monotonic() - back:.2f} s after PostgreSQL answered again")
     _assert_all_stored(store, filed)
     store.close()
+
+
+def test_lines_appended_by_another_process_during_replays_are_never_lost(request: pytest.FixtureRequest,
+                                                                         tmp_path: Path) -> None:
+    """The journal directory may be shared by processes: a replay claims a file with an exclusive lock and an
+    append made meanwhile lands in the file or in a new one, never in a file already deleted."""
+    import subprocess
+    import sys
+
+    settings = store_settings(request, tmp_path, "sqlite")
+    store = TicketStore.open(settings)
+    turns = 300
+    writer = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from callbot.store.journal import TicketJournal\n"
+        "journal = TicketJournal(Path(sys.argv[1]))\n"
+        "journal.append('race@x', {'op': 'start_call', 'caller_id': None, 'locale': 'vi',"
+        " 'started_at': '2026-01-01T00:00:00+00:00'})\n"
+        "for i in range(int(sys.argv[2])):\n"
+        "    journal.append('race@x', {'op': 'add_turn', 'speaker': 'caller', 'text': str(i), 'confidence': None,"
+        " 'start': i, 'end': i + 1, 'kind': 'speech'})\n"
+    ), str(settings.data_dir / "journal"), str(turns)])
+    try:
+        while writer.poll() is None or store.journal.pending_files():
+            store.replay_journal()
+    finally:
+        writer.wait(60)
+    assert writer.returncode == 0
+    [call] = store.list_calls().items
+    texts = [t.text for t in store.get_call(call.id).turns]
+    assert texts == [str(i) for i in range(turns)]  # every line, once, in order
+    store.close()
