@@ -167,6 +167,9 @@ def test_malformed_lines_are_kept_aside_and_block_nothing(request: pytest.Fixtur
     down = TicketStore.open(settings)
     down.start_call(call_id="mixed@x", caller_id=None, locale="vi", started_at=datetime.now(UTC))
     _poison(journal_dir, "mixed@x", BAD_LINES["missing fields"].replace("poison@x", "mixed@x"))
+    intruder = ('{"call_id":"intruder@x","op":"finish_call","outcome":"partial",'
+                '"ended_at":"2026-01-01T00:00:00+00:00"}')
+    _poison(journal_dir, "mixed@x", intruder)  # valid, but another call's line in this call's file
     down.add_turn(call_id="mixed@x", speaker="caller", text="nguyễn văn an", confidence=0.9, start=0, end=1,
                   kind="speech")
     mixed = down.file_ticket(draft=draft("mixed@x"))
@@ -180,12 +183,13 @@ def test_malformed_lines_are_kept_aside_and_block_nothing(request: pytest.Fixtur
     detail = store.get_ticket(mixed)
     assert [t.text for t in detail.turns] == ["nguyễn văn an"]
     assert list(journal_dir.glob("*.jsonl")) == []
-    assert store.journal.quarantined == store.journal.quarantined_lines() == len(BAD_LINES) + 1
+    assert store.journal.quarantined == store.journal.quarantined_lines() == len(BAD_LINES) + 2
     kept = [json.loads(line) for path in (journal_dir / "quarantine").glob("*.jsonl")
             for line in path.read_text(encoding="utf-8").splitlines()]
     assert sorted(k["line"] for k in kept) == sorted([*BAD_LINES.values(), BAD_LINES["missing fields"].replace(
-        "poison@x", "mixed@x")])  # kept verbatim for a person to look at
-    assert len(store.replayed.bad_lines) == len(BAD_LINES) + 1
+        "poison@x", "mixed@x"), intruder])  # kept verbatim for a person to look at
+    assert len(store.replayed.bad_lines) == len(BAD_LINES) + 2
+    assert "call intruder@x op finish_call: call id differs from the file's call" in store.replayed.bad_lines
     assert "call poison@x op add_turn: text: missing; confidence: missing" in "|".join(store.replayed.bad_lines)
     assert "call unknown@x op drop_everything: op: union_tag_invalid" in store.replayed.bad_lines
     assert "Nguyễn" not in caplog.text and "09123" not in caplog.text  # logged by call id and operation only
