@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import hashlib
 import json
 import logging
 import queue
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,7 +33,7 @@ from callbot.config import Settings
 from callbot.dialogue import Conversation, DialogueResources
 from callbot.listener import BargeIn, Final, Listener, NoInputTimeout, SpeechStarted
 from callbot.model_manager import ModelManager, ModelNotFound
-from callbot.recording import StereoRecorder
+from callbot.recording import StereoRecorder, clips_dir_of, recording_path_of, safe_file_stem
 from callbot.store import TicketStore
 from callbot.tts import SpeechOutput
 from callbot.types import (
@@ -201,15 +199,6 @@ class CallStats:
     barge_ins: list[BargeInCut] = field(default_factory=list)
 
 
-def safe_file_stem(call_id: str) -> str:
-    """A SIP Call-ID can hold '@', '/' and more: keep it readable but safe as a file name, and distinct
-    (a digest of the original is appended whenever characters had to be replaced)."""
-    stem = re.sub(r"[^A-Za-z0-9._-]", "_", call_id).strip(".")[:100]
-    if stem == call_id:
-        return stem
-    return f"{stem or 'call'}-{hashlib.sha1(call_id.encode('utf-8')).hexdigest()[:8]}"
-
-
 class _Framer:
     """Cuts a stream of PCM chunks of any size into 20 ms frames."""
 
@@ -251,13 +240,14 @@ class CallSession:
         self.control = control
         self.frame_bytes = 2 * samples_per_frame(rate)
         self.stats = CallStats()
-        self.recording_path = settings.data_dir / "recordings" / f"{safe_file_stem(call_id)}.wav"
-        self.clips_dir = settings.data_dir / "recordings" / safe_file_stem(call_id)
+        self.recording_path = recording_path_of(settings.data_dir / "recordings", call_id)
+        self.clips_dir = clips_dir_of(self.recording_path)
         self.clips: list[Path] = []
         self.record_only = resources.record_only(locale)
         self._ticket_number: str | None = None
         self._filed_outcome: Outcome | None = None
         self._unfiled_path: Path | None = None  # where the draft went when even the store's journal failed
+        self._written_ahead: tuple[TicketDraft, int] | None = None  # the draft and clip count last stored
 
         # media side: touched by the clock thread with single deque operations only
         self._inbound: collections.deque[tuple[int, bytes, float]] = collections.deque(maxlen=INBOUND_CAPACITY_FRAMES)
@@ -372,7 +362,9 @@ class CallSession:
         try:
             self._open()
             assert self._conversation is not None
-            self._execute(self._conversation.start())
+            decisions = self._conversation.start()
+            self._write_ahead()  # the bare call (locale, caller, record-only) is recoverable from the first word
+            self._execute(decisions)
             while not self._done:
                 self._wake.wait(0.05)
                 self._wake.clear()
@@ -385,7 +377,8 @@ class CallSession:
     def _open(self) -> None:
         try:
             self.resources.store.start_call(
-                call_id=self.call_id, caller_id=self.caller_id, locale=self.locale, started_at=_utcnow()
+                call_id=self.call_id, caller_id=self.caller_id, locale=self.locale, started_at=_utcnow(),
+                recording_path=self.recording_path,
             )
         except Exception:  # the caller is still answered: the ticket has its own fallbacks
             log.exception("call %s: could not record the start of the call", self.call_id)
@@ -590,7 +583,24 @@ class CallSession:
         if self._ending is not None and not isinstance(event, (Hangup, TicketFiled, TransferResult)):
             return
         decisions = self._conversation.handle(event)
+        self._write_ahead()
         self._pending.extendleft(reversed(decisions))  # answers to this event come before what was waiting
+
+    def _write_ahead(self) -> None:
+        """What the call has captured reaches the store as soon as it changes: a process killed at any moment
+        leaves enough for recovery to file the partial ticket (one write per changed answer, not per frame)."""
+        assert self._conversation is not None
+        captured = (self._as_filed(self._conversation.draft), len(self.clips))
+        if captured == self._written_ahead:
+            return
+        self._written_ahead = captured
+        try:
+            self.resources.store.save_draft(call_id=self.call_id, draft=captured[0], clips=tuple(self.clips))
+        except Exception:
+            log.exception("call %s: could not write the captured answers ahead", self.call_id)
+
+    def _as_filed(self, draft: TicketDraft) -> TicketDraft:
+        return dataclasses.replace(draft, needs_transcription=True) if self.record_only else draft
 
     def _execute(self, decisions: list[Decision]) -> None:
         self._pending.extend(decisions)
@@ -686,8 +696,7 @@ class CallSession:
 
     # --- effects: store, transfer, hang up -----------------------------------------------------------------
     def _file_ticket(self, draft: TicketDraft) -> str | None:
-        if self.record_only:
-            draft = dataclasses.replace(draft, needs_transcription=True)
+        draft = self._as_filed(draft)
         if self._ending is not None:
             draft = dataclasses.replace(draft, notes=[*draft.notes, self._ending])
         try:

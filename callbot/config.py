@@ -7,6 +7,7 @@ the TOML file named by CALLBOT_CONFIG (or passed to ``load_settings``), the defa
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -91,6 +92,8 @@ class Settings(BaseSettings):
     emergency_uri: str | None = None  # e.g. sip:115@pbx
     fallback_uri: str | None = None
     operator_uris: list[str] = Field(default_factory=list)
+    # Owner of this worker's calls in a shared database, stable across restarts (None: "<hostname>-<sip_port>").
+    worker_id: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:@-]+$")
 
     @field_validator("models_dir", "data_dir", "prompts_dir")
     @classmethod
@@ -132,6 +135,10 @@ class Settings(BaseSettings):
             "vi": (self.tts_engine_vi, self.tts_voice_vi),
             "en": (self.tts_engine_en, self.tts_voice_en),
         }[loc]
+
+    @property
+    def effective_worker_id(self) -> str:
+        return self.worker_id or f"{socket.gethostname()}-{self.sip_port}"
 
     @property
     def effective_database_url(self) -> str:

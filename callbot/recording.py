@@ -1,12 +1,18 @@
 """Call recordings: a 2-channel WAV (caller left, bot right) written frame by frame as the call runs.
 
 Frames from the two directions are paired by frame count, so the channels stay aligned; a direction with no
-frame for a tick (a dropped inbound frame, bot silence) is written as silence.
+frame for a tick (a dropped inbound frame, bot silence) is written as silence. libsndfile writes the WAV's
+sizes when the file is closed: a recording whose process was killed is made playable by ``repair_wav``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import struct
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +74,70 @@ class StereoRecorder:
                     self._file.close()
                     self._file = None
         return self.path
+
+
+def safe_file_stem(call_id: str) -> str:
+    """A SIP Call-ID can hold '@', '/' and more: keep it readable but safe as a file name, and distinct
+    (a digest of the original is appended whenever characters had to be replaced)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", call_id).strip(".")[:100]
+    if stem == call_id:
+        return stem
+    return f"{stem or 'call'}-{hashlib.sha1(call_id.encode('utf-8')).hexdigest()[:8]}"
+
+
+def recording_path_of(recordings_dir: Path, call_id: str) -> Path:
+    """Where a call's stereo recording is written."""
+    return recordings_dir / f"{safe_file_stem(call_id)}.wav"
+
+
+def clips_dir_of(recording_path: Path) -> Path:
+    """Where a call's answer clips live: beside its recording, in a folder of the same name."""
+    return recording_path.with_suffix("")
+
+
+@dataclass(frozen=True, slots=True)
+class RepairedWav:
+    seconds: float
+    repaired: bool  # the header's sizes were wrong (a killed writer) and now match the audio on disk
+
+
+def repair_wav(path: Path) -> RepairedWav | None:
+    """Set a PCM WAV's RIFF and data sizes from the audio actually on disk (dropping a torn last sample
+    frame), so every player reads the whole recording. None: not a PCM WAV whose chunks can be followed."""
+    try:
+        with open(path, "r+b") as handle:
+            header = handle.read(12)
+            if len(header) < 12 or header[:4] != b"RIFF" or header[8:12] != b"WAVE":
+                return None
+            file_size = os.fstat(handle.fileno()).st_size
+            block_align = rate = 0
+            offset = 12
+            while offset + 8 <= file_size:
+                handle.seek(offset)
+                chunk_id, chunk_size = struct.unpack("<4sI", handle.read(8))
+                if chunk_id == b"fmt ":
+                    _, channels, rate, _, block_align = struct.unpack("<HHIIH", handle.read(14))
+                elif chunk_id == b"data":
+                    return _fix_sizes(handle, offset, chunk_size, file_size, block_align, rate)
+                offset += 8 + chunk_size + (chunk_size & 1)
+    except OSError:
+        return None
+    return None
+
+
+def _fix_sizes(handle, data_offset: int, data_size: int, file_size: int, block_align: int,  # type: ignore[no-untyped-def]
+               rate: int) -> RepairedWav | None:
+    if not block_align or not rate:
+        return None
+    available = file_size - data_offset - 8
+    actual = available - available % block_align
+    repaired = data_size != actual or file_size != data_offset + 8 + actual
+    if repaired:
+        handle.truncate(data_offset + 8 + actual)
+        handle.seek(4)
+        handle.write(struct.pack("<I", data_offset + actual))  # RIFF size: everything after these 8 bytes
+        handle.seek(data_offset + 4)
+        handle.write(struct.pack("<I", actual))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return RepairedWav(seconds=actual / block_align / rate, repaired=repaired)

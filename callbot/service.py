@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from callbot.call_session import CallSession, SharedResources
 from callbot.config import Settings, SettingsError, load_settings
+from callbot.recovery import recover_worker_calls
 from callbot.telephony.overflow import Admission, AdmissionPolicy, InviteContext, OperatorDirectory
 from callbot.telephony.pjsip import PJSUA_MAX_CALLS, CallControl, IncomingCall, SipEndpoint, SipError
 
@@ -50,6 +51,7 @@ class CallbotService:
                 "RECORD-ONLY MODE: no speech recognition model for locale %r; the bot asks its questions, records "
                 "each answer and flags every ticket 'needs transcription'", self.settings.locale
             )
+        recover_worker_calls(self.resources.store, self.settings)  # calls left by this worker's killed predecessor
         self.endpoint.start()
         log.info(
             "callbot answering on sip:%s:%s (%s mode, up to %s calls)",

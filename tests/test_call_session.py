@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from sqlmodel import Session, select
 from conftest import espeak_wav
 
 from callbot import call_session as call_session_module
@@ -25,7 +26,9 @@ from callbot.audio import read_wav, rms_dbfs, samples_per_frame
 from callbot.call_session import CallSession, SharedResources, safe_file_stem
 from callbot.config import Settings
 from callbot.dialogue import Conversation
+from callbot.recovery import recover_any_dead_calls
 from callbot.store import TicketStore
+from callbot.store.models import Call as CallRow
 from callbot.tts import SpeechOutput
 from callbot.types import Ask, Speak, Transcript, Word
 
@@ -526,6 +529,30 @@ def test_slot_capture_with_known_transcripts(korean_resources, start_call, clips
     ]
 
 
+def test_captured_answers_are_written_ahead_while_the_call_goes_on(korean_resources, start_call, clips, store,
+                                                                   settings):
+    """A slot value reaches the store as soon as the dialogue captures it, long before the ticket: a process
+    killed at that moment leaves it for recovery (tests/test_recovery.py, tests/test_telephony_recovery.py)."""
+    recognizer = KnownTranscripts(settings.asr_sample_rate)
+    call = start_call(dataclasses_replace_recognizer(korean_resources, recognizer), speed=2.0)
+    call.line.wait_bot_quiet(0)
+    assert call.session.current_ask is not None and call.session.current_ask.slot == "name"
+    recognizer.playing = clips["name"][0]
+    call.line.say(clips["name"][1], "name")
+
+    def written_ahead() -> dict | None:
+        with Session(store.engine) as session:
+            row = session.exec(select(CallRow).where(CallRow.call_id == call.session.call_id)).first()
+            return row.draft if row is not None else None
+
+    call.line.wait_for(lambda: (written_ahead() or {}).get("name") == "Nguyễn Văn An", 15, "the name written ahead")
+    assert not call.session.finished and call.session.ticket_number is None
+    row = next(c for c in store.list_calls().items if c.call_id == call.session.call_id)
+    assert [t.text for t in store.get_call(row.id).turns if t.speaker == "caller"] == [clips["name"][0]]
+    call.session.on_hangup()
+    assert ticket_of(store, call.session).ticket.name == "Nguyễn Văn An"
+
+
 # --- record-only mode (no ASR model for the locale) ----------------------------------------------------------
 @pytest.mark.slow
 def test_record_only_mode_asks_every_question_and_files_clips_needing_transcription(
@@ -567,6 +594,14 @@ def test_store_failure_keeps_the_draft_in_a_last_resort_file(record_only_resourc
     assert saved["draft"]["call_id"] == "lost/1" and saved["draft"]["outcome"] == "partial"
     assert saved["recording_path"].endswith(f"{stem}.wav")
     broken.close()
+    # recovery files it (the caller was never told a number: reason "unfiled"), once
+    store = TicketStore.open(settings)
+    [number] = recover_any_dead_calls(store, settings).imported
+    ticket = store.get_ticket(number).ticket
+    assert ticket.call_id == "lost/1" and ticket.outcome == "partial" and ticket.reason == "unfiled"
+    assert recover_any_dead_calls(store, settings).imported == []
+    assert not (settings.data_dir / "unfiled" / f"{stem}.json").exists()
+    store.close()
 
 
 class ExplodingRecognizer(KnownTranscripts):

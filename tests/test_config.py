@@ -53,3 +53,15 @@ def test_missing_config_file(tmp_path: Path) -> None:
 def test_thresholds_must_be_ordered() -> None:
     with pytest.raises(SettingsError, match="confidence_confirm"):
         load_settings(confidence_accept=0.3, confidence_confirm=0.6)
+
+
+def test_worker_id_is_stable_and_derived_from_host_and_sip_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    monkeypatch.setenv("CALLBOT_SIP_PORT", "5071")
+    assert load_settings().effective_worker_id == f"{socket.gethostname()}-5071"
+    monkeypatch.setenv("CALLBOT_WORKER_ID", "node-2.worker-3")
+    assert load_settings().effective_worker_id == "node-2.worker-3"
+    monkeypatch.setenv("CALLBOT_WORKER_ID", "two words")
+    with pytest.raises(SettingsError, match="CALLBOT_WORKER_ID"):
+        load_settings()

@@ -1,4 +1,4 @@
-"""Store commands: ``callbot users``, ``tokens``, ``tickets replay-journal``, ``db upgrade``, ``retention``."""
+"""Store commands: ``callbot users``, ``tokens``, ``tickets replay-journal|recover``, ``db upgrade``, ``retention``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Annotated
 import typer
 
 from callbot.cli.app import app, fail, settings_from
-from callbot.store import AccountError, Role, TicketStore
+from callbot.recovery import STALE_AFTER_S, recover_any_dead_calls
+from callbot.store import AccountError, Role, TicketStore, format_ticket_number
+from callbot.store.journal import TicketJournal
+from callbot.store.ticket_store import ReplayReport
 from callbot.store.database import current_revision, engine_for_settings, upgrade_schema
 
 users_app = typer.Typer(help="Supervisors' UI accounts.", no_args_is_help=True)
@@ -85,14 +88,54 @@ def tokens_add(
 
 @tickets_app.command("replay-journal")
 def replay_journal(ctx: typer.Context) -> None:
-    """Move tickets journaled while the database was unreachable into the database (also done at start)."""
-    store = _open_store(ctx)
-    report = store.replay_journal()
-    for number in report.tickets:
-        typer.echo(f"replayed ticket {number[:4]}-{number[4:]}")
-    typer.echo(f"{report.replayed_calls} call(s) replayed, {report.remaining_calls} still journaled")
-    if report.remaining_calls:
+    """Move calls journaled while the database was unreachable into the database (also done at start and in
+    the background as soon as it answers). Malformed lines are kept aside in <data_dir>/journal/quarantine/."""
+    store = _open_store(ctx)  # opening replays already: reported below with the rest
+    try:
+        store.replay_journal()
+    finally:
+        store.close()
+    _print_replay(store.replayed, store.journal)
+    remaining = len(store.journal.pending_files())
+    typer.echo(f"{store.replayed.replayed_calls} call(s) replayed, {remaining} still journaled")
+    if remaining:
         raise typer.Exit(1)
+
+
+@tickets_app.command("recover")
+def recover(
+    ctx: typer.Context,
+    stale_after: Annotated[float, typer.Option(
+        "--stale-after", min=10, help="Seconds without a heartbeat after which a worker counts as dead.")] = STALE_AFTER_S,
+) -> None:
+    """File the calls whose worker process died: replay the journal, import unfiled drafts, and give every call
+    without an end whose process is gone exactly one partial ticket (reason crashed) with what it captured, its
+    recording (repaired) and clips. Calls a live worker is answering are left alone; running it again files
+    nothing twice. Every worker does this for its own calls when it starts."""
+    store = _open_store(ctx)
+    try:
+        report = recover_any_dead_calls(store, settings_from(ctx), stale_after_s=stale_after)
+    finally:
+        store.close()
+    _print_replay(report.replayed, store.journal)
+    for number in report.imported:
+        typer.echo(f"imported unfiled ticket {format_ticket_number(number)}")
+    for name in report.bad_unfiled:
+        typer.echo(f"unreadable unfiled draft kept aside: {name}")
+    for number in report.recovered:
+        typer.echo(f"filed partial ticket {format_ticket_number(number)} for a crashed call")
+    typer.echo(report.summary())
+    if report.failed:
+        raise fail(f"{report.failed} call(s) could not be recovered (see the log); run it again")
+
+
+def _print_replay(report: ReplayReport, journal: TicketJournal) -> None:
+    for number in report.tickets:
+        typer.echo(f"replayed ticket {format_ticket_number(number)}")
+    for line in report.bad_lines:
+        typer.echo(f"bad journal line kept aside in {journal.quarantine_dir}: {line}")
+    if kept := journal.quarantined_lines():
+        typer.echo(f"{kept} malformed journal line(s) kept in {journal.quarantine_dir} (never replayed)")
 
 
 @db_app.command("upgrade")

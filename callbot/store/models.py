@@ -87,6 +87,11 @@ class Call(CallBase, table=True):
     __tablename__ = "calls"
     id: int | None = Field(default=None, primary_key=True)
     recording_path: str | None = Field(default=None, max_length=1024)
+    # Write-ahead: who runs the call, and what it captured so far (a crashed call's partial ticket is made of it).
+    worker_id: str | None = Field(default=None, max_length=128, index=True)
+    incarnation: str | None = Field(default=None, max_length=32)
+    draft: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    clips: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class CallPublic(CallBase):
@@ -164,6 +169,7 @@ class Ticket(TicketBase, table=True):
     caller_id: str | None = Field(default=None, max_length=128)
     locale: str = Field(default="vi", max_length=8)
     outcome: str = Field(max_length=32, index=True)
+    reason: str | None = Field(default=None, max_length=32)  # why a call ended abnormally: crashed | unfiled
     escalation: str | None = Field(default=None, max_length=32)
     status: TicketStatus = Field(default=TicketStatus.new, index=True, sa_type=_enum_column(TicketStatus))
     unit_code: str | None = Field(default=None, foreign_key="units.code", max_length=64, index=True)
@@ -182,6 +188,7 @@ class TicketPublic(TicketBase):
     caller_id: str | None
     locale: str
     outcome: str
+    reason: str | None = None
     escalation: str | None
     status: TicketStatus
     unit_code: str | None
@@ -297,6 +304,19 @@ class WebSession(SQLModel, table=True):
     csrf_token: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
+
+
+# --- workers ------------------------------------------------------------------------------------------
+class Worker(SQLModel, table=True):
+    """A call-answering process: its current incarnation and when it last said it is alive."""
+
+    __tablename__ = "workers"
+    worker_id: str = Field(primary_key=True, max_length=128)
+    incarnation: str = Field(max_length=32)
+    hostname: str = Field(max_length=255)
+    pid: int
+    started_at: datetime
+    heartbeat_at: datetime
 
 
 # --- audit log ----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,13 +19,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, or_
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, SQLModel, col, select
 
 from callbot.config import Settings
 from callbot.store.accounts import Accounts
 from callbot.store.database import engine_for_settings, upgrade_schema
+from callbot.store import workers
 from callbot.store.journal import JournalOp, TicketJournal
+from callbot.store.maintenance import JOURNAL_CHECK_INTERVAL_S, StoreMaintenance
 from callbot.store.models import (
     ALLOWED_TRANSITIONS,
     AuditEntry,
@@ -48,6 +50,7 @@ from callbot.store.models import (
     utcnow,
 )
 from callbot.store.numbers import new_ticket_number
+from callbot.store.operations import UNREACHABLE, CallOperations, draft_dict
 from callbot.store.routing import Router, official_units, resolve_place
 from callbot.store.stats import Stats, calls_per_hour, latency_percentiles, tally
 from callbot.types import TicketDraft
@@ -55,8 +58,6 @@ from callbot.types import TicketDraft
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Errors that mean "the database is not there right now" (server down, file unreachable, lost connection).
-UNREACHABLE = (OperationalError, InterfaceError)
 DATABASE_RETRY_INTERVAL_S = 2.0  # after a failure, journal straight away for this long before trying again
 
 
@@ -110,6 +111,12 @@ class ReplayReport:
     replayed_calls: int = 0
     remaining_calls: int = 0
     tickets: list[str] = field(default_factory=list)
+    bad_lines: list[str] = field(default_factory=list)  # call id, operation and what was wrong (no values)
+
+    def add(self, other: ReplayReport) -> None:
+        self.replayed_calls += other.replayed_calls
+        self.tickets.extend(other.tickets)
+        self.bad_lines.extend(other.bad_lines)
 
 
 def _escape_like(text: str) -> str:
@@ -118,7 +125,8 @@ def _escape_like(text: str) -> str:
 
 class TicketStore:
     def __init__(self, *, settings: Settings, engine: Engine, journal: TicketJournal, migrate: bool = True,
-                 retry_interval_s: float = DATABASE_RETRY_INTERVAL_S) -> None:
+                 retry_interval_s: float = DATABASE_RETRY_INTERVAL_S,
+                 check_interval_s: float = JOURNAL_CHECK_INTERVAL_S) -> None:
         self.settings = settings
         self._migrate = migrate
         self._retry_interval_s = retry_interval_s
@@ -127,6 +135,12 @@ class TicketStore:
         self.journal = journal
         self.accounts = Accounts(engine)
         self.router = Router(settings.category_units)
+        self.operations = CallOperations(settings, self.router)
+        self.worker_id = settings.effective_worker_id
+        self.incarnation = uuid.uuid4().hex  # this process: its calls are live while it runs
+        self.worker_registered = False
+        self.replayed = ReplayReport()  # everything this store has replayed (at open, on use, in the background)
+        self.maintenance = StoreMaintenance(self, check_interval_s)
         self._ready = False
         self._journaling = False
         self._lock = threading.RLock()
@@ -134,23 +148,28 @@ class TicketStore:
     # --- life cycle -----------------------------------------------------------------------------------
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True,
-             retry_interval_s: float = DATABASE_RETRY_INTERVAL_S) -> TicketStore:
+             retry_interval_s: float = DATABASE_RETRY_INTERVAL_S,
+             check_interval_s: float = JOURNAL_CHECK_INTERVAL_S) -> TicketStore:
         """Connect, migrate, seed the responsible units, replay the journal. A database that is down at open
-        is not fatal: calls are journaled and everything is done at the first successful contact."""
+        is not fatal: calls are journaled and everything is done as soon as it answers."""
         store = cls(
             settings=settings,
             engine=engine_for_settings(settings),
             journal=TicketJournal(settings.data_dir / "journal"),
             migrate=migrate,
             retry_interval_s=retry_interval_s,
+            check_interval_s=check_interval_s,
         )
         try:
             store._ensure_ready()
         except UNREACHABLE as exc:
-            log.warning("database unreachable at open (%s); journaling until it returns", exc.__class__.__name__)
+            store._database_failed(exc)
+        if store.journal_pending():
+            store.maintenance.ensure_running()
         return store
 
     def close(self) -> None:
+        self.maintenance.stop()
         self.engine.dispose()
 
     def _ensure_ready(self) -> None:
@@ -184,10 +203,39 @@ class TicketStore:
         with Session(self.engine) as session:
             yield session
 
+    # --- workers (several processes share one database) -----------------------------------------------
+    def register_worker(self, *, stale_after_s: float) -> frozenset[str]:
+        """Claim this store's worker id for this process and heartbeat from now on; returns the incarnations
+        that must be left alone (another live process using the same worker id)."""
+        with self.session() as session:
+            spared = workers.register(session, worker_id=self.worker_id, incarnation=self.incarnation,
+                                      now=utcnow(), stale_after_s=stale_after_s)
+        self.worker_registered = True
+        self.maintenance.ensure_running()
+        return spared
+
+    def heartbeat(self) -> None:
+        try:
+            with self.session() as session:
+                alive = workers.heartbeat(session, worker_id=self.worker_id, incarnation=self.incarnation,
+                                          now=utcnow())
+            if not alive and self.worker_registered:  # said once: two processes share one worker id
+                log.error("worker id %s was taken over by another process; this one's calls may be recovered "
+                          "while it runs", self.worker_id)
+            self.worker_registered = alive
+        except UNREACHABLE as exc:
+            self._database_failed(exc)
+
+    def when_database_answers(self, task: Callable[[], object]) -> None:
+        self.maintenance.when_database_answers(task)
+
     # --- the call session's API (journal fallback) --------------------------------------------------
-    def start_call(self, *, call_id: str, caller_id: str | None, locale: str, started_at: datetime) -> None:
+    def start_call(self, *, call_id: str, caller_id: str | None, locale: str, started_at: datetime,
+                   recording_path: str | Path | None = None) -> None:
         self._apply(call_id, {"op": "start_call", "caller_id": caller_id, "locale": locale,
-                              "started_at": as_utc(started_at).isoformat()})
+                              "started_at": as_utc(started_at).isoformat(), "worker_id": self.worker_id,
+                              "incarnation": self.incarnation,
+                              "recording_path": str(recording_path) if recording_path else None})
 
     def add_turn(
         self,
@@ -207,6 +255,12 @@ class TicketStore:
                               "words": list(words) if words else None, "latency_ms": latency_ms,
                               "at": utcnow().isoformat()})
 
+    def save_draft(self, *, call_id: str, draft: TicketDraft, clips: Iterable[str | Path] = ()) -> None:
+        """Write ahead what the call has captured so far (its slots and answer clips): a process killed at any
+        moment leaves enough for recovery to file the partial ticket."""
+        self._apply(call_id, {"op": "save_draft", "draft": draft_dict(draft), "clips": [str(c) for c in clips],
+                              "at": utcnow().isoformat()})
+
     def finish_call(
         self, *, call_id: str, outcome: str, ended_at: datetime, recording_path: str | Path | None = None
     ) -> None:
@@ -214,10 +268,12 @@ class TicketStore:
                               "recording_path": str(recording_path) if recording_path else None})
 
     def file_ticket(
-        self, *, draft: TicketDraft, recording_path: str | Path | None = None, clips: Iterable[str | Path] = ()
+        self, *, draft: TicketDraft, recording_path: str | Path | None = None, clips: Iterable[str | Path] = (),
+        reason: str | None = None,
     ) -> str:
         """File the call's ticket and return its 8-digit number; the ticket is durable (committed, or fsynced
-        in the journal) before this returns. Filing the same call again returns the same number."""
+        in the journal) before this returns. Filing the same call again returns the same number. ``reason``
+        says why a call ended abnormally (``crashed``: filed by recovery)."""
         call_id = draft.call_id
         journaled = self.journal.ticket_number(call_id)
         if journaled and not self._replay_call_if_possible(call_id):
@@ -225,10 +281,11 @@ class TicketStore:
         op = {
             "op": "file_ticket",
             "number": journaled or new_ticket_number(),
-            "draft": _draft_dict(draft),
+            "draft": draft_dict(draft),
             "recording_path": str(recording_path) if recording_path else None,
             "clips": [str(c) for c in clips],
             "filed_at": utcnow().isoformat(),
+            "reason": reason,
         }
         return self._apply(call_id, op) or op["number"]
 
@@ -267,24 +324,31 @@ class TicketStore:
     # --- applying operations: database first, journal when it is unreachable ------------------------
     def _apply(self, call_id: str, op: JournalOp) -> Any:
         if self.journal.has(call_id) and not self._replay_call_if_possible(call_id):
-            self.journal.append(call_id, op)  # keep this call's operations in order behind the journaled ones
+            self._journal(call_id, op)  # keep this call's operations in order behind the journaled ones
             return None
         if not self._database_worth_trying():
-            self.journal.append(call_id, op)
+            self._journal(call_id, op)
             return None
         try:
             self._ensure_ready()
             with Session(self.engine) as session:
-                result = _APPLY[op["op"]](self, session, call_id, op)
+                result = self.operations.apply(session, call_id, op)
                 session.commit()
         except UNREACHABLE as exc:
             self._database_failed(exc)
-            self.journal.append(call_id, op)
+            self._journal(call_id, op)
             return None
         self._journaling = False
-        if self.journal.pending_calls():
-            self.replay_journal()
+        if self.journal_pending():
+            self.maintenance.ensure_running(now=True)  # other calls' journals: replayed off this call's thread
         return result
+
+    def _journal(self, call_id: str, op: JournalOp) -> None:
+        self.journal.append(call_id, op)
+        self.maintenance.ensure_running()
+
+    def journal_pending(self) -> bool:
+        return bool(self.journal.pending_files())
 
     def _database_worth_trying(self) -> bool:
         """After a failure the database is left alone for a moment, so a call whose database host has
@@ -297,122 +361,63 @@ class TicketStore:
             log.warning("database unreachable (%s); journaling until it returns", exc.__class__.__name__)
             self._journaling = True
 
+    def database_answers(self) -> bool:
+        """Whether the database answers now (not tried again within the retry interval after a failure)."""
+        if not self._database_worth_trying():
+            return False
+        try:
+            with self.session() as session:
+                session.exec(select(1)).one()
+        except UNREACHABLE as exc:
+            self._database_failed(exc)
+            return False
+        return True
+
     def _replay_call_if_possible(self, call_id: str) -> bool:
         if not self._database_worth_trying():
             return False
         try:
             self._ensure_ready()
-            self._replay_call(call_id)
+            self._replay_file(self.journal.path_of(call_id))
             return True
         except UNREACHABLE as exc:
             self._database_failed(exc)
             return False
 
-    def _replay_call(self, call_id: str) -> list[str]:
-        with self._lock:
-            ops = self.journal.read(call_id)
-            numbers: list[str] = []
-            with Session(self.engine) as session:
-                for op in ops:
-                    result = _APPLY[op["op"]](self, session, call_id, op)
-                    if op["op"] == "file_ticket":
-                        numbers.append(result)
-                session.commit()
-            self.journal.remove(call_id)
-            return numbers
+    def _replay_file(self, path: Path) -> ReplayReport:
+        """Apply one claimed journal file in one transaction; its malformed or refused lines go to quarantine."""
+        report = ReplayReport()
+        with self._lock, self.journal.claim(path) as batch:
+            if batch.finished:
+                return report
+            if batch.entries:
+                with Session(self.engine) as session:
+                    report.tickets = self.operations.replay(session, batch)
+                    session.commit()
+                report.replayed_calls = 1
+            self.journal.finish(batch)
+            report.bad_lines = [line.describe() for _, line in batch.bad]
+            self.replayed.add(report)
+        return report
 
     def replay_journal(self) -> ReplayReport:
         """Move every journaled call into the database; stops at the first sign the database is down."""
         report = ReplayReport()
-        pending = self.journal.pending_calls()
-        for index, call_id in enumerate(pending):
+        pending = self.journal.pending_files()
+        for index, path in enumerate(pending):
             try:
-                report.tickets.extend(self._replay_call(call_id))
-                report.replayed_calls += 1
+                self._ensure_ready()
+                report.add(self._replay_file(path))
             except UNREACHABLE as exc:
                 self._database_failed(exc)
                 report.remaining_calls = len(pending) - index
                 break
         if report.replayed_calls:
             log.info("replayed %d journaled call(s) into the database", report.replayed_calls)
+        if report.bad_lines:
+            log.error("%d malformed journal line(s) kept aside in %s", len(report.bad_lines),
+                      self.journal.quarantine_dir)
         return report
-
-    # --- the operations themselves (each idempotent where a replay may repeat it) ------------------
-    def _call_row(self, session: Session, call_id: str, op: JournalOp) -> Call:
-        call = session.exec(select(Call).where(Call.call_id == call_id)).first()
-        if call is None:
-            started = op.get("started_at") or op.get("at") or op.get("filed_at") or op.get("ended_at")
-            call = Call(call_id=call_id, locale=op.get("locale") or "vi",
-                        started_at=as_utc(datetime.fromisoformat(started)) if started else utcnow())
-            session.add(call)
-            session.flush()
-        return call
-
-    def _op_start_call(self, session: Session, call_id: str, op: JournalOp) -> None:
-        call = self._call_row(session, call_id, op)
-        call.caller_id = op["caller_id"]
-        call.locale = op["locale"]
-        call.started_at = as_utc(datetime.fromisoformat(op["started_at"]))
-        session.add(call)
-
-    def _op_add_turn(self, session: Session, call_id: str, op: JournalOp) -> None:
-        self._call_row(session, call_id, op)
-        last = session.exec(select(func.max(Turn.seq)).where(Turn.call_id == call_id)).one()
-        session.add(Turn(
-            call_id=call_id, seq=(last or 0) + 1, speaker=op["speaker"], text=op["text"],
-            confidence=op["confidence"], start=op["start"], end=op["end"], kind=TurnKind(op["kind"]),
-            words=op.get("words"), latency_ms=op.get("latency_ms"),
-        ))
-
-    def _op_finish_call(self, session: Session, call_id: str, op: JournalOp) -> None:
-        call = self._call_row(session, call_id, op)
-        call.outcome = op["outcome"]
-        call.ended_at = as_utc(datetime.fromisoformat(op["ended_at"]))
-        if op.get("recording_path"):
-            call.recording_path = op["recording_path"]
-        session.add(call)
-
-    def _op_file_ticket(self, session: Session, call_id: str, op: JournalOp) -> str:
-        existing = session.exec(select(Ticket).where(Ticket.call_id == call_id)).first()
-        if existing is not None:
-            return existing.number
-        draft = op["draft"]
-        call = self._call_row(session, call_id, {**op, "locale": draft.get("locale")})
-        if draft.get("caller_id") and not call.caller_id:
-            call.caller_id = draft["caller_id"]
-        if op.get("recording_path") and not call.recording_path:
-            call.recording_path = op["recording_path"]
-        session.add(call)
-        place = resolve_place(draft.get("ward_code"), draft.get("province_code"), self.settings.default_province)
-        category = draft.get("category") or "other"
-        number = op["number"]
-        if session.exec(select(Ticket.id).where(Ticket.number == number)).first() is not None:
-            # A journaled number taken meanwhile (1 in 10^7 per ticket); the audit log records the change.
-            old, number = number, self._unused_number(session)
-            session.add(AuditEntry(actor="system", action="renumber", target_type="ticket", target_id=number,
-                                   field="number", old_value=old, new_value=number))
-        session.add(Ticket(
-            number=number, call_id=call_id, caller_id=draft.get("caller_id"), locale=draft.get("locale") or "vi",
-            name=draft.get("name"), anonymous=bool(draft.get("anonymous")), address_text=draft.get("address_text"),
-            ward_code=place.ward_code, ward_name=draft.get("ward_name") or place.ward_name,
-            province_code=place.province_code, province_name=draft.get("province_name") or place.province_name,
-            category=category, priority=draft.get("priority") or "normal", need_text=draft.get("need_text"),
-            outcome=draft.get("outcome") or "partial", escalation=draft.get("escalation"),
-            unit_code=self.router.route(category=category, place=place,
-                                        exists=lambda code: session.get(Unit, code) is not None),
-            needs_transcription=bool(draft.get("needs_transcription")),
-            clips=op.get("clips") or None, notes=draft.get("notes") or None,
-            created_at=as_utc(datetime.fromisoformat(op["filed_at"])),
-            updated_at=as_utc(datetime.fromisoformat(op["filed_at"])),
-        ))
-        session.flush()
-        return number
-
-    def _unused_number(self, session: Session) -> str:
-        while True:
-            number = new_ticket_number()
-            if session.exec(select(Ticket.id).where(Ticket.number == number)).first() is None:
-                return number
 
     # --- reads for the API and UI ---------------------------------------------------------------------
     def _unit_names(self, session: Session, codes: Iterable[str | None]) -> dict[str, str]:
@@ -634,26 +639,6 @@ class TicketStore:
                 deleted += 1
             session.commit()
         return deleted
-
-
-_APPLY: dict[str, Callable[..., Any]] = {
-    "start_call": TicketStore._op_start_call,
-    "add_turn": TicketStore._op_add_turn,
-    "finish_call": TicketStore._op_finish_call,
-    "file_ticket": TicketStore._op_file_ticket,
-}
-
-
-def _draft_dict(draft: TicketDraft) -> dict[str, Any]:
-    return {
-        "call_id": draft.call_id, "locale": draft.locale, "outcome": _value(draft.outcome),
-        "caller_id": draft.caller_id, "name": draft.name, "anonymous": draft.anonymous,
-        "address_text": draft.address_text,
-        "ward_code": draft.ward_code, "ward_name": draft.ward_name, "province_code": draft.province_code,
-        "province_name": draft.province_name, "need_text": draft.need_text, "category": _value(draft.category),
-        "priority": _value(draft.priority), "escalation": draft.escalation,
-        "needs_transcription": draft.needs_transcription, "notes": list(draft.notes),
-    }
 
 
 def _value(item: Any) -> Any:
