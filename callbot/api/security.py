@@ -12,6 +12,7 @@ from pathlib import Path
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from callbot.config import Settings
+from callbot.private_files import PRIVATE_FILE_MODE, private_dir
 
 LOGIN_FORM_MAX_AGE_S = 3600
 
@@ -23,9 +24,12 @@ def load_secret_key(settings: Settings) -> str:
     path: Path = settings.data_dir / "secret.key"
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:  # another process of the node made it first
+        return path.read_text().strip()
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
     return key

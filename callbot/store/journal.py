@@ -14,13 +14,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from callbot.private_files import private_dir, private_opener
+
 JournalOp = dict[str, Any]
 
 
 class TicketJournal:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         self._lock = threading.Lock()
 
     def _path(self, call_id: str) -> Path:
@@ -32,7 +34,7 @@ class TicketJournal:
         path = self._path(call_id)
         with self._lock:
             created = not path.exists()
-            with open(path, "a", encoding="utf-8") as handle:
+            with open(path, "a", encoding="utf-8", opener=private_opener) as handle:
                 handle.write(line)
                 handle.flush()
                 os.fsync(handle.fileno())
