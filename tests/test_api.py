@@ -3,11 +3,12 @@ Range, operators pushed by the PBX, stats, the caller-facing status lookup, heal
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from api_fixtures import ApiWorld, login, make_world, tone_wav
-from store_fixtures import draft, file_call
+from store_fixtures import BACKENDS, draft, file_call
 
 from callbot.store import Role
 from callbot.types import Category
@@ -127,14 +128,16 @@ def test_operator_uris_only_within_the_configured_domains(request: pytest.Fixtur
         if accepted:
             assert answer.status_code == 200, answer.text
         else:
-            assert answer.status_code == 422 and "CALLBOT_OPERATOR_DOMAINS" in answer.json()["detail"], answer.text
+            assert answer.status_code == 422, answer.text
+            [error] = answer.json()["detail"]
+            assert error["loc"] == ["path", "uri"] and "CALLBOT_OPERATOR_DOMAINS" in error["msg"]
             assert all(o.uri != uri for o in built.store.list_operators())
 
 
 def test_known_operators_stay_accepted_outside_the_domains(world: ApiWorld) -> None:
     """No domain configured: only operators already known (registered rows, CALLBOT_OPERATOR_URIS) change."""
     refused = world.client.put("/api/operators/sip:101@pbx.local", json={"status": "available"}, headers=world.auth())
-    assert refused.status_code == 422 and "none configured" in refused.json()["detail"]
+    assert refused.status_code == 422 and "none configured" in refused.json()["detail"][0]["msg"]
     world.store.set_operator_status(uri="sip:101@pbx.local", status="offline")  # an operator seeded earlier
     again = world.client.put("/api/operators/sip:101@pbx.local", json={"status": "available"}, headers=world.auth())
     assert again.status_code == 200 and again.json()["status"] == "available"
@@ -220,3 +223,30 @@ def test_api_on_postgres(request: pytest.FixtureRequest, tmp_path: Path) -> None
         assert built.client.patch(f"/api/tickets/{built.number}", json={"status": "in_progress"},
                                   headers=built.auth()).status_code == 200
         assert built.client.get("/api/stats", headers=built.auth()).json()["calls_total"] == 1
+
+
+REQUIRED_NULLS = [({"category": None}, "category"), ({"priority": None}, "priority"), ({"status": None}, "status"),
+                  ({"needs_transcription": None}, "needs_transcription"),
+                  ({"approved_for_tuning": None}, "approved_for_tuning"), ({"unit_code": ""}, "unit_code"),
+                  ({"unit_code": "  "}, "unit_code"), ({"name": "a\x00b"}, "name"), ({"need_text": "x\ud800"}, "need_text"),
+                  ({"status": "new", "category": None}, "category")]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_patch_refuses_a_null_where_a_value_is_required(request: pytest.FixtureRequest, tmp_path: Path,
+                                                        backend: str) -> None:
+    for built in make_world(request, tmp_path, backend):
+        url = f"/api/tickets/{built.number}"
+        before = built.store.get_ticket(built.number).ticket
+        for body, field in REQUIRED_NULLS:
+            answer = built.client.patch(url, content=json.dumps(body), headers={**built.auth(),  # \ud800 escaped
+                                                                                "Content-Type": "application/json"})
+            assert answer.status_code == 422, (body, answer.text)
+            assert [error["loc"] for error in answer.json()["detail"]] == [["body", field]], answer.text
+        assert built.store.get_ticket(built.number).ticket == before  # nothing half-applied
+        # a null where the ticket may be without a value clears it
+        cleared = built.client.patch(url, json={"unit_code": None, "assigned_to": None, "name": None},
+                                     headers=built.auth())
+        assert cleared.status_code == 200 and cleared.json()["unit_code"] is None and cleared.json()["name"] is None
+        unknown_unit = built.client.patch(url, json={"unit_code": "NOPE"}, headers=built.auth())
+        assert unknown_unit.status_code == 409 and "NOPE" in unknown_unit.json()["detail"]

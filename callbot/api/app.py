@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
@@ -53,6 +56,13 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_wrapper if scope["type"] == "http" else send)
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped: encodable whatever the text holds."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def create_app(settings: Settings, store: TicketStore) -> FastAPI:
     app = FastAPI(
         title="callbot",
@@ -92,6 +102,14 @@ def create_app(settings: Settings, store: TicketStore) -> FastAPI:
     async def _database_down(_request: Request, _exc: Exception) -> Response:
         return JSONResponse({"detail": "the database is unreachable; calls are being journaled"},
                             status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(_request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI's shape, without echoing the input back: it may be a citizen's data, or text JSON cannot
+        # encode (a lone surrogate from "\ud800" made the default handler fail with a 500).
+        errors = [{key: value for key, value in error.items() if key != "input"} for error in exc.errors()]
+        return AsciiJSONResponse({"detail": jsonable_encoder(errors)},
+                                 status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(PageForbidden)
     async def _forbidden_page(request: Request, _exc: PageForbidden) -> Response:

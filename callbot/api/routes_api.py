@@ -7,7 +7,8 @@ from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 
 from callbot.api.byte_ranges import ByteSpan, RangeNotSatisfiable, byte_span_response, parse_range, range_applies
@@ -54,7 +55,24 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "no credentials, or unknown ones"},
     403: {"description": "your role may not do this (or a browser change without its CSRF token)"},
 }
-router = APIRouter(prefix="/api", responses=AUTH_RESPONSES)
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {400: {"description": "the body is not JSON"}}
+
+
+def single_valued_query(request: Request) -> None:
+    """Every query parameter of the API takes one value: ?status=new&status=closed is refused, not read as
+    whichever came last."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise invalid("query", repeated[0], "given more than once; this parameter takes one value")
+
+
+def invalid(location: str, name: str, message: str) -> RequestValidationError:
+    """A 422 shaped like FastAPI's own (the documented HTTPValidationError), naming the field and why."""
+    return RequestValidationError([{"type": "value_error", "loc": [location, name], "msg": message}])
+
+
+router = APIRouter(prefix="/api", responses=AUTH_RESPONSES, dependencies=[Depends(single_valued_query)])
 
 MAX_INT4 = 2_147_483_647
 NoControl = r"^[^\x00-\x1f]*$"
@@ -107,7 +125,8 @@ def get_ticket(number: TicketNumberPath, store: StoreDep, _reader: CitizenDataRe
 
 
 @router.patch("/tickets/{number}", response_model=TicketPublic, tags=["tickets"],
-              responses={404: {"description": "no such ticket"}, 409: {"description": "change not allowed"}})
+              responses={**BODY_RESPONSES, 404: {"description": "no such ticket"},
+                         409: {"description": "change not allowed"}})
 def update_ticket(number: TicketNumberPath, update: TicketUpdate, store: StoreDep,
                   editor: TicketEditor) -> TicketPublic:
     """Assign, change status (only along the life cycle), correct a slot, or (supervisor, admin) approve the
@@ -205,21 +224,22 @@ def list_operators(store: StoreDep, _reader: OperatorReader) -> OperatorList:
     return OperatorList(items=store.list_operators())
 
 
+OPERATOR_PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **BODY_RESPONSES, 422: {"description": "invalid, or outside CALLBOT_OPERATOR_DOMAINS and not a known operator"}}
 OperatorUri = Annotated[str, Path(max_length=255, pattern=r"^(sips?|tel):[^\s\x00-\x1f]+$",
                                   description="the operator's SIP URI, e.g. sip:101@pbx.example.org")]
 
 
 @router.put("/operators/{uri}", response_model=OperatorPublic, tags=["operators"],
-            responses={422: {"description": "the URI is outside CALLBOT_OPERATOR_DOMAINS and not a known operator"}})
-@router.patch("/operators/{uri}", response_model=OperatorPublic, tags=["operators"],
-              responses={422: {"description": "the URI is outside CALLBOT_OPERATOR_DOMAINS and not a known operator"}})
+            responses=OPERATOR_PUSH_RESPONSES)
+@router.patch("/operators/{uri}", response_model=OperatorPublic, tags=["operators"], responses=OPERATOR_PUSH_RESPONSES)
 def set_operator_status(uri: OperatorUri, update: OperatorStatusUpdate, store: StoreDep,
                         _pusher: OperatorStatusPusher) -> OperatorPublic:
     """For the PBX/ACD to push an operator's status (available, busy, offline). A new operator is accepted only
     on a host within CALLBOT_OPERATOR_DOMAINS, so front-door redirects never go to an arbitrary URI."""
     refusal = operator_uri_refusal(uri, store.settings, known=store.operator_known(uri))
     if refusal:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, refusal)
+        raise invalid("path", "uri", refusal)
     return store.set_operator_status(uri=uri, status=update.status, name=update.name)
 
 

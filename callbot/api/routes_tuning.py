@@ -9,16 +9,24 @@ import tempfile
 import zipfile
 from pathlib import Path as FsPath
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.responses import Response
 from sqlmodel import SQLModel
 
 from callbot.api.deps import FixtureExporter, StoreDep
-from callbot.api.routes_api import AUTH_RESPONSES, Limit, Offset, TicketNumberPath, ticket_number_or_404
+from callbot.api.routes_api import (
+    AUTH_RESPONSES,
+    Limit,
+    Offset,
+    TicketNumberPath,
+    single_valued_query,
+    ticket_number_or_404,
+)
 from callbot.store import TicketNotFound
 from callbot.store.models import TuningTicketPublic
 
-router = APIRouter(prefix="/api/tuning", tags=["tuning"], responses=AUTH_RESPONSES)
+router = APIRouter(prefix="/api/tuning", tags=["tuning"], responses=AUTH_RESPONSES,
+                   dependencies=[Depends(single_valued_query)])
 
 
 class TuningTicketPage(SQLModel):
