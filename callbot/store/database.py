@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -17,11 +18,26 @@ from callbot.private_files import create_private_file, private_dir, tighten
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+class NoResultRows(logging.Filter):
+    """SQLAlchemy at DEBUG logs every fetched row (a ticket: name, address, phone number); hide_parameters only
+    covers what is sent. Statements stay loggable, rows never are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
+
+
+def _drop_result_rows_from_logs() -> None:
+    engine_log = logging.getLogger("sqlalchemy.engine.Engine")
+    if not any(isinstance(f, NoResultRows) for f in engine_log.filters):
+        engine_log.addFilter(NoResultRows())
+
+
 def create_database_engine(url: str) -> Engine:
     """SQLite: WAL, a busy timeout, foreign keys, and a fresh connection per use (so a vanished database
     file is noticed at once instead of writes landing in an unlinked file). PostgreSQL: psycopg 3 with a
     short connect timeout and pre-ping, so a restarted server is picked up again.
     SQL parameters (names, addresses, phone numbers) never reach a log line or an exception message."""
+    _drop_result_rows_from_logs()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         _private_sqlite_file(parsed.database)
