@@ -38,20 +38,26 @@ def _role(value: str) -> Role:
         raise fail(f"--role must be one of {ROLE_NAMES}, got {value!r}", code=2) from None
 
 
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")]
+
+
+def _password(from_stdin: bool, prompt: str) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
 @users_app.command("add")
 def users_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The user name to log in with.")],
     role: Annotated[str, typer.Option("--role", help=f"One of {ROLE_NAMES}.")] = "supervisor",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a user (the first one: `callbot users add admin --role admin`). Asks for the password unless
     --password-stdin is given."""
     chosen = _role(role)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin, "Password")
     store = _open_store(ctx)
     try:
         user = store.accounts.create_user(username=name, password=password, role=chosen)
@@ -97,13 +103,10 @@ def users_enable(ctx: typer.Context, name: Annotated[str, typer.Argument(help="T
 def users_password(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The user name.")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Set a user's password; every session of that user ends (log in again with the new one)."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin, "New password")
     store = _open_store(ctx)
     try:
         ended = store.accounts.set_password(username=name, password=password)
