@@ -3,6 +3,7 @@ Every route names the roles it admits (callbot.api.deps); citizen data is for su
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any
@@ -61,8 +62,8 @@ BODY_RESPONSES: dict[int | str, dict[str, Any]] = {400: {"description": "the bod
 def single_valued_query(request: Request) -> None:
     """Every query parameter of the API takes one value: ?status=new&status=closed is refused, not read as
     whichever came last."""
-    names = [name for name, _ in request.query_params.multi_items()]
-    repeated = sorted({name for name in names if names.count(name) > 1})
+    counts = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = sorted(name for name, count in counts.items() if count > 1)
     if repeated:
         raise invalid("query", repeated[0], "given more than once; this parameter takes one value")
 
@@ -202,21 +203,21 @@ def serve_audio(path: FsPath, request: Request, store: TicketStore, *, actor: st
     naming the bytes (a seek is a new response, so a new entry); it is written before the first byte leaves,
     and a failed write sends nothing. A 416 carries no audio and is not logged."""
     try:
-        handle_stat = path.stat()
+        file_stat = path.stat()
     except FileNotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the audio file is gone") from None
     span: ByteSpan | None = None
-    if range_applies(request.headers.get("if-range"), handle_stat):
+    if range_applies(request.headers.get("if-range"), file_stat):
         try:
-            span = parse_range(request.headers.get("range"), handle_stat.st_size)
+            span = parse_range(request.headers.get("range"), file_stat.st_size)
         except RangeNotSatisfiable:
             return PlainTextResponse("range not satisfiable", status_code=status.HTTP_416_RANGE_NOT_SATISFIABLE,
-                                     headers={"content-range": f"bytes */{handle_stat.st_size}"})
+                                     headers={"content-range": f"bytes */{file_stat.st_size}"})
     partial = span is not None
-    span = span or ByteSpan(0, handle_stat.st_size - 1, handle_stat.st_size)
+    span = span or ByteSpan(0, file_stat.st_size - 1, file_stat.st_size)
     store.audit(actor=actor, action=action, target_type=target_type, target_id=target_id, field="bytes",
                 new_value=f"{span.content_range()} ({'206 range' if partial else '200 whole file'})")
-    return byte_span_response(path, span, handle_stat, partial=partial, media_type="audio/wav", filename=filename)
+    return byte_span_response(path, span, file_stat, partial=partial, media_type="audio/wav", filename=filename)
 
 
 @router.get("/operators", response_model=OperatorList, tags=["operators"])
