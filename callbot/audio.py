@@ -13,6 +13,8 @@ import numpy as np
 import soundfile
 import soxr
 
+from callbot.private_files import create_private_file
+
 FRAME_MS = 20
 SUPPORTED_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 
@@ -129,9 +131,8 @@ def read_wav(path: Path | str, rate: int | None = None) -> Audio:
 
 
 def write_wav(path: Path | str, pcm: bytes, rate: int, channels: int = 1) -> Path:
-    """Write PCM16 (interleaved when channels > 1) as a WAV file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write PCM16 (interleaved when channels > 1) as a WAV file, private to this user (callers' voices)."""
+    path = create_private_file(path)
     data = np.frombuffer(pcm, dtype="<i2")
     if channels > 1:
         data = data.reshape(-1, channels)

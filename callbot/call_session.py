@@ -33,6 +33,7 @@ from callbot.config import Settings
 from callbot.dialogue import Conversation, DialogueResources
 from callbot.listener import BargeIn, Final, Listener, NoInputTimeout, SpeechStarted
 from callbot.model_manager import ModelManager, ModelNotFound
+from callbot.private_files import private_dir, private_opener
 from callbot.recording import StereoRecorder, clips_dir_of, recording_path_of, safe_file_stem
 from callbot.store import TicketStore
 from callbot.tts import SpeechOutput
@@ -721,10 +722,12 @@ class CallSession:
             "saved_at": _utcnow().isoformat(),
         }
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
-        except OSError:
-            log.critical("call %s: could not even write %s; the draft was %r", self.call_id, path, record)
+            private_dir(path.parent)
+            with open(path, "w", encoding="utf-8", opener=private_opener) as handle:
+                handle.write(json.dumps(record, ensure_ascii=False, indent=2))
+        except OSError:  # the slots' values stay out of the log (citizen data): only which were captured
+            log.critical("call %s: could not even write %s; lost a draft with %s", self.call_id, path,
+                         [name for name, value in record["draft"].items() if value] or "nothing")
             return None
         log.critical("call %s: unfiled ticket saved to %s", self.call_id, path)
         return path
@@ -824,7 +827,8 @@ class CallSession:
             try:
                 self._synthesize(job)
             except Exception:
-                log.exception("call %s: speech output failed for %r", self.call_id, job.decision.text)
+                log.exception("call %s: speech output failed for prompt %s", self.call_id,
+                              job.decision.key or "(dynamic)")  # the text may read back a name or address
             finally:
                 with self._outbound_lock:
                     if not job.cancel.is_set():

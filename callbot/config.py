@@ -6,10 +6,12 @@ the TOML file named by CALLBOT_CONFIG (or passed to ``load_settings``), the defa
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -95,10 +97,37 @@ class Settings(BaseSettings):
     # Owner of this worker's calls in a shared database, stable across restarts (None: "<hostname>-<sip_port>").
     worker_id: str | None = Field(None, min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:@-]+$")
 
+    # --- access and privacy ---------------------------------------------------------------------------
+    # SIP hosts/domains an operator's URI may point to (PUT /api/operators/{uri}); "example.org" also admits
+    # its subdomains. URIs in operator_uris and operators already in the database are always accepted.
+    operator_domains: list[str] = Field(default_factory=list)
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the real client of the API/UI.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    cookie_secure: bool = False  # mark cookies Secure (the UI is served over HTTPS by a TLS proxy)
+
     @field_validator("models_dir", "data_dir", "prompts_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("operator_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        domains = [d.strip().lower().strip(".") for d in value]
+        for domain in domains:
+            if not re.fullmatch(r"[a-z0-9]([a-z0-9.\-]*[a-z0-9])?|\[[0-9a-f:.]+\]", domain):
+                raise ValueError(f"not a SIP host or domain: {domain!r}")
+        return domains
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {entry!r}") from None
+        return [entry.strip() for entry in value]
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> "Settings":
@@ -145,6 +174,39 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'callbot.db').resolve()}"
+
+    def redacted_dump(self) -> dict[str, Any]:
+        """The settings as JSON-ready data with every secret masked: secret settings whole, and the password
+        of any URL (database, SIP registrar, operator URIs) wherever it appears."""
+        data = self.model_dump(mode="json")
+        for name, value in data.items():
+            if value and _is_secret_setting(name):
+                data[name] = MASK
+        return _mask_url_passwords(data)
+
+
+MASK = "***"
+SECRET_SETTINGS = frozenset({"secret_key", "sip_password"})
+_SECRET_NAME = re.compile(r"(password|passwd|secret|token|api_key|private_key)", re.IGNORECASE)
+# scheme://user:password@host (database URLs) and sip:user:password@host (SIP URIs): the password part
+_URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.\-]*://|\bsips?:)(?P<user>[^:@/\s;?#]*):(?P<password>\S*)@",
+                           re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"(?P<head>[?&;](?:password|passwd|pwd|sslpassword)=)[^&;#\s]*", re.IGNORECASE)
+
+
+def _is_secret_setting(name: str) -> bool:
+    return name in SECRET_SETTINGS or bool(_SECRET_NAME.search(name))
+
+
+def _mask_url_passwords(value: Any) -> Any:
+    if isinstance(value, str):
+        value = _URL_PASSWORD.sub(lambda m: f"{m['head']}{m['user']}:{MASK}@", value)
+        return _QUERY_PASSWORD.sub(lambda m: f"{m['head']}{MASK}", value)
+    if isinstance(value, list):
+        return [_mask_url_passwords(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _mask_url_passwords(item) for key, item in value.items()}
+    return value
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: object) -> Settings:

@@ -19,6 +19,7 @@ import numpy as np
 import soundfile
 
 from callbot.audio import samples_per_frame
+from callbot.private_files import create_private_file
 
 CALLER_CHANNEL = 0
 BOT_CHANNEL = 1
@@ -33,7 +34,7 @@ class StereoRecorder:
         self.rate = rate
         self.frame_samples = samples_per_frame(rate)
         self.frames_written = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(self.path)  # libsndfile keeps the mode of a file that exists
         self._file: soundfile.SoundFile | None = soundfile.SoundFile(
             str(self.path), mode="w", samplerate=rate, channels=2, subtype="PCM_16", format="WAV"
         )

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from callbot.call_session import CallSession, SharedResources
 from callbot.config import Settings, SettingsError, load_settings
+from callbot.private_files import restrict_umask
 from callbot.recovery import recover_worker_calls
 from callbot.telephony.overflow import Admission, AdmissionPolicy, InviteContext, OperatorDirectory
 from callbot.telephony.pjsip import PJSUA_MAX_CALLS, CallControl, IncomingCall, SipEndpoint, SipError
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="TOML settings file")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
+    restrict_umask()  # recordings, clips and the journal are the service user's alone
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         service = start_service(load_settings(args.config), echo=lambda line: print(line, flush=True))

@@ -51,8 +51,9 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', tickets.text).group(1)  # type: ignore[union-attr]
 
 
-def make_world(request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> Iterator[ApiWorld]:
-    settings = store_settings(request, tmp_path, backend)
+def make_world(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
+               **overrides: object) -> Iterator[ApiWorld]:
+    settings = store_settings(request, tmp_path, backend, **overrides)
     store = TicketStore.open(settings)
     store.accounts.create_user(username="lan", password=PASSWORD, role=Role.supervisor)
     store.accounts.create_user(username="kỹ sư", password=PASSWORD, role=Role.engineer)

@@ -20,7 +20,7 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
         server = request.getfixturevalue("postgres_server")
         overrides.setdefault("database_url", server.create_database())
     else:
-        (tmp_path / "db").mkdir(exist_ok=True)
+        (tmp_path / "db").mkdir(parents=True, exist_ok=True)
         overrides.setdefault("database_url", f"sqlite:///{tmp_path / 'db' / 'callbot.db'}")
     return Settings(data_dir=tmp_path / "data", **overrides)  # type: ignore[arg-type]
 

@@ -3,11 +3,12 @@ Range, operators pushed by the PBX, stats, the caller-facing status lookup, heal
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from api_fixtures import ApiWorld, login, make_world, tone_wav
-from store_fixtures import draft, file_call
+from store_fixtures import BACKENDS, draft, file_call
 
 from callbot.store import Role
 from callbot.types import Category
@@ -74,37 +75,88 @@ def test_roles_and_csrf_for_browser_sessions(world: ApiWorld) -> None:
     assert world.client.patch(url, json={"name": "x y"}).status_code == 403  # no CSRF header
     assert world.client.patch(url, json={"name": "x y"}, headers={"X-CSRF-Token": "nope"}).status_code == 403
     assert world.client.patch(url, json={"name": "x y"}, headers={"X-CSRF-Token": csrf}).status_code == 200
-    engineer = world.store.accounts.create_token(name="pbx", role=Role.engineer)
+    engineer = world.store.accounts.create_token(name="eng", role=Role.engineer)
     assert world.client.patch(url, json={"name": "z"}, headers=world.auth(engineer)).status_code == 403
     assert world.client.get(f"/api/calls/{world.call_id}/recording", headers=world.auth(engineer)).status_code == 403
     assert world.client.get("/api/audit", headers=world.auth(engineer)).status_code == 403
 
 
-def test_operators_pushed_by_the_pbx(world: ApiWorld) -> None:
-    pbx = world.store.accounts.create_token(name="pbx", role=Role.engineer)
-    put = world.client.put("/api/operators/sip:101@pbx.local", json={"status": "available", "name": "Hoa"},
-                           headers=world.auth(pbx))
-    assert put.status_code == 200 and put.json()["status"] == "available"
-    assert world.store.free_operator().uri == "sip:101@pbx.local"  # type: ignore[union-attr]
-    patch = world.client.patch("/api/operators/sip:101@pbx.local", json={"status": "busy"}, headers=world.auth(pbx))
-    assert patch.status_code == 200 and world.store.free_operator() is None
-    listed = world.client.get("/api/operators", headers=world.auth()).json()["items"]
-    assert [(o["uri"], o["status"], o["name"]) for o in listed] == [("sip:101@pbx.local", "busy", "Hoa")]
-    assert world.client.put("/api/operators/sip:101@pbx.local", json={"status": "asleep"},
-                            headers=world.auth(pbx)).status_code == 422
-    assert world.client.put("/api/operators/not-a-uri", json={"status": "busy"},
-                            headers=world.auth(pbx)).status_code == 422
+def test_operators_pushed_by_the_pbx(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    for built in make_world(request, tmp_path, "sqlite", operator_domains=["pbx.local"],
+                            operator_uris=["sip:900@acd.example"]):
+        pbx = built.store.accounts.create_token(name="pbx", role=Role.pbx)
+        put = built.client.put("/api/operators/sip:101@pbx.local", json={"status": "available", "name": "Hoa"},
+                               headers=built.auth(pbx))
+        assert put.status_code == 200 and put.json()["status"] == "available"
+        assert built.store.free_operator().uri == "sip:900@acd.example"  # type: ignore[union-attr]  (seeded first)
+        built.client.put("/api/operators/sip:900@acd.example", json={"status": "busy"}, headers=built.auth(pbx))
+        assert built.store.free_operator().uri == "sip:101@pbx.local"  # type: ignore[union-attr]
+        patch = built.client.patch("/api/operators/sip:101@pbx.local", json={"status": "busy"},
+                                   headers=built.auth(pbx))
+        assert patch.status_code == 200 and built.store.free_operator() is None
+        listed = built.client.get("/api/operators", headers=built.auth()).json()["items"]
+        assert [(o["uri"], o["status"], o["name"]) for o in listed] == [
+            ("sip:101@pbx.local", "busy", "Hoa"), ("sip:900@acd.example", "busy", None)]
+        assert built.client.put("/api/operators/sip:101@pbx.local", json={"status": "asleep"},
+                                headers=built.auth(pbx)).status_code == 422
+        assert built.client.put("/api/operators/not-a-uri", json={"status": "busy"},
+                                headers=built.auth(pbx)).status_code == 422
+        # the PBX token does nothing else; an engineer's token does not push operators
+        assert built.client.get("/api/tickets", headers=built.auth(pbx)).status_code == 403
+        assert built.client.get("/api/stats", headers=built.auth(pbx)).status_code == 403
+        engineer = built.store.accounts.create_token(name="eng", role=Role.engineer)
+        assert built.client.put("/api/operators/sip:101@pbx.local", json={"status": "available"},
+                                headers=built.auth(engineer)).status_code == 403
+
+
+@pytest.mark.parametrize(("uri", "accepted"), [
+    ("sip:102@pbx.local", True),  # within CALLBOT_OPERATOR_DOMAINS
+    ("sips:103@east.pbx.local:5061;transport=tls", True),  # a subdomain, port and parameters
+    ("sip:104@PBX.LOCAL.", True),  # host names are case-insensitive; a trailing dot is the same host
+    ("sip:900@acd.example", True),  # configured in CALLBOT_OPERATOR_URIS
+    ("sip:premium-0900123@evil.example", False),
+    ("sip:105@pbx.local.evil.example", False),  # a suffix trick
+    ("sip:106@evilpbx.local", False),  # not a subdomain, just the same ending
+    ("sip:107@pbx.local@evil.example", False),  # the host is what follows the last @
+    ("tel:+84900123456", False),  # no SIP host: only as a known operator
+])
+def test_operator_uris_only_within_the_configured_domains(request: pytest.FixtureRequest, tmp_path: Path,
+                                                         uri: str, accepted: bool) -> None:
+    for built in make_world(request, tmp_path, "sqlite", operator_domains=["pbx.local"],
+                            operator_uris=["sip:900@acd.example"]):
+        answer = built.client.put(f"/api/operators/{uri}", json={"status": "available"}, headers=built.auth())
+        if accepted:
+            assert answer.status_code == 200, answer.text
+        else:
+            assert answer.status_code == 422, answer.text
+            [error] = answer.json()["detail"]
+            assert error["loc"] == ["path", "uri"] and "CALLBOT_OPERATOR_DOMAINS" in error["msg"]
+            assert all(o.uri != uri for o in built.store.list_operators())
+
+
+def test_known_operators_stay_accepted_outside_the_domains(world: ApiWorld) -> None:
+    """No domain configured: only operators already known (registered rows, CALLBOT_OPERATOR_URIS) change."""
+    refused = world.client.put("/api/operators/sip:101@pbx.local", json={"status": "available"}, headers=world.auth())
+    assert refused.status_code == 422 and "none configured" in refused.json()["detail"][0]["msg"]
+    world.store.set_operator_status(uri="sip:101@pbx.local", status="offline")  # an operator seeded earlier
+    again = world.client.put("/api/operators/sip:101@pbx.local", json={"status": "available"}, headers=world.auth())
+    assert again.status_code == 200 and again.json()["status"] == "available"
 
 
 def test_recording_served_with_range_and_views_audited(world: ApiWorld) -> None:
     url = f"/api/calls/{world.call_id}/recording"
     whole = world.client.get(url, headers=world.auth())
+    size = world.recording.stat().st_size
     assert whole.status_code == 200 and whole.headers["content-type"] == "audio/wav"
     assert whole.content == world.recording.read_bytes() and whole.headers["accept-ranges"] == "bytes"
     part = world.client.get(url, headers={**world.auth(), "Range": "bytes=1000-1999"})
     assert part.status_code == 206 and part.content == world.recording.read_bytes()[1000:2000]
+    assert part.headers["content-range"] == f"bytes 1000-1999/{size}"
     views = world.client.get("/api/audit", params={"action": "recording.view"}, headers=world.auth()).json()
-    assert len(views) == 1 and views[0]["actor"] == "token:ci" and views[0]["target_id"] == str(world.call_id)
+    assert [(v["actor"], v["target_id"], v["new_value"]) for v in views] == [
+        ("token:ci", str(world.call_id), f"bytes 1000-1999/{size} (206 range)"),
+        ("token:ci", str(world.call_id), f"bytes 0-{size - 1}/{size} (200 whole file)"),
+    ]
     world.recording.unlink()
     assert world.client.get(url, headers=world.auth()).status_code == 404
     assert world.client.get("/api/calls/999999/recording", headers=world.auth()).status_code == 404
@@ -171,3 +223,30 @@ def test_api_on_postgres(request: pytest.FixtureRequest, tmp_path: Path) -> None
         assert built.client.patch(f"/api/tickets/{built.number}", json={"status": "in_progress"},
                                   headers=built.auth()).status_code == 200
         assert built.client.get("/api/stats", headers=built.auth()).json()["calls_total"] == 1
+
+
+REQUIRED_NULLS = [({"category": None}, "category"), ({"priority": None}, "priority"), ({"status": None}, "status"),
+                  ({"needs_transcription": None}, "needs_transcription"),
+                  ({"approved_for_tuning": None}, "approved_for_tuning"), ({"unit_code": ""}, "unit_code"),
+                  ({"unit_code": "  "}, "unit_code"), ({"name": "a\x00b"}, "name"), ({"need_text": "x\ud800"}, "need_text"),
+                  ({"status": "new", "category": None}, "category")]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_patch_refuses_a_null_where_a_value_is_required(request: pytest.FixtureRequest, tmp_path: Path,
+                                                        backend: str) -> None:
+    for built in make_world(request, tmp_path, backend):
+        url = f"/api/tickets/{built.number}"
+        before = built.store.get_ticket(built.number).ticket
+        for body, field in REQUIRED_NULLS:
+            answer = built.client.patch(url, content=json.dumps(body), headers={**built.auth(),  # \ud800 escaped
+                                                                                "Content-Type": "application/json"})
+            assert answer.status_code == 422, (body, answer.text)
+            assert [error["loc"] for error in answer.json()["detail"]] == [["body", field]], answer.text
+        assert built.store.get_ticket(built.number).ticket == before  # nothing half-applied
+        # a null where the ticket may be without a value clears it
+        cleared = built.client.patch(url, json={"unit_code": None, "assigned_to": None, "name": None},
+                                     headers=built.auth())
+        assert cleared.status_code == 200 and cleared.json()["unit_code"] is None and cleared.json()["name"] is None
+        unknown_unit = built.client.patch(url, json={"unit_code": "NOPE"}, headers=built.auth())
+        assert unknown_unit.status_code == 409 and "NOPE" in unknown_unit.json()["detail"]

@@ -65,3 +65,34 @@ def test_worker_id_is_stable_and_derived_from_host_and_sip_port(monkeypatch: pyt
     monkeypatch.setenv("CALLBOT_WORKER_ID", "two words")
     with pytest.raises(SettingsError, match="CALLBOT_WORKER_ID"):
         load_settings()
+
+
+def test_access_settings_are_checked() -> None:
+    s = load_settings(operator_domains=["PBX.Example.org."], trusted_proxies=["10.0.0.0/8", "::1"], cookie_secure=True)
+    assert s.operator_domains == ["pbx.example.org"] and s.trusted_proxies == ["10.0.0.0/8", "::1"] and s.cookie_secure
+    with pytest.raises(SettingsError, match="CALLBOT_TRUSTED_PROXIES"):
+        load_settings(trusted_proxies=["proxy.example"])
+    with pytest.raises(SettingsError, match="CALLBOT_OPERATOR_DOMAINS"):
+        load_settings(operator_domains=["pbx example"])
+
+
+@pytest.mark.parametrize(("given", "shown"), [
+    ("postgresql+psycopg://cb:s3cret@db:5432/callbot", "postgresql+psycopg://cb:***@db:5432/callbot"),
+    ("postgresql+psycopg://cb:p@ss/w0rd@db/callbot", "postgresql+psycopg://cb:***@db/callbot"),  # unencoded @ and /
+    ("postgresql://:s3cret@db/callbot", "postgresql://:***@db/callbot"),
+    ("postgresql://db/callbot?user=cb&password=s3cret&sslmode=require",
+     "postgresql://db/callbot?user=cb&password=***&sslmode=require"),
+    ("sqlite:////var/lib/callbot/callbot.db", "sqlite:////var/lib/callbot/callbot.db"),
+])
+def test_redacted_dump_masks_database_passwords(given: str, shown: str) -> None:
+    assert load_settings(database_url=given).redacted_dump()["database_url"] == shown
+
+
+def test_redacted_dump_masks_every_secret() -> None:
+    s = load_settings(secret_key="k-SECRET", sip_password="p-SECRET", sip_registrar="sip:bot:r-SECRET@pbx",
+                      operator_uris=["sip:101:o-SECRET@pbx", "sip:102@pbx"], emergency_uri="sips:115:e-SECRET@pbx")
+    dumped = s.redacted_dump()
+    assert "SECRET" not in str(dumped)
+    assert dumped["secret_key"] == dumped["sip_password"] == "***"
+    assert dumped["operator_uris"] == ["sip:101:***@pbx", "sip:102@pbx"]
+    assert load_settings().redacted_dump()["secret_key"] is None  # nothing set: nothing to mask

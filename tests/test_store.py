@@ -181,21 +181,6 @@ def test_stats(store: TicketStore) -> None:
     assert stats.turn_latency.count == 2 and stats.turn_latency.p50_ms == 350.0
 
 
-def test_retention_deletes_old_recordings(store: TicketStore, tmp_path: Path) -> None:
-    old_wav, new_wav = tmp_path / "old.wav", tmp_path / "new.wav"
-    old_wav.write_bytes(b"RIFF"), new_wav.write_bytes(b"RIFF")
-    now = datetime.now(UTC)
-    for call_id, started, wav in (("r-old", now - timedelta(days=40), old_wav), ("r-new", now, new_wav)):
-        store.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=started)
-        store.finish_call(call_id=call_id, outcome="partial", ended_at=started, recording_path=wav)
-    assert store.delete_recordings_older_than(days=30, actor="admin") == 1
-    assert not old_wav.exists() and new_wav.exists()
-    by_id = {c.call_id: c for c in store.list_calls().items}
-    assert not by_id["r-old"].has_recording and by_id["r-new"].has_recording
-    [entry] = store.audit_log(action="recording.delete")
-    assert entry.old_value == str(old_wav) and entry.actor == "admin"
-
-
 def test_schema_is_at_head_and_reopening_is_harmless(request: pytest.FixtureRequest, tmp_path: Path,
                                                       backend: str) -> None:
     settings = store_settings(request, tmp_path, backend)

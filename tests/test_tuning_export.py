@@ -59,10 +59,15 @@ def test_export_of_a_recorded_call_replays_to_the_same_slots(
     said = [t.text for t in detail.turns if t.speaker == "caller" and t.kind.value == "speech"]
 
     out = tmp_path / "export"
+    refused = CliRunner().invoke(app, ["fixtures", "export", ticket.number, "-o", str(out)])
+    assert refused.exit_code == 2 and "not approved for tuning" in refused.output and not out.exists()
+    ticket_store.update_ticket(ticket.number, TicketUpdate(approved_for_tuning=True), actor="supervisor")
     exported = CliRunner().invoke(
         app, ["fixtures", "export", format_ticket_number(ticket.number), "-o", str(out)]
     )
     assert exported.exit_code == 0, exported.output
+    [logged] = ticket_store.audit_log(action="fixture.export")
+    assert (logged.actor, logged.target_id) == ("cli", ticket.number)
     assert "personal data" in exported.output and "this machine" in exported.output
     script_path = out / f"ticket-{ticket.number}.yaml"
     script = yaml.safe_load(script_path.read_text(encoding="utf-8"))

@@ -15,11 +15,16 @@ SESSION_COOKIE = "callbot_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-ALL_ROLES = frozenset(Role)
-TICKET_EDITORS = frozenset({Role.supervisor, Role.operator, Role.admin})
-RECORDING_LISTENERS = frozenset({Role.supervisor, Role.operator, Role.admin})
-OPERATOR_STATUS_PUSHERS = frozenset({Role.engineer, Role.admin, Role.supervisor})
+# Who may do what (the README's roles table). Citizen data: tickets, calls, transcripts, recordings, clips and
+# the audit log (which holds corrected values) are read by the first three roles only.
+CITIZEN_DATA_READERS = frozenset({Role.supervisor, Role.operator, Role.admin})
+TICKET_EDITORS = CITIZEN_DATA_READERS
+TUNING_APPROVERS = frozenset({Role.supervisor, Role.admin})
 AUDITORS = frozenset({Role.supervisor, Role.admin})
+STATS_READERS = frozenset({Role.supervisor, Role.operator, Role.admin, Role.engineer, Role.monitor})
+FIXTURE_EXPORTERS = frozenset({Role.engineer, Role.supervisor, Role.admin})
+OPERATOR_READERS = frozenset({Role.supervisor, Role.operator, Role.admin, Role.engineer, Role.pbx})
+OPERATOR_STATUS_PUSHERS = frozenset({Role.pbx, Role.supervisor, Role.admin})
 
 bearer_scheme = HTTPBearer(auto_error=False, description="API token for machines (`callbot tokens add`)")
 cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="browser session")
@@ -78,9 +83,28 @@ def ui_principal(request: Request, store: StoreDep) -> Principal:
     return principal
 
 
-Viewer = Annotated[Principal, Depends(require_roles(ALL_ROLES))]
+class PageForbidden(Exception):
+    """A logged-in user whose role may not see a page (an engineer on the ticket queue): a 403 page."""
+
+
+def ui_principal_in(allowed: frozenset[Role]) -> Callable[..., Principal]:
+    def dependency(principal: Annotated[Principal, Depends(ui_principal)]) -> Principal:
+        if principal.role not in allowed:
+            raise PageForbidden()
+        return principal
+
+    return dependency
+
+
+UiCitizenDataReader = Annotated[Principal, Depends(ui_principal_in(CITIZEN_DATA_READERS))]
+UiStatsReader = Annotated[Principal, Depends(ui_principal_in(STATS_READERS))]
+
+
+CitizenDataReader = Annotated[Principal, Depends(require_roles(CITIZEN_DATA_READERS))]
 TicketEditor = Annotated[Principal, Depends(require_roles(TICKET_EDITORS))]
-RecordingListener = Annotated[Principal, Depends(require_roles(RECORDING_LISTENERS))]
+StatsReader = Annotated[Principal, Depends(require_roles(STATS_READERS))]
+FixtureExporter = Annotated[Principal, Depends(require_roles(FIXTURE_EXPORTERS))]
+OperatorReader = Annotated[Principal, Depends(require_roles(OPERATOR_READERS))]
 OperatorStatusPusher = Annotated[Principal, Depends(require_roles(OPERATOR_STATUS_PUSHERS))]
 Auditor = Annotated[Principal, Depends(require_roles(AUDITORS))]
 UiUser = Annotated[Principal, Depends(ui_principal)]

@@ -1,15 +1,29 @@
-"""/api/...: tickets, calls and their recordings, operators, stats (JSON; token or session auth)."""
+"""/api/...: tickets, calls and their recordings, operators, stats, audit (JSON; token or session auth).
+Every route names the roles it admits (callbot.api.deps); citizen data is for supervisor, operator, admin."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from pathlib import Path as FsPath
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 
-from callbot.api.deps import Auditor, OperatorStatusPusher, RecordingListener, StoreDep, TicketEditor, Viewer
+from callbot.api.byte_ranges import ByteSpan, RangeNotSatisfiable, byte_span_response, parse_range, range_applies
+from callbot.api.deps import (
+    TUNING_APPROVERS,
+    Auditor,
+    CitizenDataReader,
+    OperatorReader,
+    OperatorStatusPusher,
+    StatsReader,
+    StoreDep,
+    TicketEditor,
+)
+from callbot.api.operator_uris import operator_uri_refusal
 from callbot.api.schemas import (
     CallDetailPublic,
     CallPage,
@@ -38,7 +52,28 @@ from callbot.store.numbers import InvalidTicketNumber
 from callbot.store.stats import Stats
 from callbot.types import Category, Priority
 
-router = APIRouter(prefix="/api")
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no credentials, or unknown ones"},
+    403: {"description": "your role may not do this (or a browser change without its CSRF token)"},
+}
+BODY_RESPONSES: dict[int | str, dict[str, Any]] = {400: {"description": "the body is not JSON"}}
+
+
+def single_valued_query(request: Request) -> None:
+    """Every query parameter of the API takes one value: ?status=new&status=closed is refused, not read as
+    whichever came last."""
+    counts = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = sorted(name for name, count in counts.items() if count > 1)
+    if repeated:
+        raise invalid("query", repeated[0], "given more than once; this parameter takes one value")
+
+
+def invalid(location: str, name: str, message: str) -> RequestValidationError:
+    """A 422 shaped like FastAPI's own (the documented HTTPValidationError), naming the field and why."""
+    return RequestValidationError([{"type": "value_error", "loc": [location, name], "msg": message}])
+
+
+router = APIRouter(prefix="/api", responses=AUTH_RESPONSES, dependencies=[Depends(single_valued_query)])
 
 MAX_INT4 = 2_147_483_647
 NoControl = r"^[^\x00-\x1f]*$"
@@ -58,7 +93,7 @@ def ticket_number_or_404(number: str) -> str:
 @router.get("/tickets", response_model=TicketPage, tags=["tickets"])
 def list_tickets(
     store: StoreDep,
-    _viewer: Viewer,
+    _reader: CitizenDataReader,
     status_: Annotated[TicketStatus | None, Query(alias="status")] = None,
     category: Category | None = None,
     priority: Priority | None = None,
@@ -81,7 +116,7 @@ def list_tickets(
 
 @router.get("/tickets/{number}", response_model=TicketDetailPublic, tags=["tickets"],
             responses={404: {"description": "no such ticket"}})
-def get_ticket(number: TicketNumberPath, store: StoreDep, _viewer: Viewer) -> TicketDetailPublic:
+def get_ticket(number: TicketNumberPath, store: StoreDep, _reader: CitizenDataReader) -> TicketDetailPublic:
     try:
         detail = store.get_ticket(ticket_number_or_404(number))
     except TicketNotFound:
@@ -91,10 +126,14 @@ def get_ticket(number: TicketNumberPath, store: StoreDep, _viewer: Viewer) -> Ti
 
 
 @router.patch("/tickets/{number}", response_model=TicketPublic, tags=["tickets"],
-              responses={404: {"description": "no such ticket"}, 409: {"description": "change not allowed"}})
+              responses={**BODY_RESPONSES, 404: {"description": "no such ticket"},
+                         409: {"description": "change not allowed"}})
 def update_ticket(number: TicketNumberPath, update: TicketUpdate, store: StoreDep,
                   editor: TicketEditor) -> TicketPublic:
-    """Assign, change status (only along the life cycle) or correct a slot; each change is audit-logged."""
+    """Assign, change status (only along the life cycle), correct a slot, or (supervisor, admin) approve the
+    call as a tuning fixture engineers may export; each change is audit-logged."""
+    if "approved_for_tuning" in update.model_fields_set and editor.role not in TUNING_APPROVERS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a supervisor or an admin approves tickets for tuning")
     try:
         return store.update_ticket(ticket_number_or_404(number), update, actor=editor.name)
     except TicketNotFound:
@@ -104,7 +143,7 @@ def update_ticket(number: TicketNumberPath, update: TicketUpdate, store: StoreDe
 
 
 @router.get("/calls", response_model=CallPage, tags=["calls"])
-def list_calls(store: StoreDep, _viewer: Viewer, since: datetime | None = None, until: datetime | None = None,
+def list_calls(store: StoreDep, _reader: CitizenDataReader, since: datetime | None = None, until: datetime | None = None,
                offset: Offset = 0, limit: Limit = 50) -> CallPage:
     page = store.list_calls(offset=offset, limit=limit, since=since, until=until)
     return CallPage(items=[recording_url(c) for c in page.items], total=page.total, offset=offset, limit=limit)
@@ -112,7 +151,7 @@ def list_calls(store: StoreDep, _viewer: Viewer, since: datetime | None = None, 
 
 @router.get("/calls/{call_id}", response_model=CallDetailPublic, tags=["calls"],
             responses={404: {"description": "no such call"}})
-def get_call(call_id: CallIdPath, store: StoreDep, _viewer: Viewer) -> CallDetailPublic:
+def get_call(call_id: CallIdPath, store: StoreDep, _reader: CitizenDataReader) -> CallDetailPublic:
     try:
         detail = store.get_call(call_id)
     except TicketNotFound:
@@ -120,12 +159,18 @@ def get_call(call_id: CallIdPath, store: StoreDep, _viewer: Viewer) -> CallDetai
     return CallDetailPublic(call=recording_url(detail.call), turns=detail.turns, ticket=detail.ticket)
 
 
+AUDIO_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"audio/wav": {}}, "description": "the whole file"},
+    206: {"content": {"audio/wav": {}}, "description": "one byte range (Range: bytes=...)"},
+    416: {"description": "the range starts beyond the end of the file"},
+}
+
+
 @router.get("/calls/{call_id}/recording", tags=["calls"], response_class=FileResponse,
-            responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "partial content (Range)"},
-                       404: {"description": "no such call or no recording"}})
-def get_recording(call_id: CallIdPath, request: Request, store: StoreDep, listener: RecordingListener) -> FileResponse:
-    """The call's recording (WAV) with HTTP Range support so the browser's player can seek; views are
-    audit-logged."""
+            responses={**AUDIO_RESPONSES, 404: {"description": "no such call or no recording"}})
+def get_recording(call_id: CallIdPath, request: Request, store: StoreDep, listener: CitizenDataReader) -> Response:
+    """The call's recording (WAV) with HTTP Range support so the browser's player can seek. Every response
+    that carries audio is audit-logged with the bytes it carried."""
     try:
         path = store.recording_path(call_id)
     except TicketNotFound:
@@ -137,10 +182,9 @@ def get_recording(call_id: CallIdPath, request: Request, store: StoreDep, listen
 
 
 @router.get("/tickets/{number}/clips/{index}", tags=["tickets"], response_class=FileResponse,
-            responses={200: {"content": {"audio/wav": {}}}, 206: {"description": "partial content (Range)"},
-                       404: {"description": "no such ticket or clip"}})
+            responses={**AUDIO_RESPONSES, 404: {"description": "no such ticket or clip"}})
 def get_clip(number: TicketNumberPath, index: Annotated[int, Path(ge=0, le=999)], request: Request,
-             store: StoreDep, listener: RecordingListener) -> FileResponse:
+             store: StoreDep, listener: CitizenDataReader) -> Response:
     """One of the caller's answers kept for a person to transcribe (tickets flagged needs_transcription)."""
     try:
         detail = store.get_ticket(ticket_number_or_404(number))
@@ -154,29 +198,49 @@ def get_clip(number: TicketNumberPath, index: Annotated[int, Path(ge=0, le=999)]
 
 
 def serve_audio(path: FsPath, request: Request, store: TicketStore, *, actor: str, action: str, target_type: str,
-                target_id: str, filename: str) -> FileResponse:
-    """A WAV with Range support; the first request of a playback (no Range, or from byte 0) is audit-logged,
-    the seeks that follow are not."""
-    byte_range = request.headers.get("range", "")
-    if not byte_range or byte_range.replace(" ", "").startswith("bytes=0-"):
-        store.audit(actor=actor, action=action, target_type=target_type, target_id=target_id)
-    return FileResponse(path, media_type="audio/wav", filename=filename, content_disposition_type="inline")
+                target_id: str, filename: str) -> Response:
+    """A WAV with Range support. The rule: every response that carries bytes of the file gets one audit entry
+    naming the bytes (a seek is a new response, so a new entry); it is written before the first byte leaves,
+    and a failed write sends nothing. A 416 carries no audio and is not logged."""
+    try:
+        file_stat = path.stat()
+    except FileNotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "the audio file is gone") from None
+    span: ByteSpan | None = None
+    if range_applies(request.headers.get("if-range"), file_stat):
+        try:
+            span = parse_range(request.headers.get("range"), file_stat.st_size)
+        except RangeNotSatisfiable:
+            return PlainTextResponse("range not satisfiable", status_code=status.HTTP_416_RANGE_NOT_SATISFIABLE,
+                                     headers={"content-range": f"bytes */{file_stat.st_size}"})
+    partial = span is not None
+    span = span or ByteSpan(0, file_stat.st_size - 1, file_stat.st_size)
+    store.audit(actor=actor, action=action, target_type=target_type, target_id=target_id, field="bytes",
+                new_value=f"{span.content_range()} ({'206 range' if partial else '200 whole file'})")
+    return byte_span_response(path, span, file_stat, partial=partial, media_type="audio/wav", filename=filename)
 
 
 @router.get("/operators", response_model=OperatorList, tags=["operators"])
-def list_operators(store: StoreDep, _viewer: Viewer) -> OperatorList:
+def list_operators(store: StoreDep, _reader: OperatorReader) -> OperatorList:
     return OperatorList(items=store.list_operators())
 
 
+OPERATOR_PUSH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **BODY_RESPONSES, 422: {"description": "invalid, or outside CALLBOT_OPERATOR_DOMAINS and not a known operator"}}
 OperatorUri = Annotated[str, Path(max_length=255, pattern=r"^(sips?|tel):[^\s\x00-\x1f]+$",
                                   description="the operator's SIP URI, e.g. sip:101@pbx.example.org")]
 
 
-@router.put("/operators/{uri}", response_model=OperatorPublic, tags=["operators"])
-@router.patch("/operators/{uri}", response_model=OperatorPublic, tags=["operators"])
+@router.put("/operators/{uri}", response_model=OperatorPublic, tags=["operators"],
+            responses=OPERATOR_PUSH_RESPONSES)
+@router.patch("/operators/{uri}", response_model=OperatorPublic, tags=["operators"], responses=OPERATOR_PUSH_RESPONSES)
 def set_operator_status(uri: OperatorUri, update: OperatorStatusUpdate, store: StoreDep,
                         _pusher: OperatorStatusPusher) -> OperatorPublic:
-    """For the PBX/ACD to push an operator's status (available, busy, offline); creates unknown operators."""
+    """For the PBX/ACD to push an operator's status (available, busy, offline). A new operator is accepted only
+    on a host within CALLBOT_OPERATOR_DOMAINS, so front-door redirects never go to an arbitrary URI."""
+    refusal = operator_uri_refusal(uri, store.settings, known=store.operator_known(uri))
+    if refusal:
+        raise invalid("path", "uri", refusal)
     return store.set_operator_status(uri=uri, status=update.status, name=update.name)
 
 
@@ -193,7 +257,7 @@ def audit_log(
 
 
 @router.get("/stats", response_model=Stats, tags=["stats"])
-def get_stats(store: StoreDep, _viewer: Viewer, since: datetime | None = None,
+def get_stats(store: StoreDep, _reader: StatsReader, since: datetime | None = None,
               until: datetime | None = None) -> Stats:
     """Calls per hour, outcomes, categories and bot turn latency percentiles (default: the last 24 hours)."""
     return store.stats(since=since, until=until)

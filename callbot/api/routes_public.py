@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from callbot.api.deps import StoreDep
 from callbot.api.schemas import Health
+from callbot.api.security import client_address
 from callbot.store import parse_ticket_number
 from callbot.store.models import TicketStatusPublic
 from callbot.store.numbers import InvalidTicketNumber
@@ -38,7 +39,7 @@ def caller_status(number: Annotated[str, Path(max_length=16)], request: Request,
                   store: StoreDep) -> TicketStatusPublic:
     """For callers following their request: only the status and the responsible unit, nothing personal.
     Rate-limited per client; unknown and mistyped numbers get the same answer."""
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request, request.app.state.trusted_proxies)
     if not request.app.state.status_limiter.allow(client):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many lookups, try again later",
                             headers={"Retry-After": "60"})

@@ -15,9 +15,21 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from callbot.api.charts import bar_chart, column_chart
-from callbot.api.deps import SESSION_COOKIE, TICKET_EDITORS, StoreDep, UiUser
+from callbot.api.deps import (
+    CITIZEN_DATA_READERS,
+    SESSION_COOKIE,
+    STATS_READERS,
+    TICKET_EDITORS,
+    TUNING_APPROVERS,
+    StoreDep,
+    UiCitizenDataReader,
+    UiStatsReader,
+    UiUser,
+    principal_from_request,
+)
 from callbot.api.i18n import LANG_COOKIE
 from callbot.api.schemas import clip_urls
+from callbot.api.security import client_address
 from callbot.store import (
     InvalidChange,
     Principal,
@@ -57,19 +69,23 @@ def render(request: Request, template: str, context: dict[str, Any], principal: 
     response = request.app.state.templates.TemplateResponse(
         request, template,
         {"t": request.app.state.catalogue.translator(language), "lang": language, "user": principal,
-         "languages": request.app.state.catalogue.languages, **context},
+         "languages": request.app.state.catalogue.languages,
+         "sees_tickets": principal is not None and principal.role in CITIZEN_DATA_READERS,
+         "sees_dashboard": principal is not None and principal.role in STATS_READERS, **context},
         status_code=status_code,
     )
     if request.query_params.get("lang") == language:
-        response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, httponly=True, samesite="lax")
+        response.set_cookie(LANG_COOKIE, language, max_age=365 * 86400, httponly=True, samesite="lax",
+                            secure=_secure_cookies(request))
     return response
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: no open redirect through ?next=."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only same-site paths: no open redirect through ?next= (no //host, no backslash, no control characters)."""
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable()):
         return target
-    return "/tickets"
+    return "/"
 
 
 def _check_form_csrf(principal: Principal, form: Any) -> None:
@@ -79,10 +95,27 @@ def _check_form_csrf(principal: Principal, form: Any) -> None:
 
 
 # --- login / logout ---------------------------------------------------------------------------------
+LOGIN_NONCE_COOKIE = "callbot_login"  # the login form's double-submit CSRF nonce (callbot.api.security)
+FAILED_LOGIN_NAME_MAX = 64
+
+
+def _secure_cookies(request: Request) -> bool:
+    return bool(request.app.state.settings.cookie_secure) or request.url.scheme == "https"
+
+
+def _login_form(request: Request, *, next_target: str, error: str | None, status_code: int) -> HTMLResponse:
+    """The login page with a fresh form token, bound to the nonce cookie it (re)sets."""
+    nonce, form_token = request.app.state.login_tokens.issue(request.cookies.get(LOGIN_NONCE_COOKIE))
+    response = render(request, "login.html", {"form_token": form_token, "next": next_target, "error": error},
+                      status_code=status_code)
+    response.set_cookie(LOGIN_NONCE_COOKIE, nonce, max_age=3600, path="/login", httponly=True, samesite="strict",
+                        secure=_secure_cookies(request))
+    return response
+
+
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return render(request, "login.html", {"form_token": request.app.state.login_tokens.issue(),
-                                          "next": _safe_next(next), "error": None})
+    return _login_form(request, next_target=_safe_next(next), error=None, status_code=200)
 
 
 @router.post("/login")
@@ -90,25 +123,38 @@ async def login(request: Request, store: StoreDep) -> Response:
     form = await request.form()
     target = _safe_next(str(form.get("next", "")))
     translate = request.app.state.catalogue.translator(language_of(request))
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request, request.app.state.trusted_proxies)
 
     def refuse(message_key: str, code: int) -> HTMLResponse:
-        return render(request, "login.html", {"form_token": request.app.state.login_tokens.issue(),
-                                              "next": target, "error": translate(message_key)}, status_code=code)
+        return _login_form(request, next_target=target, error=translate(message_key), status_code=code)
 
-    if not request.app.state.login_tokens.valid(str(form.get("form_token", ""))):
+    if not request.app.state.login_tokens.valid(str(form.get("form_token", "")),
+                                                request.cookies.get(LOGIN_NONCE_COOKIE)):
         return refuse("form_expired", status.HTTP_403_FORBIDDEN)
     if not request.app.state.login_limiter.allow(client):
         return refuse("login_failed", status.HTTP_429_TOO_MANY_REQUESTS)
-    user = store.accounts.authenticate(username=str(form.get("username", "")),
-                                       password=str(form.get("password", "")))
-    if user is None:
+    username = str(form.get("username", ""))
+    attempt = store.accounts.attempt_login(username=username, password=str(form.get("password", "")))
+    if attempt.user is None:
+        # Audited with the name typed (never the password) and why; one message for every reason, so a
+        # guesser learns neither which names exist nor which are locked.
+        typed = "".join(ch if ch.isprintable() else "?" for ch in username)[:FAILED_LOGIN_NAME_MAX]
+        reason = attempt.refusal or "refused"
+        if attempt.locked_until is not None and reason != "disabled":
+            reason += f", locked until {attempt.locked_until:%Y-%m-%d %H:%M:%S} UTC"
+        store.audit(actor=typed or "(empty)", action="login.failed", target_type="user",
+                    target_id=str(attempt.user_id) if attempt.user_id else "unknown", field="client",
+                    old_value=client[:64], new_value=reason)
         return refuse("login_failed", status.HTTP_401_UNAUTHORIZED)
+    user = attempt.user
     raw = store.accounts.create_session(user)
-    store.audit(actor=user.username, action="login", target_type="user", target_id=str(user.id))
+    store.audit(actor=user.username, action="login", target_type="user", target_id=str(user.id), field="client",
+                new_value=client[:64])
     response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
-    response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https", max_age=12 * 3600)
+    response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="strict", path="/",
+                        secure=_secure_cookies(request), max_age=12 * 3600)
+    response.delete_cookie(LOGIN_NONCE_COOKIE, path="/login", httponly=True, samesite="strict",
+                           secure=_secure_cookies(request))
     return response
 
 
@@ -118,13 +164,20 @@ async def logout(request: Request, store: StoreDep, principal: UiUser) -> Respon
     store.accounts.end_session(request.cookies.get(SESSION_COOKIE, ""))
     store.audit(actor=principal.name, action="logout", target_type="user", target_id=principal.name)
     response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure_cookies(request))
     return response
 
 
 @router.get("/")
-def home(_user: UiUser) -> RedirectResponse:
-    return RedirectResponse("/tickets", status_code=status.HTTP_303_SEE_OTHER)
+def home(principal: UiUser) -> RedirectResponse:
+    target = "/tickets" if principal.role in CITIZEN_DATA_READERS else "/dashboard"
+    return RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
+
+
+def forbidden_page(request: Request) -> HTMLResponse:
+    """What a logged-in user sees on a page their role may not open (no citizen data in it)."""
+    principal = principal_from_request(request, request.app.state.store)
+    return render(request, "forbidden.html", {}, principal, status_code=status.HTTP_403_FORBIDDEN)
 
 
 # --- ticket queue -----------------------------------------------------------------------------------
@@ -149,7 +202,7 @@ def _choice(value: str | None, enum: type) -> Any:
 def ticket_queue(
     request: Request,
     store: StoreDep,
-    principal: UiUser,
+    principal: UiCitizenDataReader,
     status_: Annotated[str | None, Query(alias="status")] = None,
     category: str | None = None,
     priority: str | None = None,
@@ -212,28 +265,33 @@ def _call_page(request: Request, store: StoreDep, principal: Principal, number: 
         "status_choices": [current, *sorted(ALLOWED_TRANSITIONS[current], key=list(TicketStatus).index)],
         "categories": list(Category), "priorities": list(Priority), "provinces": province_choices(),
         "history": store.audit_log(target_id=detail.ticket.number, action="ticket.update", limit=50),
-        "can_edit": principal.role in TICKET_EDITORS, "saved": request.query_params.get("saved") == "1",
+        "can_edit": principal.role in TICKET_EDITORS, "can_approve": principal.role in TUNING_APPROVERS,
+        "saved": request.query_params.get("saved") == "1",
         "error": error,
     }, principal, status_code=status_code)
 
 
 @router.get("/tickets/{number}")
-def call_page(number: str, request: Request, store: StoreDep, principal: UiUser) -> HTMLResponse:
+def call_page(number: str, request: Request, store: StoreDep, principal: UiCitizenDataReader) -> HTMLResponse:
     return _call_page(request, store, principal, number)
 
 
 @router.post("/tickets/{number}")
-async def correct_ticket(number: str, request: Request, store: StoreDep, principal: UiUser) -> Response:
+async def correct_ticket(number: str, request: Request, store: StoreDep, principal: UiCitizenDataReader) -> Response:
     form = await request.form()
     _check_form_csrf(principal, form)
     if principal.role not in TICKET_EDITORS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not change tickets")
     translate = request.app.state.catalogue.translator(language_of(request))
-    values: dict[str, Any] = {key: (str(form.get(key, "")).strip() or None) for key in EDITABLE_TEXT}
+    # Browsers send a textarea's line breaks as CR LF; a slot value keeps plain LF.
+    values: dict[str, Any] = {key: (str(form.get(key, "")).replace("\r\n", "\n").strip() or None)
+                              for key in EDITABLE_TEXT}
     for key in ("status", "category", "priority", "province_code"):
         if form.get(key):
             values[key] = str(form[key])
     values["needs_transcription"] = form.get("needs_transcription") == "on"
+    if principal.role in TUNING_APPROVERS:  # the checkbox is on their form only
+        values["approved_for_tuning"] = form.get("approved_for_tuning") == "on"
     try:
         update = TicketUpdate.model_validate(values)
         digits = parse_ticket_number(number)
@@ -250,7 +308,7 @@ async def correct_ticket(number: str, request: Request, store: StoreDep, princip
 
 # --- dashboard --------------------------------------------------------------------------------------
 @router.get("/dashboard")
-def dashboard(request: Request, store: StoreDep, principal: UiUser,
+def dashboard(request: Request, store: StoreDep, principal: UiStatsReader,
               hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> HTMLResponse:
     translate = request.app.state.catalogue.translator(language_of(request))
     until = datetime.now(DISPLAY_ZONE)

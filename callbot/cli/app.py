@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -47,12 +48,6 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 @app.command("config")
 def show_config(ctx: typer.Context) -> None:
-    """Print the effective settings as JSON (secrets hidden)."""
+    """Print the effective settings as JSON (every secret masked: keys, passwords, passwords inside URLs)."""
     settings = settings_from(ctx)
-    data = settings.model_dump(mode="json")
-    for secret in ("sip_password", "secret_key"):
-        if data.get(secret):
-            data[secret] = "***"
-    import json
-
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(settings.redacted_dump(), indent=2, ensure_ascii=False))

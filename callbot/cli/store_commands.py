@@ -41,20 +41,26 @@ def _role(value: str) -> Role:
         raise fail(f"--role must be one of {ROLE_NAMES}, got {value!r}", code=2) from None
 
 
+PasswordStdin = Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")]
+
+
+def _password(from_stdin: bool, prompt: str) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
 @users_app.command("add")
 def users_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The user name to log in with.")],
     role: Annotated[str, typer.Option("--role", help=f"One of {ROLE_NAMES}.")] = "supervisor",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Create a user (the first one: `callbot users add admin --role admin`). Asks for the password unless
     --password-stdin is given."""
     chosen = _role(role)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_stdin, "Password")
     store = _open_store(ctx)
     try:
         user = store.accounts.create_user(username=name, password=password, role=chosen)
@@ -72,18 +78,89 @@ def users_list(ctx: typer.Context) -> None:
         typer.echo(f"{user.username}\t{user.role.value}\t{'active' if user.active else 'disabled'}")
 
 
+def _set_active(ctx: typer.Context, name: str, active: bool) -> None:
+    store = _open_store(ctx)
+    try:
+        ended = store.accounts.set_active(username=name, active=active)
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    action = "user.enable" if active else "user.disable"
+    store.audit(actor="cli", action=action, target_type="user", target_id=name[:128],
+                new_value="active" if active else f"disabled, {ended} session(s) ended")
+    typer.echo(f"user {name} enabled" if active else f"user {name} disabled; {ended} session(s) ended")
+
+
+@users_app.command("disable")
+def users_disable(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The user name.")]) -> None:
+    """Disable a user: no more logins, and every open session of theirs ends at once."""
+    _set_active(ctx, name, active=False)
+
+
+@users_app.command("enable")
+def users_enable(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The user name.")]) -> None:
+    """Enable a disabled user again (also lifts a login lockout)."""
+    _set_active(ctx, name, active=True)
+
+
+@users_app.command("password")
+def users_password(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The user name.")],
+    password_stdin: PasswordStdin = False,
+) -> None:
+    """Set a user's password; every session of that user ends (log in again with the new one)."""
+    password = _password(password_stdin, "New password")
+    store = _open_store(ctx)
+    try:
+        ended = store.accounts.set_password(username=name, password=password)
+    except AccountError as exc:
+        raise fail(str(exc)) from None
+    store.audit(actor="cli", action="user.password", target_type="user", target_id=name[:128],
+                new_value=f"{ended} session(s) ended")
+    typer.echo(f"password of {name} changed; {ended} session(s) ended")
+
+
 @tokens_app.command("add")
 def tokens_add(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="What uses the token, e.g. pbx.")],
-    role: Annotated[str, typer.Option("--role", help=f"One of {ROLE_NAMES}.")] = "engineer",
+    role: Annotated[str, typer.Option("--role", help=f"One of {ROLE_NAMES}. Default: monitor, the least "
+                                                     "privileged (statistics only); the PBX/ACD gets pbx.")] = "monitor",
 ) -> None:
     """Create an API token (printed once; only its hash is stored). Send it as `Authorization: Bearer ...`."""
     chosen = _role(role)
     store = _open_store(ctx)
-    token = store.accounts.create_token(name=name, role=chosen)
+    try:
+        token = store.accounts.create_token(name=name, role=chosen)
+    except AccountError as exc:
+        raise fail(str(exc)) from None
     store.audit(actor="cli", action="token.create", target_type="token", target_id=name, new_value=chosen.value)
     typer.echo(token)
+
+
+@tokens_app.command("list")
+def tokens_list(ctx: typer.Context) -> None:
+    """List the tokens: id, name, role, created, revoked (never the token itself: only its hash is kept)."""
+    for token in _open_store(ctx).accounts.list_tokens():
+        revoked = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+        typer.echo(f"{token.id}\t{token.name}\t{token.role.value}\t{token.created_at:%Y-%m-%d %H:%M}\t{revoked}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    ctx: typer.Context,
+    name_or_id: Annotated[str, typer.Argument(help="A token's id (from `tokens list`), or a name: every live "
+                                                   "token with that name.")],
+) -> None:
+    """Revoke tokens: they authenticate nothing from the next request on."""
+    store = _open_store(ctx)
+    revoked = store.accounts.revoke_tokens(name_or_id)
+    if not revoked:
+        raise fail(f"no live token with id or name {name_or_id!r}")
+    for token in revoked:
+        store.audit(actor="cli", action="token.revoke", target_type="token", target_id=str(token.id),
+                    new_value=token.name)
+        typer.echo(f"revoked token {token.id} ({token.name}, {token.role.value})")
 
 
 @tickets_app.command("replay-journal")
@@ -155,8 +232,11 @@ def db_upgrade(ctx: typer.Context) -> None:
 @app.command("retention")
 def retention(
     ctx: typer.Context,
-    days: Annotated[int, typer.Option("--days", min=1, help="Delete recordings of calls older than this.")],
+    days: Annotated[int, typer.Option("--days", min=1, help="Delete what is older than this many days.")],
 ) -> None:
-    """Delete call recordings older than N days (files removed, paths cleared, each deletion audit-logged)."""
-    deleted = _open_store(ctx).delete_recordings_older_than(days=days, actor="cli:retention")
-    typer.echo(f"deleted {deleted} recording(s) older than {days} day(s)")
+    """Delete recordings, answer clips, orphaned audio files and transcripts older than N days (each deletion
+    and the counts audit-logged; tickets keep their slots, their clip lists are emptied)."""
+    report = _open_store(ctx).apply_retention(days=days, actor="cli:retention")
+    typer.echo(f"older than {days} day(s): deleted {report.recordings} recording(s), {report.clips} clip(s) of "
+               f"{report.clip_tickets} ticket(s), {report.orphans} orphaned file(s); blanked the transcripts of "
+               f"{report.transcripts} call(s) ({report.turns} turns)")

@@ -16,6 +16,7 @@ import yaml
 
 from callbot.audio import write_wav
 from callbot.config import Settings
+from callbot.private_files import private_dir, private_opener
 from callbot.recording import CALLER_CHANNEL
 from callbot.store import TicketNotFound, TicketStore
 from callbot.store.numbers import format_ticket_number, parse_ticket_number
@@ -54,7 +55,9 @@ def expected_values(ticket: Any) -> dict[str, Any]:
     }
 
 
-def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: Path) -> ExportResult:
+def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: Path, *,
+                  actor: str = "cli") -> ExportResult:
+    """Export a ticket a supervisor approved for tuning (audit-logged as ``fixture.export`` by ``actor``)."""
     try:
         digits = parse_ticket_number(number)
     except ValueError as exc:
@@ -63,6 +66,11 @@ def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: 
         detail = store.get_ticket(digits)
     except TicketNotFound:
         raise ExportError(f"no ticket {format_ticket_number(digits)} in the ticket store") from None
+    if not detail.ticket.approved_for_tuning:
+        raise ExportError(
+            f"ticket {format_ticket_number(digits)} is not approved for tuning: a supervisor approves it on the "
+            f'ticket\'s page or with PATCH /api/tickets/{digits} {{"approved_for_tuning": true}}'
+        )
     if detail.call is None:
         raise ExportError(f"ticket {format_ticket_number(digits)} has no call record")
     recording = store.recording_path(detail.call.id)
@@ -73,7 +81,7 @@ def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: 
         )
     audio, rate = soundfile.read(str(recording), dtype="int16", always_2d=True)
     caller = audio[:, CALLER_CHANNEL] if audio.shape[1] > CALLER_CHANNEL else audio[:, 0]
-    out_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(out_dir)
     result = ExportResult(script=out_dir / f"ticket-{digits}.yaml")
     turns: list[dict[str, Any]] = []
     previous_end = 0.0
@@ -114,5 +122,8 @@ def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: 
         "# `say:` is what the bot heard on the call, not a checked transcript: correct it to measure WER.\n"
     )
     body = yaml.safe_dump(script, allow_unicode=True, sort_keys=False, width=120)
-    result.script.write_text(header + body, encoding="utf-8")
+    with open(result.script, "w", encoding="utf-8", opener=private_opener) as handle:
+        handle.write(header + body)
+    store.audit(actor=actor, action="fixture.export", target_type="ticket", target_id=digits, field="files",
+                new_value=f"script and {len(result.wavs)} caller clip(s)")
     return result

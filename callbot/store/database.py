@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -12,31 +13,66 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import create_engine
 
 from callbot.config import Settings
+from callbot.private_files import create_private_file, private_dir, tighten
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class NoResultRows(logging.Filter):
+    """SQLAlchemy at DEBUG logs every fetched row (a ticket: name, address, phone number); hide_parameters only
+    covers what is sent. Statements stay loggable, rows never are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and record.msg.startswith("Row "))
+
+
+def _drop_result_rows_from_logs() -> None:
+    engine_log = logging.getLogger("sqlalchemy.engine.Engine")
+    if not any(isinstance(f, NoResultRows) for f in engine_log.filters):
+        engine_log.addFilter(NoResultRows())
 
 
 def create_database_engine(url: str) -> Engine:
     """SQLite: WAL, a busy timeout, foreign keys, and a fresh connection per use (so a vanished database
     file is noticed at once instead of writes landing in an unlinked file). PostgreSQL: psycopg 3 with a
-    short connect timeout and pre-ping, so a restarted server is picked up again."""
+    short connect timeout and pre-ping, so a restarted server is picked up again.
+    SQL parameters (names, addresses, phone numbers) never reach a log line or an exception message."""
+    _drop_result_rows_from_logs()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 15, "check_same_thread": False})
+        _private_sqlite_file(parsed.database)
+        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 15, "check_same_thread": False},
+                               hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return create_engine(
-        parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 5}
+        parsed, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 5},
+        hide_parameters=True,
     )
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """The database file is created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the
+    database file's permissions. A missing directory stays missing (a vanished volume must be noticed)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return
+    if path.exists():
+        for existing in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            tighten(existing)
+    else:
+        create_private_file(path)
 
 
 def engine_for_settings(settings: Settings) -> Engine:
     """The engine of settings.effective_database_url; the default SQLite file's directory is created,
     an explicitly configured one must exist (a missing volume must not silently get a fresh database)."""
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
     return create_database_engine(settings.effective_database_url)
 
 
@@ -75,3 +111,12 @@ def current_revision(engine: Engine) -> str | None:
 
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest migration shipped with this version."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()

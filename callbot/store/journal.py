@@ -29,6 +29,8 @@ from callbot.store.models import TurnKind
 
 log = logging.getLogger(__name__)
 
+from callbot.private_files import private_dir
+
 JournalOp = dict[str, Any]
 FILE_MODE = 0o600  # the journal holds names, addresses and needs
 
@@ -190,7 +192,7 @@ def _claimed(line: str) -> tuple[str | None, str | None]:
 class TicketJournal:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.directory.mkdir(parents=True, exist_ok=True)
+        private_dir(self.directory)
         self.quarantine_dir = directory / "quarantine"
         self.quarantined = 0  # lines moved aside by this process
 
@@ -302,7 +304,7 @@ class TicketJournal:
     def _quarantine(self, bad: list[tuple[str, BadLine]]) -> None:
         if not bad:
             return
-        self.quarantine_dir.mkdir(mode=0o700, exist_ok=True)
+        private_dir(self.quarantine_dir)
         now = datetime.now(UTC)
         path = self.quarantine_dir / f"{now:%Y%m%d}.jsonl"
         records = "".join(

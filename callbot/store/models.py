@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 from sqlalchemy import JSON, Column
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
@@ -59,10 +59,14 @@ class OperatorStatus(str, Enum):
 
 
 class Role(str, Enum):
+    """Who may do what (README, "Roles"): only supervisor, operator and admin read citizen data."""
+
     supervisor = "supervisor"
     operator = "operator"
-    engineer = "engineer"
+    engineer = "engineer"  # statistics, operators, and fixture exports of tickets a supervisor approved
     admin = "admin"
+    pbx = "pbx"  # a machine: pushes operators' status (PUT /api/operators/{uri}), nothing else
+    monitor = "monitor"  # a machine or wallboard: statistics only; the least privileged (tokens' default)
 
 
 class TurnKind(str, Enum):
@@ -179,6 +183,9 @@ class Ticket(TicketBase, table=True):
     notes: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
+    # A supervisor's approval to hand this call to engineers as a tuning fixture (audio, transcript, slots).
+    tuning_approved_by: str | None = Field(default=None, max_length=128)
+    tuning_approved_at: datetime | None = Field(default=None, index=True)
 
 
 class TicketPublic(TicketBase):
@@ -198,6 +205,9 @@ class TicketPublic(TicketBase):
     clip_count: int = 0
     created_at: datetime
     updated_at: datetime
+    approved_for_tuning: bool = False
+    tuning_approved_by: str | None = None
+    tuning_approved_at: datetime | None = None
 
     @classmethod
     def from_row(cls, ticket: Ticket, unit_name: str | None = None) -> TicketPublic:
@@ -207,31 +217,68 @@ class TicketPublic(TicketBase):
             display_number=format_ticket_number(ticket.number),
             unit_name=unit_name,
             clip_count=len(ticket.clips or []),
+            approved_for_tuning=ticket.tuning_approved_at is not None,
         )
 
 
-class TicketUpdate(SQLModel):
-    """A supervisor's change: status, assignment, responsible unit or a corrected slot value."""
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)  # the null default means "left out", not a value a client may send
 
-    status: TicketStatus | None = None
-    assigned_to: str | None = Field(default=None, max_length=128)
-    unit_code: str | None = Field(default=None, max_length=64)
-    name: str | None = Field(default=None, max_length=255)
-    address_text: str | None = Field(default=None, max_length=2000)
+
+_NOT_NULL: dict[str, Any] = {"json_schema_extra": _drop_default}
+# No control characters but tab and newline: never part of a real slot value, and PostgreSQL refuses NUL.
+_TEXT: dict[str, Any] = {"pattern": r"^[^\x00-\x08\x0b-\x1f\x7f]*$"}
+
+
+class TicketUpdate(SQLModel):
+    """A supervisor's change: status, assignment, responsible unit, a corrected slot value, or the approval
+    for tuning. A field left out is kept; the fields the ticket cannot be without (status, category, priority,
+    needs_transcription, approved_for_tuning) refuse null, unit_code refuses an empty string and text refuses
+    control characters: 422 naming the field, never a database error."""
+
+    # Typed without None so the OpenAPI document says what is accepted; an explicit null fails validation.
+    status: TicketStatus = Field(default=None, schema_extra=_NOT_NULL)  # type: ignore[assignment]
+    assigned_to: str | None = Field(default=None, max_length=128, schema_extra=_TEXT)
+    unit_code: str | None = Field(default=None, min_length=1, max_length=64,
+                                  schema_extra={"pattern": r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"})
+    name: str | None = Field(default=None, max_length=255, schema_extra=_TEXT)
+    address_text: str | None = Field(default=None, max_length=2000, schema_extra=_TEXT)
     ward_code: str | None = Field(default=None, max_length=8, schema_extra={"pattern": r"^[0-9]{1,5}$"})
     province_code: str | None = Field(default=None, max_length=8, schema_extra={"pattern": r"^[0-9]{1,2}$"})
-    category: Category | None = None
-    priority: Priority | None = None
-    need_text: str | None = Field(default=None, max_length=4000)
-    needs_transcription: bool | None = None
+    category: Category = Field(default=None, schema_extra=_NOT_NULL)  # type: ignore[assignment]
+    priority: Priority = Field(default=None, schema_extra=_NOT_NULL)  # type: ignore[assignment]
+    need_text: str | None = Field(default=None, max_length=4000, schema_extra=_TEXT)
+    needs_transcription: bool = Field(default=None, schema_extra=_NOT_NULL)  # type: ignore[assignment]
+    approved_for_tuning: bool = Field(default=None, schema_extra=_NOT_NULL)  # type: ignore[assignment]
 
-    @field_validator("assigned_to", "unit_code", "name", "address_text", "need_text")
+    @field_validator("status", "category", "priority", "needs_transcription", "approved_for_tuning", mode="before")
     @classmethod
-    def _no_control_characters(cls, value: str | None) -> str | None:
-        # NUL and other control characters are never real slot values (and PostgreSQL refuses NUL).
-        if value is not None and any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
-            raise ValueError("control characters are not allowed")
-        return value.strip() if value is not None else None
+    def _required_value(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError(f"{info.field_name} may not be null (leave it out to keep the current value)")
+        return value
+
+    @field_validator("assigned_to", "name", "address_text", "need_text")
+    @classmethod
+    def _stripped(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from JSON's \ud800: no database can store it
+            raise ValueError("not valid Unicode text") from None
+        return value.strip()
+
+
+class TuningTicketPublic(SQLModel):
+    """A ticket approved as a tuning fixture, as engineers see it: which, and who approved it; nothing personal."""
+
+    number: str
+    display_number: str
+    locale: str
+    outcome: str
+    approved_by: str
+    approved_at: datetime
 
 
 class TicketStatusPublic(SQLModel):
@@ -277,6 +324,8 @@ class User(UserBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow)
+    failed_logins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # in a row; locks past a threshold
+    locked_until: datetime | None = None
 
 
 class UserPublic(UserBase):
@@ -290,9 +339,19 @@ class ApiToken(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64)
     token_hash: str = Field(max_length=64, unique=True, index=True)
-    role: Role = Field(default=Role.engineer, sa_type=_enum_column(Role))
+    role: Role = Field(default=Role.monitor, sa_type=_enum_column(Role))
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
+    revoked_at: datetime | None = None  # `callbot tokens revoke`: the token authenticates nothing any more
+
+
+class ApiTokenPublic(SQLModel):
+    id: int
+    name: str
+    role: Role
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
 
 
 class WebSession(SQLModel, table=True):

@@ -41,6 +41,7 @@ from callbot.store.models import (
     TicketStatus,
     TicketStatusPublic,
     TicketUpdate,
+    TuningTicketPublic,
     Turn,
     TurnKind,
     TurnPublic,
@@ -49,8 +50,9 @@ from callbot.store.models import (
     as_utc,
     utcnow,
 )
-from callbot.store.numbers import new_ticket_number
+from callbot.store.numbers import format_ticket_number, new_ticket_number
 from callbot.store.operations import UNREACHABLE, CallOperations, draft_dict
+from callbot.store.retention import RetentionReport, apply_retention
 from callbot.store.routing import Router, official_units, resolve_place
 from callbot.store.stats import Stats, calls_per_hour, latency_percentiles, tally
 from callbot.types import TicketDraft
@@ -59,6 +61,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 DATABASE_RETRY_INTERVAL_S = 2.0  # after a failure, journal straight away for this long before trying again
+
+
+# Columns a ticket cannot be without: a change may set them, never empty them.
+REQUIRED_TICKET_FIELDS = frozenset({"status", "category", "priority", "needs_transcription", "approved_for_tuning"})
 
 
 class StoreError(Exception):
@@ -316,6 +322,10 @@ class TicketStore:
             session.refresh(op)
             return OperatorPublic.model_validate(op, from_attributes=True)
 
+    def operator_known(self, uri: str) -> bool:
+        with self.session() as session:
+            return session.exec(select(Operator.id).where(Operator.uri == uri)).first() is not None
+
     def list_operators(self) -> list[OperatorPublic]:
         with self.session() as session:
             ops = session.exec(select(Operator).order_by(Operator.uri)).all()
@@ -480,6 +490,16 @@ class TicketStore:
                 clips=list(ticket.clips or []),
             )
 
+    def tickets_approved_for_tuning(self, *, offset: int = 0, limit: int = 100) -> Page:
+        with self.session() as session:
+            approved = col(Ticket.tuning_approved_at).is_not(None)
+            total = session.exec(select(func.count()).select_from(Ticket).where(approved)).one()
+            rows = session.exec(select(Ticket).where(approved).order_by(col(Ticket.tuning_approved_at).desc())
+                                .offset(offset).limit(limit)).all()
+            return Page(items=[TuningTicketPublic(
+                number=t.number, display_number=format_ticket_number(t.number), locale=t.locale, outcome=t.outcome,
+                approved_by=t.tuning_approved_by or "", approved_at=t.tuning_approved_at) for t in rows], total=total)
+
     def caller_status(self, number: str) -> TicketStatusPublic | None:
         with self.session() as session:
             ticket = session.exec(select(Ticket).where(Ticket.number == number)).first()
@@ -489,16 +509,27 @@ class TicketStore:
             return TicketStatusPublic(number=ticket.number, status=ticket.status, unit_name=unit.name if unit else None)
 
     def update_ticket(self, number: str, update: TicketUpdate, *, actor: str) -> TicketPublic:
-        """Apply a supervisor's change; every changed field gets an audit entry (who, when, old, new)."""
+        """Apply a supervisor's change; every changed field gets an audit entry (who, when, old, new).
+        ``approved_for_tuning`` records who approved the ticket as a tuning fixture, and when."""
         changes = update.model_dump(exclude_unset=True)
+        for required in REQUIRED_TICKET_FIELDS & changes.keys():
+            if changes[required] is None:  # TicketUpdate refuses this already; the store never writes it
+                raise InvalidChange(f"{required} may not be empty")
         with self.session() as session:
             ticket = self._ticket_row(session, number)
-            if "status" in changes and changes["status"] is not None:
+            if "approved_for_tuning" in changes:
+                approved = changes.pop("approved_for_tuning")
+                if approved != (ticket.tuning_approved_at is not None):
+                    ticket.tuning_approved_by, ticket.tuning_approved_at = (actor, utcnow()) if approved else (None, None)
+                    session.add(AuditEntry(actor=actor, action="ticket.update", target_type="ticket",
+                                           target_id=ticket.number, field="approved_for_tuning",
+                                           old_value=str(not approved).lower(), new_value=str(approved).lower()))
+            if "status" in changes:
                 new_status = TicketStatus(changes["status"])
                 current = TicketStatus(ticket.status)
                 if new_status != current and new_status not in ALLOWED_TRANSITIONS[current]:
                     raise InvalidChange(f"status cannot go from {current.value} to {new_status.value}")
-            if changes.get("unit_code") and session.get(Unit, changes["unit_code"]) is None:
+            if changes.get("unit_code") is not None and session.get(Unit, changes["unit_code"]) is None:
                 raise InvalidChange(f"no responsible unit {changes['unit_code']}")
             if "ward_code" in changes or "province_code" in changes:
                 place = resolve_place(changes.get("ward_code", ticket.ward_code),
@@ -619,26 +650,14 @@ class TicketStore:
                 query = query.where(AuditEntry.action == action)
             return [AuditEntryPublic.model_validate(a, from_attributes=True) for a in session.exec(query).all()]
 
-    # --- retention --------------------------------------------------------------------------------------
-    def delete_recordings_older_than(self, *, days: int, actor: str) -> int:
-        """Delete recording files of calls that started more than ``days`` ago; clear their paths; audit."""
-        cutoff = utcnow() - timedelta(days=days)
-        deleted = 0
+    # --- retention ---------------------------------------------------------------------------------
+    def apply_retention(self, *, days: int, actor: str) -> RetentionReport:
+        """Delete recordings, answer clips, orphaned audio files and transcripts older than ``days``
+        (callbot.store.retention); every deletion is audit-logged with the counts."""
         with self.session() as session:
-            calls = session.exec(
-                select(Call).where(Call.started_at < cutoff, col(Call.recording_path).is_not(None))
-            ).all()
-            for call in calls:
-                path = Path(call.recording_path or "")
-                path.unlink(missing_ok=True)
-                session.add(AuditEntry(actor=actor, action="recording.delete", target_type="call",
-                                       target_id=str(call.id), field="recording_path",
-                                       old_value=call.recording_path, new_value=None))
-                call.recording_path = None
-                session.add(call)
-                deleted += 1
+            report = apply_retention(session, settings=self.settings, days=days, actor=actor, now=utcnow())
             session.commit()
-        return deleted
+        return report
 
 
 def _value(item: Any) -> Any:
