@@ -4,7 +4,6 @@ Every route names the roles it admits (callbot.api.deps); citizen data is for su
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
@@ -29,6 +28,7 @@ from callbot.api.schemas import (
     CallPage,
     OperatorList,
     TicketDetailPublic,
+    QueryDateTime,
     TicketPage,
     clip_urls,
     recording_url,
@@ -99,8 +99,8 @@ def list_tickets(
     priority: Priority | None = None,
     ward: Annotated[str | None, Query(max_length=8, pattern=r"^[0-9]+$")] = None,
     province: Annotated[str | None, Query(max_length=8, pattern=r"^[0-9]+$")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: QueryDateTime | None = None,
+    until: QueryDateTime | None = None,
     q: Annotated[str | None, Query(max_length=200, pattern=NoControl, description="text search")] = None,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -143,7 +143,7 @@ def update_ticket(number: TicketNumberPath, update: TicketUpdate, store: StoreDe
 
 
 @router.get("/calls", response_model=CallPage, tags=["calls"])
-def list_calls(store: StoreDep, _reader: CitizenDataReader, since: datetime | None = None, until: datetime | None = None,
+def list_calls(store: StoreDep, _reader: CitizenDataReader, since: QueryDateTime | None = None, until: QueryDateTime | None = None,
                offset: Offset = 0, limit: Limit = 50) -> CallPage:
     page = store.list_calls(offset=offset, limit=limit, since=since, until=until)
     return CallPage(items=[recording_url(c) for c in page.items], total=page.total, offset=offset, limit=limit)
@@ -257,7 +257,7 @@ def audit_log(
 
 
 @router.get("/stats", response_model=Stats, tags=["stats"])
-def get_stats(store: StoreDep, _reader: StatsReader, since: datetime | None = None,
-              until: datetime | None = None) -> Stats:
+def get_stats(store: StoreDep, _reader: StatsReader, since: QueryDateTime | None = None,
+              until: QueryDateTime | None = None) -> Stats:
     """Calls per hour, outcomes, categories and bot turn latency percentiles (default: the last 24 hours)."""
     return store.stats(since=since, until=until)

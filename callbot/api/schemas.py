@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BeforeValidator
 from sqlmodel import SQLModel
 
 from callbot.store.models import CallPublic, OperatorPublic, TicketPublic, TurnPublic
+
+
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _date_time_text(value: object) -> object:
+    """A query's date-time is ISO 8601 with a time, as the schema says; pydantic alone would also take a bare date
+    or a number of seconds since 1970 ("0.05"), which no client means."""
+    if isinstance(value, str) and not _DATE_TIME.match(value.strip()):
+        raise ValueError("must be an ISO 8601 date and time, e.g. 2026-07-01T08:00:00+07:00")
+    return value
+
+
+QueryDateTime = Annotated[datetime, BeforeValidator(_date_time_text)]
 
 
 class TicketPage(SQLModel):
