@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from conftest import FakeClock
 
 from callbot.audio import samples_per_frame
 from callbot.call.playback import DRAIN_STALL_S, Framer, Playback, PlaybackMark
@@ -19,14 +20,6 @@ from callbot.types import Ask, Speak
 
 RATE = 8000
 FRAME_BYTES = 2 * samples_per_frame(RATE)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Wire:
@@ -60,11 +53,6 @@ class Wire:
 @pytest.fixture(scope="module")
 def speech() -> SpeechOutput:
     return SpeechOutput(Settings())
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def test_framer_cuts_chunks_of_any_size_into_20_ms_frames() -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from conftest import FakeClock
 
 from callbot.asr import VoskModels
 from callbot.audio import samples_per_frame
@@ -25,14 +26,6 @@ from callbot.tts import SpeechOutput
 RATE = 8000
 SILENCE = b"\x00" * 2 * samples_per_frame(RATE)
 OPERATOR = "sip:op1@127.0.0.1"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -92,23 +85,19 @@ class SteppedCall:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return Settings(call_sample_rate=RATE)
-
-
-@pytest.fixture
-def store(settings: Settings) -> Iterator[TicketStore]:
-    opened = TicketStore.open(settings)
+def store() -> Iterator[TicketStore]:
+    opened = TicketStore.open(Settings(call_sample_rate=RATE))
     yield opened
     opened.close()
 
 
 @pytest.fixture
-def start(settings: Settings, store: TicketStore) -> Callable[..., tuple[SteppedCall, NotingControl]]:
+def start(store: TicketStore) -> Callable[..., tuple[SteppedCall, NotingControl]]:
+    settings = store.settings
     resources = SharedResources(settings, SpeechOutput(settings), store, VoskModels())  # record-only: no model
 
     def started(**changes: object) -> tuple[SteppedCall, NotingControl]:
-        control, clock = NotingControl(), FakeClock()
+        control, clock = NotingControl(), FakeClock(1000.0)
         session = CallSession(call_id="stepped-1", caller_id="0912345678", locale="vi", rate=RATE,
                               settings=settings.model_copy(update=changes), resources=resources,
                               control=control, clock=clock)

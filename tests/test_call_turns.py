@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import FakeClock
 from speech_fixtures import build_call, trimmed_speech
 
 from callbot.audio import frames_of
@@ -19,14 +20,6 @@ from callbot.types import Ask, DtmfInput, FinalTranscript, NoInput, RecordedAnsw
 RATE = 8000
 LAG = 0.005  # each frame reaches the worker this long after its end
 DECODE_S = 0.15  # the recognizer's final decode, on the fake clock
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class DecodingRecognizer:
@@ -74,11 +67,6 @@ class Line:
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
     return trimmed_speech(tmp_path_factory.mktemp("turns"), "tôi tên là Nguyễn Văn An", "vi", RATE)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 @pytest.fixture
