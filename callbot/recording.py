@@ -1,8 +1,9 @@
 """Call recordings: a 2-channel WAV (caller left, bot right) written frame by frame as the call runs.
 
 Frames from the two directions are paired by frame count (``FramePairer``), so the channels stay aligned; a
-direction with no frame for a tick (a dropped inbound frame, bot silence) is written as silence. libsndfile writes the WAV's
-sizes when the file is closed: a recording whose process was killed is made playable by ``repair_wav``.
+direction with no frame for a tick (a dropped inbound frame, bot silence) is written as silence. libsndfile
+writes the WAV's sizes when the file is closed: a recording whose process was killed is made playable by
+``repair_wav``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The bot's voice on one call: speech jobs, the producer that synthesizes them into 20 ms frames, the outbound
-queue the media clock thread pulls from, playback marks, and whether what was said has played out.
+"""The bot's voice on one call: speech jobs, the producer that synthesizes them into 20 ms frames, the
+outbound queue the media clock thread pulls from, playback marks, and whether what was said has played out.
 
 Threads: ``produce`` runs on the call's speech thread; ``pull`` on pjmedia's clock thread (deque operations
 only); everything else on the call's worker. A prompt's frames sit between two ``PlaybackMark``s; when the
@@ -133,7 +133,7 @@ class Playback:
         return jobs
 
     def drain(self) -> Literal["drained", "playing", "stalled"]:
-        """Whether what was said has played out; ``stalled``: playback stopped moving for ``DRAIN_STALL_S``."""
+        """Whether what was said has played out; ``stalled``: it stopped moving for ``DRAIN_STALL_S``."""
         if not self._speaking:
             return "drained"
         progress, now = (self.stats.outbound_frames, len(self._outbound)), self.clock()

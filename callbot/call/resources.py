@@ -1,4 +1,4 @@
-"""What every call of a process shares, loaded once: ASR models, voices, the dialogue's data, the ticket store."""
+"""What every call of a process shares, loaded once: ASR models, voices, dialogue data, the ticket store."""
 
 from __future__ import annotations
 
@@ -43,14 +43,14 @@ class SharedResources:
 
     @classmethod
     def load(
-        cls, settings: Settings, locales: tuple[str, ...] | None = None, vosk_models: VoskModels | None = None,
-        recognizer_factory: RecognizerFactory | None = None,
+        cls, settings: Settings, locales: tuple[str, ...] | None = None,
+        vosk_models: VoskModels | None = None, recognizer_factory: RecognizerFactory | None = None,
     ) -> SharedResources:
         """Resolve and load each locale's ASR model (or note record-only), warm the voices and the dialogue's
         data, open the store: the first caller must not wait seconds for any of it."""
         manager = ModelManager(settings)
-        resources = cls(settings, SpeechOutput(settings), TicketStore.open(settings), vosk_models or VoskModels(),
-                        recognizer_factory=recognizer_factory)
+        resources = cls(settings, SpeechOutput(settings), TicketStore.open(settings),
+                        vosk_models or VoskModels(), recognizer_factory=recognizer_factory)
         for locale in locales or (settings.locale,):
             if recognizer_factory is None:
                 try:
@@ -70,7 +70,7 @@ class SharedResources:
 
     def recognizer(self, locale: str, rate: int) -> Recognizer | None:
         """A fresh recognizer for one call at ``rate`` (None = record-only: no model for this locale). Vosk
-        runs at ``settings.asr_sample_rate``: the Listener resamples the call's audio to the recognizer's rate."""
+        runs at ``settings.asr_sample_rate``: the Listener resamples the call's audio to its rate."""
         if self.recognizer_factory is not None:
             return self.recognizer_factory(locale, rate)
         path = self.asr_model_paths.get(locale)

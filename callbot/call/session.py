@@ -53,7 +53,7 @@ class _Dtmf:
 
 @dataclass(frozen=True, slots=True)
 class _CallerHungUp:
-    at: float
+    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,18 +70,8 @@ class _MarkReached:
 class CallSession:
     """One answered call, from the greeting to the filed ticket."""
 
-    def __init__(
-        self,
-        *,
-        call_id: str,
-        caller_id: str | None,
-        locale: str,
-        rate: int,
-        settings: Settings,
-        resources: SharedResources,
-        control: CallControl,
-        clock: Clock = time.monotonic,
-    ) -> None:
+    def __init__(self, *, call_id: str, caller_id: str | None, locale: str, rate: int, settings: Settings,
+                 resources: SharedResources, control: CallControl, clock: Clock = time.monotonic) -> None:
         self.call_id = call_id
         self.caller_id = caller_id
         self.locale = locale
@@ -98,8 +88,8 @@ class CallSession:
         self.recording_path = self.storage.recording_path
 
         # media side: touched by the clock thread with single deque operations only
-        self._inbound: collections.deque[tuple[int, bytes, float]] = collections.deque(
-            maxlen=INBOUND_CAPACITY_FRAMES)
+        self._inbound: collections.deque[tuple[int, bytes, float]]  # (seq, pcm, arrival on the clock)
+        self._inbound = collections.deque(maxlen=INBOUND_CAPACITY_FRAMES)
         self._inbound_seq = 0
         self._signals: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._wake = threading.Event()
@@ -169,7 +159,7 @@ class CallSession:
         self._post(_Dtmf(digit, self.clock()))
 
     def on_hangup(self) -> None:
-        self._post(_CallerHungUp(self.clock()))
+        self._post(_CallerHungUp())
 
     def shutdown(self, reason: str = "service shutting down") -> None:
         """Wind the call up now: the conversation files what it has, then the call is hung up."""
@@ -208,7 +198,8 @@ class CallSession:
             self.settings, locale=self.locale, call_id=self.call_id, caller_id=self.caller_id,
             resources=self.resources.dialogue,
         )
-        self._decisions = DecisionInterpreter(WrittenAhead(self._conversation, self.storage), _CallEffects(self))
+        dialogue = WrittenAhead(self._conversation, self.storage)
+        self._decisions = DecisionInterpreter(dialogue, _CallEffects(self))
         self._decisions.start()
 
     def step(self) -> None:

@@ -82,8 +82,9 @@ class CallStorage:
             text, confidence = event.text, event.confidence
         elif isinstance(event, DtmfInput):
             text, confidence = event.digits, 1.0
+        transcript = event.transcript if isinstance(event, FinalTranscript) else None
         self.add_turn(speaker="caller", text=text, confidence=confidence, start=turn.start, end=turn.end,
-                      kind=turn.kind, transcript=event.transcript if isinstance(event, FinalTranscript) else None)
+                      kind=turn.kind, transcript=transcript)
 
     def barge_in(self, cut: PromptCut) -> None:
         self.add_turn(speaker="caller", text="", confidence=None, start=cut.speech_at, end=cut.cut_at,
@@ -112,8 +113,9 @@ class CallStorage:
         return str(path)
 
     def write_ahead(self, draft: TicketDraft) -> None:
-        """What the call has captured reaches the store as soon as it changes: a process killed at any moment
-        leaves enough for recovery to file the partial ticket (one write per changed answer, not per frame)."""
+        """What the call has captured reaches the store as soon as it changes: a process killed at any
+        moment leaves enough for recovery to file the partial ticket (a write per changed answer, not per
+        frame)."""
         captured = (self._as_filed(draft), len(self.clips))
         if captured == self._written_ahead:
             return
@@ -124,12 +126,14 @@ class CallStorage:
             log.exception("call %s: could not write the captured answers ahead", self.call_id)
 
     def file_ticket(self, draft: TicketDraft, *, ending: str | None = None) -> str | None:
-        """The ticket's number; None when even the journal failed (the draft is then in a last-resort file)."""
+        """The ticket's number; None when even the journal failed (the draft is then in a last-resort
+        file)."""
         draft = self._as_filed(draft)
         if ending is not None:
             draft = dataclasses.replace(draft, notes=[*draft.notes, ending])
         try:
-            number = self.store.file_ticket(draft=draft, recording_path=self.recording_path, clips=tuple(self.clips))
+            number = self.store.file_ticket(draft=draft, recording_path=self.recording_path,
+                                            clips=tuple(self.clips))
         except Exception:  # broad on purpose: whatever failed, the draft must still be kept for a ticket
             log.critical("call %s: the ticket store failed even to journal; keeping the draft on disk",
                          self.call_id, exc_info=True)
@@ -140,7 +144,8 @@ class CallStorage:
         return number
 
     def partial_draft(self, captured: TicketDraft | None) -> TicketDraft:
-        """The draft filed when the call session ended without its ticket: what was captured, or the bare call."""
+        """The draft filed when the call session ended without its ticket: what was captured, or the bare
+        call."""
         draft = captured or TicketDraft(call_id=self.call_id, locale=self.locale, outcome=Outcome.partial,
                                         caller_id=self.caller_id)
         draft = dataclasses.replace(draft, outcome=Outcome.partial)
@@ -148,8 +153,9 @@ class CallStorage:
 
     def finish(self, recording: Path | None) -> None:
         try:
-            self.store.finish_call(call_id=self.call_id, outcome=(self.filed_outcome or Outcome.partial).value,
-                                   ended_at=_utcnow(), recording_path=recording)
+            outcome = (self.filed_outcome or Outcome.partial).value
+            self.store.finish_call(call_id=self.call_id, outcome=outcome, ended_at=_utcnow(),
+                                   recording_path=recording)
         except WRITE_FAILURES:
             log.exception("call %s: could not record the end of the call", self.call_id)
 
@@ -158,8 +164,9 @@ class CallStorage:
 
     def _last_resort(self, draft: TicketDraft) -> Path | None:
         path = self.settings.data_dir / "unfiled" / f"{safe_file_stem(self.call_id)}.json"
+        fields = {name: _jsonable(value) for name, value in dataclasses.asdict(draft).items()}
         record = {
-            "draft": _jsonable(dataclasses.asdict(draft)),
+            "draft": fields,
             "recording_path": str(self.recording_path),
             "clips": [str(p) for p in self.clips],
             "saved_at": _utcnow().isoformat(),
@@ -170,7 +177,7 @@ class CallStorage:
                 handle.write(json.dumps(record, ensure_ascii=False, indent=2))
         except OSError:  # the slots' values stay out of the log (citizen data): only which were captured
             log.critical("call %s: could not even write %s; lost a draft with %s", self.call_id, path,
-                         [name for name, value in record["draft"].items() if value] or "nothing")
+                         [name for name, value in fields.items() if value] or "nothing")
             return None
         log.critical("call %s: unfiled ticket saved to %s", self.call_id, path)
         return path
