@@ -29,9 +29,10 @@ class Wire:
         self.clock = clock
         self.marks: list[tuple[PlaybackMark, float]] = []
         self.woken = 0
-        self.playback = Playback(speech, call_id="c1", locale="vi", rate=RATE, clock=clock,  # type: ignore[arg-type]
-                                 stats=CallStats(), notify=lambda mark, at: self.marks.append((mark, at)),
-                                 wake=self.wake)
+        self.playback = Playback(
+            speech=speech, call_id="c1", locale="vi", rate=RATE, clock=clock, stats=CallStats(),  # type: ignore[arg-type]
+            notify=lambda mark, at: self.marks.append((mark, at)), wake=self.wake,
+        )
 
     def wake(self) -> None:
         self.woken += 1

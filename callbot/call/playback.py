@@ -73,29 +73,29 @@ class Framer:
         return [rest + b"\x00" * (self.frame_bytes - len(rest))] if rest else []
 
 
+@dataclass(eq=False, kw_only=True)
 class Playback:
     """Speech jobs in order, from synthesis to the wire."""
 
-    def __init__(
-        self, speech: SpeechOutput, *, call_id: str, locale: str, rate: int, clock: Clock, stats: CallStats,
-        notify: Callable[[PlaybackMark, float], None], wake: Callable[[], None],
-    ) -> None:
-        self.speech = speech
-        self.call_id = call_id
-        self.locale = locale
-        self.rate = rate
-        self.clock = clock
-        self.stats = stats
-        self.notify = notify  # from the clock thread: a mark reached the wire at this time
-        self.wake = wake  # from the speech thread: a prompt is fully queued
-        self.frame_bytes = 2 * samples_per_frame(rate)
-        self.played: collections.deque[bytes | None] = collections.deque(maxlen=PLAYED_CAPACITY_FRAMES)
-        self._outbound: collections.deque[bytes | PlaybackMark] = collections.deque()
-        self._jobs: queue.SimpleQueue[SpeechJob | None] = queue.SimpleQueue()
-        self._lock = threading.Lock()  # between the producer's append and the worker's cut
-        self._speaking: list[SpeechJob] = []  # queued or playing, in order (worker thread only)
-        self._drain_progress: tuple[int, int] | None = None  # (frames played, frames queued) when last seen
-        self._drain_moved_at = 0.0
+    speech: SpeechOutput
+    call_id: str
+    locale: str
+    rate: int
+    clock: Clock
+    stats: CallStats
+    notify: Callable[[PlaybackMark, float], None]  # from the clock thread: a mark reached the wire then
+    wake: Callable[[], None]  # from the speech thread: a prompt is fully queued
+    played: collections.deque[bytes | None] = field(
+        default_factory=lambda: collections.deque(maxlen=PLAYED_CAPACITY_FRAMES), init=False)
+    _outbound: collections.deque[bytes | PlaybackMark] = field(default_factory=collections.deque, init=False)
+    _jobs: queue.SimpleQueue[SpeechJob | None] = field(default_factory=queue.SimpleQueue, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)  # the producer vs a cut
+    _speaking: list[SpeechJob] = field(default_factory=list, init=False)  # queued or playing, in order
+    _drain_progress: tuple[int, int] | None = field(default=None, init=False)  # (played, queued) last seen
+    _drain_moved_at: float = field(default=0.0, init=False)
+
+    def __post_init__(self) -> None:
+        self.frame_bytes = 2 * samples_per_frame(self.rate)
 
     # --- worker -------------------------------------------------------------------------------------------
     @property

@@ -93,9 +93,10 @@ class CallSession:
         self._inbound_seq = 0
         self._signals: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._wake = threading.Event()
-        self.playback = Playback(resources.speech, call_id=call_id, locale=locale, rate=rate, clock=clock,
-                                 stats=self.stats, notify=lambda mark, at: self._post(_MarkReached(mark, at)),
-                                 wake=self._wake.set)
+        self.playback = Playback(
+            speech=resources.speech, call_id=call_id, locale=locale, rate=rate, clock=clock, stats=self.stats,
+            notify=lambda mark, at: self._post(_MarkReached(mark, at)), wake=self._wake.set,
+        )
 
         # worker state (worker thread only)
         self._worker = threading.Thread(target=self._run, name=f"call-{call_id}", daemon=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,25 +33,26 @@ WRITE_FAILURES = (OSError, SQLAlchemyError)
 CRASH_NOTE = "the call session ended unexpectedly"
 
 
+@dataclass(eq=False, kw_only=True)
 class CallStorage:
     """One call's writes to the ticket store, and where its recording and clips go."""
 
-    def __init__(self, *, call_id: str, caller_id: str | None, locale: str, rate: int, record_only: bool,
-                 settings: Settings, store: TicketStore) -> None:
-        self.call_id = call_id
-        self.caller_id = caller_id
-        self.locale = locale
-        self.rate = rate
-        self.record_only = record_only
-        self.settings = settings
-        self.store = store
-        self.recording_path = recording_path_of(settings.data_dir / "recordings", call_id)
+    call_id: str
+    caller_id: str | None
+    locale: str
+    rate: int
+    record_only: bool  # answers are clips, and the ticket needs transcription
+    settings: Settings
+    store: TicketStore
+    clips: list[Path] = field(default_factory=list, init=False)
+    ticket_number: str | None = field(default=None, init=False)
+    filed_outcome: Outcome | None = field(default=None, init=False)
+    unfiled_path: Path | None = field(default=None, init=False)  # the draft, when even the journal failed
+    _written_ahead: tuple[TicketDraft, int] | None = field(default=None, init=False)  # the last stored
+
+    def __post_init__(self) -> None:
+        self.recording_path = recording_path_of(self.settings.data_dir / "recordings", self.call_id)
         self.clips_dir = clips_dir_of(self.recording_path)
-        self.clips: list[Path] = []
-        self.ticket_number: str | None = None
-        self.filed_outcome: Outcome | None = None
-        self.unfiled_path: Path | None = None  # where the draft went when even the store's journal failed
-        self._written_ahead: tuple[TicketDraft, int] | None = None  # the draft and clip count last stored
 
     @property
     def settled(self) -> bool:
