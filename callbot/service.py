@@ -14,12 +14,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from callbot.call_session import CallSession, SharedResources
+from callbot.call.resources import SharedResources
+from callbot.call.session import CallSession
 from callbot.config import Settings, SettingsError, load_settings
 from callbot.private_files import restrict_umask
 from callbot.recovery import recover_worker_calls
 from callbot.telephony.overflow import Admission, AdmissionPolicy, InviteContext, OperatorDirectory
-from callbot.telephony.pjsip import PJSUA_MAX_CALLS, CallControl, IncomingCall, SipEndpoint, SipError
+from callbot.telephony.contracts import CallControl, IncomingCall
+from callbot.telephony.pjsip import PJSUA_MAX_CALLS, SipEndpoint, SipError
 
 log = logging.getLogger(__name__)
 

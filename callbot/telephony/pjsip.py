@@ -21,18 +21,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Protocol
 from urllib.parse import quote
 
 import pjsua2 as pj
 
 from callbot.config import Settings
+from callbot.telephony.contracts import CallHandler, IncomingCall, MediaSession
 from callbot.telephony.frame_buffer import read_bytes, write_bytes
 from callbot.telephony.overflow import Admission, InviteContext, Verdict
 
 log = logging.getLogger(__name__)
 
-TICKET_HEADER = "X-Callbot-Ticket"
 POLL_MS = 10  # libHandleEvents timeout: bounds how late a queued command (hangup, transfer) starts
 TRANSFER_TIMEOUT_S = 20.0
 MAX_DURATION_BACKSTOP_S = 30
@@ -45,51 +44,6 @@ CODEC_ORDER = {8000: ("PCMU/8000/1", "PCMA/8000/1", "G722/16000/1"), 16000: ("G7
 
 class SipError(RuntimeError):
     """The endpoint could not start (port in use, bad bind address, bad registrar URI)."""
-
-
-# --- what the endpoint needs from the rest of the product ------------------------------------------------
-class CallControl(Protocol):
-    """Contract 5: what a call session may ask of telephony (called from the session's worker thread)."""
-
-    def transfer(self, target_uri: str, headers: dict[str, str]) -> bool: ...
-
-    def hangup(self) -> None: ...
-
-    def operator_uri_free(self) -> str | None: ...
-
-
-class MediaSession(Protocol):
-    """Contract 5: the per-call runtime the endpoint feeds (``CallSession`` implements it)."""
-
-    def push_inbound(self, pcm: bytes) -> None: ...
-
-    def pull_outbound(self) -> bytes | None: ...
-
-    def on_dtmf(self, digit: str) -> None: ...
-
-    def on_hangup(self) -> None: ...
-
-    def start(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingCall:
-    """What the service learns about an INVITE before deciding."""
-
-    call_id: str  # the SIP Call-ID: the product's call id
-    source: str  # transport source "host:port"
-    remote_uri: str  # From
-    caller_id: str | None  # the From user part (the caller's number)
-
-
-class CallHandler(Protocol):
-    """The service side of the endpoint: admission, and a session for each answered call."""
-
-    def admit(self, call: IncomingCall, context: InviteContext) -> Admission: ...
-
-    def create_session(self, call: IncomingCall, control: CallControl) -> MediaSession: ...
-
-    def operator_uri_free(self) -> str | None: ...
 
 
 def caller_id_of(remote_uri: str) -> str | None:
