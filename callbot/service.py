@@ -21,6 +21,7 @@ from typing import Literal
 from callbot.call_session import CallSession, SharedResources
 from callbot.config import Settings, SettingsError, load_settings
 from callbot.node.status import StatusReporter, WorkerStatus, status_path, worker_id_of
+from callbot.node.supervisor import absorb_exit_signals
 from callbot.telephony.overflow import Admission, AdmissionPolicy, InviteContext, OperatorDirectory
 from callbot.telephony.pjsip import CallControl, IncomingCall, SipEndpoint, SipError
 
@@ -128,10 +129,8 @@ class CallbotService:
 
     @staticmethod
     def absorb_exit_signals() -> None:
-        """Make SIGTERM/SIGINT plain notifications. uvicorn stops on them and then re-raises the signal it
-        caught; with the default handlers that would kill the process before live calls file their tickets."""
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda signum, _frame: log.info("%s: shutting down", signal.Signals(signum).name))
+        """SIGTERM/SIGINT become notifications, so live calls file their tickets before uvicorn's re-raise."""
+        absorb_exit_signals()
 
     def wait_for_signal(self) -> None:
         """Block the main thread until SIGTERM or SIGINT, then shut down gracefully."""

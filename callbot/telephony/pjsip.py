@@ -759,3 +759,24 @@ def with_uri_headers(uri: str, headers: dict[str, str]) -> str:
     bare = uri[1:-1] if uri.startswith("<") and uri.endswith(">") else uri
     separator = "&" if "?" in bare else "?"
     return f"<{bare}{separator}{query}>"
+
+
+def binding_call_limit(requested: int = MAX_CALLS_REQUEST) -> int:
+    """What this pjsua2 binding grants of ``requested`` calls per process. It creates and destroys the process's
+    one Endpoint, so run it in a process of its own (``python -m callbot.telephony.pjsip``)."""
+    endpoint = pj.Endpoint()
+    endpoint.libCreate()
+    try:
+        config = pj.EpConfig()
+        config.uaConfig.threadCnt = 0
+        config.uaConfig.maxCalls = requested
+        config.logConfig.level = 0
+        config.logConfig.consoleLevel = 0
+        endpoint.libInit(config)
+        return PjsuaLibrary(_pjsua2.__file__).call_limit()
+    finally:
+        endpoint.libDestroy()
+
+
+if __name__ == "__main__":
+    print(binding_call_limit())
