@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     operator_uris: list[str] = Field(default_factory=list)
 
     # --- the node: a Kamailio edge in front of supervised bot workers (callbot/node/) -------------------------
-    workers: int = Field(2, ge=1, le=32)  # local bot worker processes started by `callbot serve`
+    workers: int = Field(2, ge=0, le=32)  # local bot workers `callbot serve` starts (0: only CALLBOT_EDGE_WORKERS)
     worker_id: str | None = None  # this worker's stable name; None: "<hostname>-<sip_port>" (the supervisor sets it)
     worker_bind: str = "127.0.0.1"  # local workers' SIP address (the edge reaches them there; RTP flows from it)
     worker_port_base: int | None = Field(None, ge=1, le=65535)  # local worker i on base+i-1; None: free ports

@@ -23,7 +23,7 @@ from typing import IO
 import jinja2
 
 from callbot.config import Settings
-from callbot.node.topology import WILDCARDS, WorkerAddress
+from callbot.node.topology import WorkerAddress
 from callbot.telephony.overflow import IpNetwork
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,14 @@ CONTROL_SOCKET = "unix:kamailio_ctl"
 
 class EdgeError(RuntimeError):
     """The edge cannot start: Kamailio missing, a config it refuses, or it died at start."""
+
+
+@dataclass(slots=True)
+class Destination:
+    uri: str
+    flags: str = ""  # "AP" active and probed, "IP" inactive, "DX" disabled, ...
+    worker_id: str = ""  # its duid
+    calls: int = 0  # the calls the edge counts on it (DLGLOAD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +82,14 @@ def render_addresses(trusted: Sequence[IpNetwork]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def dispatcher_attributes(worker: WorkerAddress, default_max_load: int) -> str:
+    return f"duid={worker.worker_id};maxload={worker.max_load or default_max_load}"
+
+
 def render_dispatcher(workers: Sequence[WorkerAddress], default_max_load: int) -> str:
-    lines = ["# callbot: bot workers (set uri flags priority attributes; flags 8 = probed; maxload = the worker's call limit)"]
-    lines += [f"{DISPATCHER_SET} {worker.uri} 8 0 duid={worker.worker_id};maxload={worker.max_load or default_max_load}"
-              for worker in workers]
+    lines = ["# callbot: bot workers (set uri flags priority attributes; flags 8 = probed; maxload = the "
+             "worker's call limit)"]
+    lines += [f"{DISPATCHER_SET} {worker.uri} 8 0 {dispatcher_attributes(worker, default_max_load)}" for worker in workers]
     return "\n".join(lines) + "\n"
 
 
@@ -158,19 +170,27 @@ class EdgeProcess:
         """state: "ip" (inactive, probed), "ap" (active, probed), "d" (disabled); uri may be "all"."""
         return self.try_rpc("dispatcher.set_state", state, str(DISPATCHER_SET), uri) is not None
 
-    def worker_flags(self) -> dict[str, str]:
-        """URI -> dispatcher flags ("AP" active and probed, "IP" inactive, "DX" disabled, ...)."""
-        text = self.try_rpc("dispatcher.list") or ""
-        flags: dict[str, str] = {}
-        uri = None
-        for line in text.splitlines():
+    def forget_calls_of(self, uri: str, attributes: str) -> bool:
+        """A dead worker's calls are gone, but the edge counts them until their BYEs come: remove it and add it
+        back (inactive, probed: flags 9), which starts its call load at zero. No reset RPC exists in 5.6."""
+        removed = self.try_rpc("dispatcher.remove", str(DISPATCHER_SET), uri) is not None
+        return removed and self.try_rpc("dispatcher.add", str(DISPATCHER_SET), uri, "9", "0", attributes) is not None
+
+    def destinations(self) -> list[Destination]:
+        """The dispatcher's view of every worker (``kamcmd dispatcher.list``); empty when it does not answer."""
+        found: list[Destination] = []
+        for line in (self.try_rpc("dispatcher.list") or "").splitlines():
             name, _, value = line.strip().partition(":")
+            value = value.strip()
             if name == "URI":
-                uri = value.strip()
-            elif name == "FLAGS" and uri is not None:
-                flags[uri] = value.strip()
-                uri = None
-        return flags
+                found.append(Destination(uri=value))
+            elif found and name == "FLAGS":
+                found[-1].flags = value
+            elif found and name == "BODY":
+                found[-1].worker_id = dict(p.partition("=")[::2] for p in value.split(";")).get("duid", "")
+            elif found and name == "DLGLOAD" and value.isdigit():
+                found[-1].calls = int(value)
+        return found
 
     def counters(self) -> dict[str, int]:
         """The edge's script counters (group callbot); empty when it does not answer."""
@@ -192,7 +212,3 @@ class EdgeProcess:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
-
-
-def listens_everywhere(settings: Settings) -> bool:
-    return settings.sip_bind in WILDCARDS

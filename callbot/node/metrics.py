@@ -81,3 +81,8 @@ class NodeCollector(Collector):
             edge_up = GaugeMetricFamily("callbot_node_edge_up", "1 if the Kamailio edge answers its control socket")
             edge_up.add_metric([], 1 if edge_counts else 0)
             yield edge_up
+            edge_calls = GaugeMetricFamily("callbot_node_edge_worker_calls", "Calls the edge counts on each worker "
+                                           "(remote ones too)", labels=["worker", "state"])
+            for destination in self._edge.destinations():
+                edge_calls.add_metric([destination.worker_id, destination.flags], destination.calls)
+            yield edge_calls

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from callbot.config import Settings
-from callbot.node.edge import EdgeError, EdgeProcess, edge_directory, edge_files
+from callbot.node.edge import EdgeError, EdgeProcess, dispatcher_attributes, edge_directory, edge_files
 from callbot.node.status import read_status, status_path
 from callbot.node.topology import NodePlan, WorkerAddress
 
@@ -100,6 +100,9 @@ class NodeSupervisor:
     def _dispatched_workers(self) -> list[WorkerAddress]:
         local = [WorkerAddress(w.worker_id, w.address.host, w.address.port, w.call_limit) for w in self.workers]
         return [*local, *self.plan.remote_workers]
+
+    def _attributes(self, worker: WorkerProcess) -> str:
+        return dispatcher_attributes(worker.address, worker.call_limit or self.calls_per_worker or 1)
 
     def _log_file(self, name: str):  # noqa: ANN202 (an open text file, appended across restarts)
         path = self.logs_dir / f"{name}.log"
@@ -178,8 +181,9 @@ class NodeSupervisor:
             delay = min(MAX_RESTART_DELAY_S, 0.5 * 2 ** (worker.quick_deaths - 1)) if worker.quick_deaths > 1 else 0.0
             worker.restart_at = now + delay
             worker.answering = False
-            if self.edge is not None:
-                self.edge.set_worker_state(worker.address.uri, "ip")  # no new calls to it meanwhile
+            if self.edge is not None:  # no new calls to it meanwhile, and its dead calls no longer count
+                if not self.edge.forget_calls_of(worker.address.uri, self._attributes(worker)):
+                    self.edge.set_worker_state(worker.address.uri, "ip")
             log.warning("worker %s exited (%s) after %.0f s; restarting it in %.1f s", worker.worker_id, code, lived,
                         delay)
         if worker.restart_at is not None and now >= worker.restart_at and not self._stopping.is_set():
