@@ -72,6 +72,7 @@ class Dialog:
     route_set: list[str]  # Record-Route of the 200 OK, reversed (we are the caller)
     cseq: int = 1
     refused_status: int | None = None
+    answer_sdp: str = ""  # the 200 OK's SDP: where the far end wants our RTP
 
 
 def route_headers(dialog: Dialog) -> str:
@@ -164,6 +165,7 @@ class RawSipCaller:
         if response.status != 200:
             dialog.refused_status = response.status
             return dialog
+        dialog.answer_sdp = response.body
         ack = (f"ACK {dialog.remote_target} SIP/2.0\r\nVia: {self._via()}\r\nMax-Forwards: 70\r\n{route_headers(dialog)}"
                f"From: {from_header}\r\nTo: {dialog.to_header}\r\nCall-ID: {call_id}\r\nCSeq: 1 ACK\r\n"
                f"Content-Length: 0\r\n\r\n")

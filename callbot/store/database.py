@@ -82,7 +82,12 @@ def migration_lock(engine: Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    with open(f"{database}.migrate.lock", "a") as lock_file:
+    try:
+        lock_file = open(f"{database}.migrate.lock", "a")  # noqa: SIM115 (held for the whole migration)
+    except OSError:  # no directory: the migration itself reports the database unreachable
+        yield
+        return
+    with lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         try:
             yield
