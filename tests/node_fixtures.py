@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from callbot.node.status import WorkerStatus, read_statuses
 from callbot.store import TicketStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from processes import wait_for_http
+from processes import stop_gracefully, wait_for_http
 from sip_caller import REPO, free_sip_port
 
 BANNER = re.compile(r"node answering SIP on .* = capacity (\d+) calls")
@@ -105,14 +104,7 @@ class NodeProcess:
         return self.process.poll() is None
 
     def stop(self, timeout: float = 90.0) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        return stop_gracefully(self.process, timeout)
 
 
 def node_env(data_dir: Path, sip_port: int, http_port: int, extra: dict[str, str] | None = None) -> dict[str, str]:

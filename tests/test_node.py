@@ -194,7 +194,8 @@ def test_sigterm_drains_the_node_live_calls_file_their_tickets(tmp_path: Path) -
     try:
         wait_until(lambda: any(s.active_calls for s in node.statuses().values()), 20, "the call up")
         node.process.send_signal(signal.SIGTERM)
-        wait_until(lambda: "draining the node" in node.log(), 20, "the drain to start")
+        wait_until(lambda: (flags := node.dispatcher_flags()) and all(f.startswith("D") for f in flags.values()), 20,
+                   "the edge disabling every worker")
         late = RawSipCaller("127.0.0.1")
         try:
             refused = late.invite("127.0.0.1", node.sip_port)

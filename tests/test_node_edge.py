@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from callbot.config import Settings
+from callbot.config import Settings, SettingsError, load_settings
 from callbot.node.edge import EdgeError, EdgeProcess, edge_files, kamailio_binaries, render_addresses, render_config, render_dispatcher
 from callbot.node.status import WorkerStatus, read_statuses, write_status
 from callbot.node.topology import TopologyError, WorkerAddress, parse_edge_worker, plan_node, trusted_networks
@@ -113,3 +113,15 @@ def test_worker_status_files_are_replaced_whole(tmp_path: Path) -> None:
     (tmp_path / "broken.json").write_text("{not json")
     assert read_statuses(tmp_path) == [status]
     assert not list(tmp_path.glob(".status-*"))  # no temporary file left behind
+
+
+def test_node_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CALLBOT_WORKERS", "3")
+    monkeypatch.setenv("CALLBOT_EDGE_WORKERS", '["10.0.0.11:5070;maxload=2"]')
+    monkeypatch.setenv("CALLBOT_WORKER_ID", "edge-host-w9")
+    settings = load_settings()
+    assert (settings.workers, settings.edge_workers, settings.worker_id) == (3, ["10.0.0.11:5070;maxload=2"], "edge-host-w9")
+    assert settings.max_calls is None  # the binding's limit, read at start
+    monkeypatch.setenv("CALLBOT_WORKERS", "40")
+    with pytest.raises(SettingsError, match="CALLBOT_WORKERS"):
+        load_settings()

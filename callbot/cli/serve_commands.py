@@ -68,7 +68,7 @@ def serve_node(ctx: typer.Context, settings: Settings) -> None:
     except (TopologyError, EdgeError) as exc:
         raise fail(str(exc), 2) from None
     store = TicketStore.open(settings)  # migrations run here, once, before the workers open the database
-    supervisor = NodeSupervisor(settings, plan, config_file=config_file(ctx), echo=typer.echo)
+    supervisor = NodeSupervisor(settings, plan, config_file=config_file(ctx))
     try:
         supervisor.start(calls_per_remote_worker=lambda: probe_call_limit(settings))
     except (NodeError, EdgeError) as exc:
@@ -121,13 +121,9 @@ def serve_single_process(settings: Settings, *, sip: bool) -> None:
 
 def probe_call_limit(settings: Settings) -> int:
     """Calls per process of this machine's pjsua2 binding, asked in a process of its own (one Endpoint each)."""
-    if settings.max_calls:
-        requested = settings.max_calls
-    else:
-        requested = 1000
-    done = subprocess.run([sys.executable, "-c", f"from callbot.telephony.pjsip import binding_call_limit; "
-                                                 f"print(binding_call_limit({requested}))"],
-                          capture_output=True, text=True, timeout=60)
+    requested = settings.max_calls or 1000
+    code = f"from callbot.telephony.pjsip import binding_call_limit; print(binding_call_limit({requested}))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines or not lines[-1].isdigit():
         raise RuntimeError(f"could not read the pjsua2 call limit: {done.stderr[-500:]}")

@@ -9,6 +9,7 @@ and ``dispatcher.list`` (the workers, with their call limits as ``maxload``). Ka
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
@@ -35,6 +36,14 @@ TRUSTED_GROUP = 1
 CALL_EXPIRE_MARGIN_S = 120  # a call's load outlives CALLBOT_MAX_CALL_DURATION_S by this much if no BYE comes
 COUNTERS = ("offered", "dispatched", "failover", "full", "untrusted", "flood", "refer_refused")
 CONTROL_SOCKET = "unix:kamailio_ctl"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent() -> None:
+    """preexec_fn of the node's children: SIGTERM when the process (thread) that started them dies, even by
+    kill -9, so no orphaned worker or Kamailio keeps holding the node's ports."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class EdgeError(RuntimeError):
@@ -137,7 +146,8 @@ class EdgeProcess:
         self.check()
         (self.directory / "kamailio_ctl").unlink(missing_ok=True)
         self.process = subprocess.Popen(self.command("-DD", "-E"), cwd=self.directory, stdout=self.output,
-                                        stderr=subprocess.STDOUT if self.output else None, start_new_session=True)
+                                        stderr=subprocess.STDOUT if self.output else None, start_new_session=True,
+                                        preexec_fn=die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -203,10 +213,14 @@ class EdgeProcess:
         return found
 
     def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM to Kamailio's process group (its children too, even if the main process is already gone)."""
         process = self.process
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
         try:
             process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -19,11 +19,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from callbot.config import Settings
-from callbot.node.edge import EdgeError, EdgeProcess, dispatcher_attributes, edge_directory, edge_files
+from callbot.node.edge import (
+    EdgeError,
+    EdgeProcess,
+    die_with_parent,
+    dispatcher_attributes,
+    edge_directory,
+    edge_files,
+)
 from callbot.node.status import read_status, status_path
 from callbot.node.topology import NodePlan, WorkerAddress
 
@@ -51,7 +58,6 @@ class WorkerProcess:
     quick_deaths: int = 0
     restart_at: float | None = None  # monotonic; set while it is down
     answering: bool = False
-    exit_codes: list[int] = field(default_factory=list)
 
     @property
     def worker_id(self) -> str:
@@ -62,17 +68,14 @@ class WorkerProcess:
 
 
 class NodeSupervisor:
-    def __init__(self, settings: Settings, plan: NodePlan, *, config_file: Path | None = None,
-                 echo: Callable[[str], None] = print) -> None:
+    def __init__(self, settings: Settings, plan: NodePlan, *, config_file: Path | None = None) -> None:
         self.settings = settings
         self.plan = plan
         self.config_file = config_file
-        self.echo = echo
         self.logs_dir = settings.data_dir / "node" / "logs"
         self.workers = [WorkerProcess(address, self.logs_dir / f"{address.worker_id}.log")
                         for address in plan.local_workers]
         self.edge: EdgeProcess | None = None
-        self.edge_restarts = 0
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="node-supervisor", daemon=True)
 
@@ -122,7 +125,8 @@ class NodeSupervisor:
             env["CALLBOT_CONFIG"] = str(self.config_file)
         with self._log_file(worker.worker_id) as output:
             worker.process = subprocess.Popen([sys.executable, "-m", "callbot", "worker"], env=env, stdout=output,
-                                              stderr=subprocess.STDOUT, start_new_session=True)
+                                              stderr=subprocess.STDOUT, start_new_session=True,
+                                              preexec_fn=die_with_parent)
         worker.started_at = time.monotonic()
         worker.answering = False
         worker.restart_at = None
@@ -175,7 +179,6 @@ class NodeSupervisor:
         now = time.monotonic()
         if worker.process is not None and worker.process.poll() is not None and worker.restart_at is None:
             code = worker.process.returncode
-            worker.exit_codes.append(code)
             lived = now - worker.started_at
             worker.quick_deaths = worker.quick_deaths + 1 if lived < YOUNG_DEATH_S else 0
             delay = min(MAX_RESTART_DELAY_S, 0.5 * 2 ** (worker.quick_deaths - 1)) if worker.quick_deaths > 1 else 0.0
@@ -199,8 +202,8 @@ class NodeSupervisor:
     def _watch_edge(self) -> None:
         if self.edge is None or self.edge.alive or self._stopping.is_set():
             return
-        log.error("the edge (Kamailio) exited (%s); starting it again", self.edge.process.returncode if self.edge.process else "?")
-        self.edge_restarts += 1
+        log.error("the edge (Kamailio) exited (%s); starting it again",
+                  self.edge.process.returncode if self.edge.process else "?")
         self.edge.output = self._log_file("edge")
         try:
             self.edge.start()
@@ -214,11 +217,11 @@ class NodeSupervisor:
     # --- stop -------------------------------------------------------------------------------------------------
     def stop(self, grace_s: float = WORKER_STOP_GRACE_S) -> None:
         """Drain: no new calls at the edge, live calls wound up and filed by their workers, then everything exits."""
+        if self.edge is not None and self.edge.alive:
+            self.edge.set_worker_state("all", "d")
         self._stopping.set()
         if self._watcher.ident is not None:
             self._watcher.join(5)
-        if self.edge is not None and self.edge.alive:
-            self.edge.set_worker_state("all", "d")
         for worker in self.workers:
             if worker.alive():
                 worker.process.send_signal(signal.SIGTERM)  # type: ignore[union-attr]

@@ -763,7 +763,7 @@ def with_uri_headers(uri: str, headers: dict[str, str]) -> str:
 
 def binding_call_limit(requested: int = MAX_CALLS_REQUEST) -> int:
     """What this pjsua2 binding grants of ``requested`` calls per process. It creates and destroys the process's
-    one Endpoint, so run it in a process of its own (``python -m callbot.telephony.pjsip``)."""
+    one Endpoint, so run it in a process of its own (``callbot.cli.serve_commands.probe_call_limit`` does)."""
     endpoint = pj.Endpoint()
     endpoint.libCreate()
     try:
@@ -776,7 +776,3 @@ def binding_call_limit(requested: int = MAX_CALLS_REQUEST) -> int:
         return PjsuaLibrary(_pjsua2.__file__).call_limit()
     finally:
         endpoint.libDestroy()
-
-
-if __name__ == "__main__":
-    print(binding_call_limit())
