@@ -36,10 +36,13 @@ class CallbotService:
     def __init__(self, settings: Settings, resources: SharedResources | None = None, *, tcp: bool = True) -> None:
         self.settings = settings
         self.worker_id = worker_id_of(settings)
+        try:  # before the models load: a bad peer entry is a start-up error naming it
+            self.policy = AdmissionPolicy(  # max_calls: the binding's limit, known once the endpoint runs
+                mode=settings.overflow_mode, trusted_peers=settings.trusted_peers, max_calls=settings.max_calls or 1,
+            )
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         self.resources = resources if resources is not None else SharedResources.load(settings)
-        self.policy = AdmissionPolicy(  # max_calls: the binding's limit, known once the endpoint runs
-            mode=settings.overflow_mode, trusted_peers=settings.trusted_peers, max_calls=settings.max_calls or 1,
-        )
         self.operators = OperatorDirectory(settings.operator_uris, store=self.resources.store)
         self.endpoint = SipEndpoint(settings, self, tcp=tcp)
         self.status = StatusReporter(status_path(settings, self.worker_id), self._status_snapshot)
@@ -173,7 +176,7 @@ def run_until_signal(settings: Settings, *, tcp: bool) -> int:
     """One bot process until SIGTERM/SIGINT (``callbot worker``, ``python -m callbot.service``)."""
     try:
         service = start_service(settings, echo=lambda line: print(line, flush=True), tcp=tcp)
-    except SipError as exc:
+    except (SipError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print("callbot SIP service ready", flush=True)  # tests wait for this line

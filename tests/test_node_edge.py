@@ -125,3 +125,12 @@ def test_node_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("CALLBOT_WORKERS", "40")
     with pytest.raises(SettingsError, match="CALLBOT_WORKERS"):
         load_settings()
+
+
+@pytest.mark.parametrize("command", [["worker"], ["serve", "--no-edge"]])
+def test_a_bad_trusted_peer_stops_a_single_process_too(tmp_path: Path, command: list[str]) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CALLBOT_")}
+    env.update({"CALLBOT_DATA_DIR": str(tmp_path), "CALLBOT_TRUSTED_PEERS": '["bad peer!"]'})
+    done = subprocess.run([sys.executable, "-m", "callbot", *command], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "bad peer!" in done.stdout + done.stderr, done.stdout + done.stderr

@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from callbot.api import create_app
 from callbot.cli.app import app, fail, settings_from
-from callbot.config import Settings
+from callbot.config import Settings, SettingsError
 from callbot.store import TicketStore
 
 
@@ -75,11 +75,11 @@ def serve_node(ctx: typer.Context, settings: Settings) -> None:
         store.close()
         raise fail(str(exc)) from None
     absorb_exit_signals()
-    local = len(supervisor.workers)
-    remote = f" + {len(plan.remote_workers)} remote worker(s)" if plan.remote_workers else ""
+    parts = [f"{len(supervisor.workers)} worker(s) x {supervisor.calls_per_worker} calls"] if supervisor.workers else []
+    parts += [f"{len(plan.remote_workers)} remote worker(s)"] if plan.remote_workers else []
     typer.echo(f"callbot: node answering SIP on {settings.sip_bind}:{settings.sip_port} (UDP, TCP) through the "
-               f"Kamailio edge: {local} worker(s) x {supervisor.calls_per_worker} calls{remote} = capacity "
-               f"{supervisor.capacity} calls (logs in {supervisor.logs_dir})")
+               f"Kamailio edge: {' + '.join(parts)} = capacity {supervisor.capacity} calls "
+               f"(logs in {supervisor.logs_dir})")
     typer.echo(f"callbot: API and UI on http://{settings.http_host}:{settings.http_port}/ "
                f"(database {store.engine.url.render_as_string(hide_password=True)})")
     collector = NodeCollector(status_dir(settings), worker_ids=[w.worker_id for w in supervisor.workers],
@@ -104,6 +104,8 @@ def serve_single_process(settings: Settings, *, sip: bool) -> None:
 
         try:
             calls = start_service(settings, echo=typer.echo)
+        except SettingsError as exc:
+            raise fail(str(exc), 2) from None
         except SipError as exc:
             raise fail(str(exc)) from None
         calls.absorb_exit_signals()

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 PRIORITY_BEFORE_DIALOGS = 31  # PJSIP_MOD_PRIORITY_UA_PROXY_LAYER (32) routes in-dialog requests to their dialog
 PRIORITY_AFTER_DIALOGS = 33
-SCAN_LIMIT_BYTES = 32768  # pjsip_rx_data is ~4.5 kB with PJSIP_MAX_PKT_LEN 4000; its msg_info lies within
+SCAN_LIMIT_BYTES = 16384  # pjsip_rx_data is ~4.5 kB with PJSIP_MAX_PKT_LEN 4000 (msg_info.info at 4448 here)
 SWALLOW = 0  # a verdict: drop the request without any response (an ACK cannot be answered)
 
 
