@@ -76,6 +76,13 @@ def test_untrusted_flood_is_refused_at_the_edge_and_a_trusted_call_still_files_i
     assert all(node.metric("callbot_node_worker_restarts_total", worker=worker_id) == 0 for worker_id in pids)
 
 
+def test_a_caller_over_tcp_reaches_a_worker_over_udp(node: NodeProcess, tmp_path: Path) -> None:
+    report = run_peer(tmp_path / "c.json", "--tcp", "--target", f"{node.sip_uri};transport=tcp",
+                      "--step", "until_speech:10", "--step", "hangup")
+    assert report["connected"] and report["heard_audio_s"] > 0, report  # its BYE crossed back to UDP too
+    ticketed(node, {report["call_id"]})
+
+
 def test_a_surge_of_three_times_capacity_is_answered_up_to_capacity_and_refused_with_503(
     node: NodeProcess, tmp_path: Path
 ) -> None:

@@ -4,6 +4,7 @@ exactly one ticket (issue 11: calls ended right after the 200 OK used to lose th
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from node_fixtures import responses_to_invite, sipp, wait_until
+from raw_sip import RawSipCaller, send_in_dialog
 from sip_caller import ServiceProcess, run_peer, start_service
 from test_telephony_sip import calls_of, ticket_of
 
@@ -75,3 +77,25 @@ def test_the_caller_s_number_reaches_the_ticket_but_never_the_log(worker: Servic
     ticket = ticket_of(worker, report["call_id"])
     assert ticket is not None and ticket.ticket.caller_id == "0912345678"
     assert report["call_id"] in worker.log() and "0912345678" not in worker.log()  # call ids only
+
+
+def test_a_refer_from_a_trusted_peer_is_refused_by_the_worker_itself(worker: ServiceProcess) -> None:
+    """The edge refuses the caller side's REFERs; pjsua2's onCallTransferRequest refuses any that still arrive."""
+    caller = RawSipCaller("127.0.0.1")
+    lure = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    lure.bind(("127.0.0.1", 0))
+    lure.settimeout(3)
+    try:
+        dialog = caller.invite("127.0.0.1", worker.port)
+        assert dialog.refused_status is None, dialog
+        refer_to = f"Refer-To: <sip:attacker@127.0.0.1:{lure.getsockname()[1]}>\r\n"
+        assert send_in_dialog(dialog, "REFER", source_host="127.0.0.1", to=("127.0.0.1", worker.port),
+                              headers=refer_to) == 403
+        with pytest.raises(TimeoutError):
+            lure.recvfrom(65535)  # nobody dialled
+        dialog.cseq += 100  # the REFER reached the dialog (its CSeq counts): our BYE must come after it
+        assert caller.request(dialog, "BYE") == 200
+    finally:
+        caller.close()
+        lure.close()
+    assert ticket_of(worker, dialog.call_id) is not None
