@@ -11,6 +11,7 @@ live calls (their tickets are filed, the BYEs still cross the edge), then the ed
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -118,8 +119,8 @@ class NodeSupervisor:
             "CALLBOT_SIP_BIND": worker.address.host,
             "CALLBOT_SIP_PORT": str(worker.address.port),
             "CALLBOT_WORKER_ID": worker.worker_id,
-            "CALLBOT_TRUSTED_PEERS": "[" + ", ".join(f'"{peer}"' for peer in self.plan.worker_trusted_peers) + "]",
-            "CALLBOT_DATA_DIR": str(self.settings.data_dir),
+            "CALLBOT_TRUSTED_PEERS": json.dumps(list(self.plan.worker_trusted_peers)),
+            "CALLBOT_DATA_DIR": str(self.settings.data_dir.resolve()),
         })
         if self.config_file is not None:
             env["CALLBOT_CONFIG"] = str(self.config_file)
