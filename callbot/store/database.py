@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import create_engine
 
 from callbot.config import Settings
-from callbot.private_files import create_private_file, private_dir, tighten
+from callbot.private_files import create_private_file, private_dir, private_opener, tighten
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 0x63616C6C626F74  # "callbot": one advisory lock id for schema migrations
@@ -119,7 +119,7 @@ def migration_lock(engine: Engine) -> Iterator[None]:
         yield
         return
     try:
-        lock_file = open(f"{database}.migrate.lock", "a")  # noqa: SIM115 (held for the whole migration)
+        lock_file = open(f"{database}.migrate.lock", "a", opener=private_opener)  # noqa: SIM115 (held throughout)
     except OSError:  # no directory: the migration itself reports the database unreachable
         yield
         return
