@@ -35,7 +35,7 @@ from callbot.listener import BargeIn, Final, Listener, NoInputTimeout, SpeechSta
 from callbot.model_manager import ModelManager, ModelNotFound
 from callbot.private_files import private_dir, private_opener
 from callbot.recording import StereoRecorder, clips_dir_of, recording_path_of, safe_file_stem
-from callbot.store import TicketStore
+from callbot.store import Store, open_store
 from callbot.tts import SpeechOutput
 from callbot.types import (
     Ask,
@@ -85,7 +85,7 @@ class SharedResources:
 
     settings: Settings
     speech: SpeechOutput
-    store: TicketStore
+    store: Store
     vosk_models: VoskModels
     asr_model_paths: dict[str, Path] = field(default_factory=dict)  # a locale missing here runs record-only
     dialogue: DialogueResources | None = None  # None: built from the settings
@@ -101,7 +101,7 @@ class SharedResources:
         """Resolve and load each locale's ASR model (or note record-only), warm the voices and the dialogue's
         data, open the store: the first caller must not wait seconds for any of it."""
         manager = ModelManager(settings)
-        resources = cls(settings, SpeechOutput(settings), TicketStore.open(settings), vosk_models or VoskModels())
+        resources = cls(settings, SpeechOutput(settings), open_store(settings), vosk_models or VoskModels())
         for locale in locales or (settings.locale,):
             try:
                 path = manager.asr_model_path(locale)
@@ -377,10 +377,10 @@ class CallSession:
 
     def _open(self) -> None:
         try:
-            self.resources.store.start_call(
-                call_id=self.call_id, caller_id=self.caller_id, locale=self.locale, started_at=_utcnow(),
-                recording_path=self.recording_path,
-            )
+            self.resources.store.call_log.start_call(
+                         call_id=self.call_id, caller_id=self.caller_id, locale=self.locale, started_at=_utcnow(),
+                         recording_path=self.recording_path,
+                     )
         except Exception:  # the caller is still answered: the ticket has its own fallbacks
             log.exception("call %s: could not record the start of the call", self.call_id)
         self._recorder = StereoRecorder(self.recording_path, self.rate)
@@ -596,7 +596,8 @@ class CallSession:
             return
         self._written_ahead = captured
         try:
-            self.resources.store.save_draft(call_id=self.call_id, draft=captured[0], clips=tuple(self.clips))
+            self.resources.store.call_log.save_draft(call_id=self.call_id, draft=captured[0],
+                                                     clips=tuple(self.clips))
         except Exception:
             log.exception("call %s: could not write the captured answers ahead", self.call_id)
 
@@ -701,9 +702,9 @@ class CallSession:
         if self._ending is not None:
             draft = dataclasses.replace(draft, notes=[*draft.notes, self._ending])
         try:
-            number = self.resources.store.file_ticket(
-                draft=draft, recording_path=self.recording_path, clips=tuple(self.clips)
-            )
+            number = self.resources.store.call_log.file_ticket(
+                         draft=draft, recording_path=self.recording_path, clips=tuple(self.clips)
+                     )
         except Exception:
             log.critical("call %s: the ticket store failed even to journal; keeping the draft on disk",
                          self.call_id, exc_info=True)
@@ -766,10 +767,10 @@ class CallSession:
                   kind: str, latency_s: float | None = None, transcript: Transcript | None = None) -> None:
         words = transcript.as_dict()["words"] if transcript is not None else None
         try:
-            self.resources.store.add_turn(
-                call_id=self.call_id, speaker=speaker, text=text, confidence=confidence, start=start, end=end,
-                kind=kind, words=words, latency_ms=None if latency_s is None else round(latency_s * 1000, 1),
-            )
+            self.resources.store.call_log.add_turn(
+                         call_id=self.call_id, speaker=speaker, text=text, confidence=confidence, start=start, end=end,
+                         kind=kind, words=words, latency_ms=None if latency_s is None else round(latency_s * 1000, 1),
+                     )
         except Exception:
             log.exception("call %s: could not store a %s turn", self.call_id, kind)
 
@@ -785,10 +786,10 @@ class CallSession:
             self._hang_up()
             recording = self._finish_recording()
             try:
-                self.resources.store.finish_call(
-                    call_id=self.call_id, outcome=(self._filed_outcome or Outcome.partial).value,
-                    ended_at=_utcnow(), recording_path=recording,
-                )
+                self.resources.store.call_log.finish_call(
+                             call_id=self.call_id, outcome=(self._filed_outcome or Outcome.partial).value,
+                             ended_at=_utcnow(), recording_path=recording,
+                         )
             except Exception:
                 log.exception("call %s: could not record the end of the call", self.call_id)
             self._producer.join(timeout=5)

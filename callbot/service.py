@@ -36,7 +36,7 @@ class CallbotService:
             mode=settings.overflow_mode, trusted_peers=settings.trusted_peers,
             max_calls=min(settings.max_calls, PJSUA_MAX_CALLS),
         )
-        self.operators = OperatorDirectory(settings.operator_uris, store=self.resources.store)
+        self.operators = OperatorDirectory(settings.operator_uris, store=self.resources.store.call_log)
         self.endpoint = SipEndpoint(settings, self)
         self._sessions: dict[str, CallSession] = {}  # call id -> session, until its ticket is filed
         self._lock = threading.Lock()  # sessions are added on the SIP thread, read by shutdown()

@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from sip_caller import free_sip_port, peer_command, start_service
 
-from callbot.eval.metrics import percentile
+from callbot.measures import percentile
 from callbot.telephony.pjsip import PJSUA_MAX_CALLS as CALLS_PER_PROCESS
 
 ANSWERS = {

@@ -10,10 +10,10 @@ import uvicorn
 from callbot.api import create_app
 from callbot.cli.app import app, fail, settings_from
 from callbot.config import Settings
-from callbot.store import TicketStore
+from callbot.store import Store, open_store
 
 
-def http_server(settings: Settings, store: TicketStore) -> uvicorn.Server:
+def http_server(settings: Settings, store: Store) -> uvicorn.Server:
     """A uvicorn server for the API/UI on settings.http_host:http_port (run it with ``.run()``)."""
     config = uvicorn.Config(create_app(settings, store), host=settings.http_host, port=settings.http_port,
                             log_level="info", access_log=False, proxy_headers=False)
@@ -41,9 +41,9 @@ def serve(
         except SipError as exc:
             raise fail(str(exc)) from None
         calls.absorb_exit_signals()
-    store = calls.resources.store if calls is not None else TicketStore.open(settings)
+    store = calls.resources.store if calls is not None else open_store(settings)
     typer.echo(f"callbot: API and UI on http://{settings.http_host}:{settings.http_port}/ "
-               f"(database {store.engine.url.render_as_string(hide_password=True)})")
+               f"(database {store.database.engine.url.render_as_string(hide_password=True)})")
     try:
         http_server(settings, store).run()
     finally:

@@ -11,20 +11,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, select
 
 from callbot.config import Settings
+from callbot.store.database import UNREACHABLE
 from callbot.store.journal import JournalBatch, JournalOp
-from callbot.store.models import AuditEntry, Call, Ticket, Turn, TurnKind, Unit, as_utc, utcnow
+from callbot.store.models import AuditEntry, Call, Ticket, Turn, TurnKind, as_utc, utcnow
 from callbot.store.numbers import new_ticket_number
 from callbot.store.routing import Router, resolve_place
+from callbot.store.units import unit_exists
 from callbot.types import TicketDraft
 
 log = logging.getLogger(__name__)
 
-# Errors that mean "the database is not there right now" (server down, file unreachable, lost connection).
-UNREACHABLE = (OperationalError, InterfaceError)
 CRASHED = "crashed"  # reason of a ticket filed by recovery for a call whose process died
 
 
@@ -140,7 +139,7 @@ class CallOperations:
             "outcome": draft.get("outcome") or "partial", "reason": op.get("reason"),
             "escalation": draft.get("escalation"),
             "unit_code": self.router.route(category=category, place=place,
-                                           exists=lambda code: session.get(Unit, code) is not None),
+                                           exists=lambda code: unit_exists(session, code=code)),
             "needs_transcription": bool(draft.get("needs_transcription")),
             "clips": op.get("clips") or None, "notes": draft.get("notes") or None,
         }

@@ -1,68 +1,83 @@
-"""Dashboard figures computed from plain rows (pure functions, the same on SQLite and PostgreSQL)."""
+"""Dashboard figures over a time range: calls per hour, outcomes, categories, bot turn latency percentiles
+(computed from plain rows, the same on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import SQLModel
+from sqlmodel import Session, col, select
+
+from callbot.measures import percentile
+from callbot.store.models import Call, Ticket, Turn, as_utc, utcnow
+
+DEFAULT_RANGE = timedelta(hours=24)
 
 
-class HourCount(SQLModel):
+@dataclass(frozen=True, slots=True)
+class HourlyCalls:
     hour: datetime
     calls: int
 
 
-class LatencyPercentiles(SQLModel):
+@dataclass(frozen=True, slots=True)
+class LatencySummary:
     count: int
     p50_ms: float | None
     p90_ms: float | None
     p99_ms: float | None
 
 
-class Stats(SQLModel):
+@dataclass(frozen=True, slots=True)
+class CallStats:
     since: datetime
     until: datetime
     calls_total: int
     tickets_total: int
-    calls_per_hour: list[HourCount]
+    calls_per_hour: list[HourlyCalls]
     outcomes: dict[str, int]
     categories: dict[str, int]
-    turn_latency: LatencyPercentiles
+    turn_latency: LatencySummary
 
 
-def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks; ``sorted_values`` ascending."""
-    if not sorted_values:
-        return None
-    position = (len(sorted_values) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    if low == high:
-        return float(sorted_values[low])
-    weight = position - low
-    return float(sorted_values[low] * (1 - weight) + sorted_values[high] * weight)
-
-
-def latency_percentiles(latencies_ms: Iterable[float]) -> LatencyPercentiles:
-    values = sorted(latencies_ms)
-    return LatencyPercentiles(
-        count=len(values),
-        p50_ms=percentile(values, 0.50),
-        p90_ms=percentile(values, 0.90),
-        p99_ms=percentile(values, 0.99),
+def call_stats(session: Session, *, since: datetime | None = None, until: datetime | None = None) -> CallStats:
+    """Figures of the calls started and tickets filed between ``since`` and ``until`` (default: the 24 hours
+    up to now)."""
+    until = as_utc(until) if until else utcnow()
+    since = as_utc(since) if since else until - DEFAULT_RANGE
+    calls = session.exec(
+        select(Call.started_at, Call.outcome).where(Call.started_at >= since, Call.started_at <= until)
+    ).all()
+    tickets = session.exec(
+        select(Ticket.category).where(Ticket.created_at >= since, Ticket.created_at <= until)
+    ).all()
+    latencies = session.exec(
+        select(Turn.latency_ms).join(Call, col(Call.call_id) == col(Turn.call_id))
+        .where(col(Turn.latency_ms).is_not(None), Call.started_at >= since, Call.started_at <= until)
+    ).all()
+    return CallStats(
+        since=since, until=until, calls_total=len(calls), tickets_total=len(tickets),
+        calls_per_hour=calls_per_hour((as_utc(s) for s, _ in calls), since, until),
+        outcomes=tally(o for _, o in calls), categories=tally(tickets),
+        turn_latency=latency_summary([v for v in latencies if v is not None]),
     )
 
 
-def calls_per_hour(started: Iterable[datetime], since: datetime, until: datetime) -> list[HourCount]:
+def latency_summary(latencies_ms: list[float]) -> LatencySummary:
+    return LatencySummary(count=len(latencies_ms), p50_ms=percentile(latencies_ms, 50),
+                          p90_ms=percentile(latencies_ms, 90), p99_ms=percentile(latencies_ms, 99))
+
+
+def calls_per_hour(started: Iterable[datetime], since: datetime, until: datetime) -> list[HourlyCalls]:
     """One bucket per clock hour from ``since`` to ``until`` (empty hours included, so charts have gaps)."""
     first = since.replace(minute=0, second=0, microsecond=0)
     counts = Counter(moment.replace(minute=0, second=0, microsecond=0) for moment in started)
-    buckets: list[HourCount] = []
+    buckets: list[HourlyCalls] = []
     hour = first
     while hour <= until and len(buckets) < 24 * 93:  # at most a quarter of a year of hourly bars
-        buckets.append(HourCount(hour=hour, calls=counts.get(hour, 0)))
+        buckets.append(HourlyCalls(hour=hour, calls=counts.get(hour, 0)))
         hour += timedelta(hours=1)
     return buckets
 
