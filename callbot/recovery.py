@@ -29,7 +29,7 @@ from callbot.store.journal import DraftRecord
 from callbot.store.models import Call, Ticket, Turn, as_utc, utcnow
 from callbot.store.operations import CRASHED
 from callbot.store.workers import Owner, orphaned_calls
-from callbot.types import Category, Outcome, Priority, TicketDraft
+from callbot.types import Category, Escalation, Outcome, Priority, TicketDraft
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,7 @@ def _ticket_draft(fields: dict[str, Any], orphan: _Orphan | None = None, *, has_
     values["outcome"] = _enum(Outcome, values.get("outcome"), Outcome.partial)
     values["category"] = _enum(Category, values.get("category"), Category.other)
     values["priority"] = _enum(Priority, values.get("priority"), Priority.normal)
+    values["escalation"] = _enum(Escalation, values.get("escalation"), None)
     values["notes"] = list(values.get("notes") or [])
     if orphan is not None:
         values.update(call_id=orphan.call_id, outcome=Outcome.partial, notes=[*values["notes"], RECOVERED_NOTE])

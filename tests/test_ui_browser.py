@@ -148,7 +148,7 @@ def test_review_a_call_end_to_end(site: LiveSite, browser: Browser) -> None:
     page.wait_for_url(f"{site.url}/tickets/{site.number}?saved=1")
     expect(page.locator("#approved-for-tuning")).to_be_checked()
     approved = read_ticket(site.store, site.number).ticket
-    assert approved.approved_for_tuning and approved.tuning_approved_by == "lan"
+    assert approved.tuning_approved_at is not None and approved.tuning_approved_by == "lan"
 
     page.click("#nav-dashboard")
     expect(page.locator("svg.chart")).to_have_count(4)

@@ -52,7 +52,7 @@ from callbot.store import (
 from callbot.store.models import ALLOWED_TRANSITIONS, TicketUpdate
 from callbot.store.numbers import InvalidTicketNumber
 from callbot.store.routing import province_choices
-from callbot.types import Category, Priority
+from callbot.types import Category, Priority, Speaker
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -255,7 +255,7 @@ def _transcript_rows(turns: list[TurnPublic], accept: float) -> list[dict[str, A
         if turn.words:
             words = [{"text": w.get("word", ""), "low": float(w.get("confidence", 1.0)) < accept} for w in turn.words]
         else:
-            low = turn.speaker != "bot" and turn.confidence is not None and turn.confidence < accept
+            low = turn.speaker != Speaker.bot and turn.confidence is not None and turn.confidence < accept
             words = [{"text": turn.text, "low": low}]
         rows.append({"turn": turn, "words": words})
     return rows

@@ -21,6 +21,7 @@ from callbot.private_files import private_dir, private_opener
 from callbot.recording import CALLER_CHANNEL
 from callbot.store import TicketNotFound, audit, tickets
 from callbot.store.numbers import format_ticket_number, parse_ticket_number
+from callbot.types import Escalation, Speaker, TurnKind
 
 PAD_BEFORE_S = 0.3  # speech onset before the first word's timing; never reaches back into the previous turn
 PAD_AFTER_S = 0.2
@@ -87,14 +88,13 @@ def export_ticket(session: Session, settings: Settings, number: str, out_dir: Pa
     turns: list[dict[str, Any]] = []
     previous_end = 0.0
     for turn in detail.turns:
-        if turn.speaker != "caller":
+        if turn.speaker != Speaker.caller:
             continue
-        kind = turn.kind.value
-        if kind == "dtmf" and turn.text:
+        if turn.kind == TurnKind.dtmf and turn.text:
             turns.append({"dtmf": turn.text})
-        elif kind == "no_input":
+        elif turn.kind == TurnKind.no_input:
             turns.append({"silence": settings.no_input_timeout_s})
-        elif kind == "speech":
+        elif turn.kind == TurnKind.speech:
             start = max(previous_end, turn.start - PAD_BEFORE_S)
             end = turn.end + PAD_AFTER_S
             clip = caller[int(start * rate) : int(end * rate)]
@@ -108,7 +108,7 @@ def export_ticket(session: Session, settings: Settings, number: str, out_dir: Pa
     case: dict[str, Any] = {"id": f"ticket-{digits}"}
     if detail.call.caller_id:
         case["caller_id"] = detail.call.caller_id
-    if detail.ticket.escalation == "callback":
+    if detail.ticket.escalation == Escalation.callback:
         case["operators_free"] = False  # the bot found nobody free on the real call
     case["turns"] = turns
     case["expect"] = expected_values(detail.ticket)

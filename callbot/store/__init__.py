@@ -9,13 +9,14 @@ from callbot.store.accounts import AccountError, Accounts, Principal
 from callbot.store.call_log import CallLog, ReplayReport
 from callbot.store.database import UNREACHABLE, Database
 from callbot.store.errors import CallNotFound, InvalidChange, StoreError, TicketNotFound
-from callbot.store.models import OperatorStatus, Role, TicketStatus, TicketUpdate, TurnKind
+from callbot.store.models import Role, TicketStatus, TicketUpdate
 from callbot.store.numbers import format_ticket_number, parse_ticket_number
 from callbot.store.opening import Store, open_store
 from callbot.store.tickets import TicketFilter
+from callbot.types import OperatorStatus, Speaker, TurnKind
 
 __all__ = [
     "UNREACHABLE", "AccountError", "Accounts", "CallLog", "CallNotFound", "Database", "InvalidChange",
     "OperatorStatus", "Principal", "ReplayReport", "Role", "Store", "StoreError", "TicketFilter", "TicketNotFound",
-    "TicketStatus", "TicketUpdate", "TurnKind", "format_ticket_number", "parse_ticket_number", "open_store",
+    "Speaker", "TicketStatus", "TicketUpdate", "TurnKind", "format_ticket_number", "parse_ticket_number", "open_store",
 ]

@@ -22,11 +22,11 @@ from callbot.store import operators, workers
 from callbot.store.database import UNREACHABLE, Database
 from callbot.store.journal import JournalOp, TicketJournal
 from callbot.store.maintenance import JOURNAL_CHECK_INTERVAL_S, StoreMaintenance
-from callbot.store.models import Operator, TurnKind, as_utc, utcnow
+from callbot.store.models import Operator, as_utc, utcnow
 from callbot.store.numbers import new_ticket_number
 from callbot.store.operations import CallOperations, draft_dict
 from callbot.store.routing import Router
-from callbot.types import TicketDraft
+from callbot.types import Speaker, TicketDraft, TurnKind
 
 log = logging.getLogger(__name__)
 
@@ -116,17 +116,18 @@ class CallLog:
         self,
         *,
         call_id: str,
-        speaker: str,
+        speaker: Speaker | str,
         text: str,
         confidence: float | None,
         start: float,
         end: float,
-        kind: str | TurnKind,
+        kind: TurnKind | str,
         words: Sequence[dict[str, Any]] | None = None,
         latency_ms: float | None = None,
     ) -> None:
-        self._apply(call_id, {"op": "add_turn", "speaker": speaker, "text": text, "confidence": confidence,
-                              "start": start, "end": end, "kind": TurnKind(kind).value,
+        """``speaker`` and ``kind`` as the enums or their values (refused: any other string)."""
+        self._apply(call_id, {"op": "add_turn", "speaker": Speaker(speaker).value, "text": text,
+                              "confidence": confidence, "start": start, "end": end, "kind": TurnKind(kind).value,
                               "words": list(words) if words else None, "latency_ms": latency_ms,
                               "at": utcnow().isoformat()})
 

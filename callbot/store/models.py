@@ -14,7 +14,7 @@ from sqlalchemy import JSON, Column
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from callbot.types import Category, Priority
+from callbot.types import Category, OperatorStatus, Priority, Speaker, TurnKind
 
 
 def utcnow() -> datetime:
@@ -51,12 +51,6 @@ ALLOWED_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
 }
 
 
-class OperatorStatus(str, Enum):
-    available = "available"
-    busy = "busy"
-    offline = "offline"
-
-
 class Role(str, Enum):
     """Who may do what (README, "Roles"): only supervisor, operator and admin read citizen data."""
 
@@ -66,14 +60,6 @@ class Role(str, Enum):
     admin = "admin"
     pbx = "pbx"  # a machine: pushes operators' status (PUT /api/operators/{uri}), nothing else
     monitor = "monitor"  # a machine or wallboard: statistics only; the least privileged (tokens' default)
-
-
-class TurnKind(str, Enum):
-    speech = "speech"
-    dtmf = "dtmf"
-    no_input = "no_input"
-    barge_in = "barge_in"
-    bot = "bot"
 
 
 # --- calls --------------------------------------------------------------------------------------------
@@ -100,7 +86,7 @@ class Call(CallBase, table=True):
 # --- turns --------------------------------------------------------------------------------------------
 class TurnBase(SQLModel):
     seq: int = 0
-    speaker: str = Field(max_length=16)  # "caller" | "bot"
+    speaker: Speaker = Field(sa_type=_enum_column(Speaker))
     text: str = ""
     confidence: float | None = None
     start: float = 0.0  # seconds from the call's start

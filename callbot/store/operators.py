@@ -7,7 +7,8 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, select
 
-from callbot.store.models import Operator, OperatorStatus, utcnow
+from callbot.store.models import Operator, utcnow
+from callbot.types import OperatorStatus
 
 
 def seed_operators(session: Session, *, uris: Iterable[str]) -> None:
