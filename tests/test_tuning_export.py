@@ -1,5 +1,5 @@
 """`callbot fixtures export` on a real recorded call: a CallSession (real Listener, dialogue, espeak-ng prompts,
-SQLite TicketStore, stereo recorder) answered with espeak-ng Vietnamese clips; the recognizer at the ASR edge
+SQLite store, stereo recorder) answered with espeak-ng Vietnamese clips; the recognizer at the ASR edge
 returns each clip's known text (the packaged Korean model cannot understand Vietnamese). The export cuts the
 caller's channel into one WAV per answer and writes a script that replays to the same slots; a supervisor's
 correction turns it into a failing regression case."""

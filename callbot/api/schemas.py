@@ -88,27 +88,8 @@ class AuditEntryPublic(AuditEntryBase):
     id: int
 
 
-class HourCount(SQLModel):
-    hour: datetime
-    calls: int
-
-
-class LatencyPercentiles(SQLModel):
-    count: int
-    p50_ms: float | None
-    p90_ms: float | None
-    p99_ms: float | None
-
-
-class Stats(SQLModel):
-    since: datetime
-    until: datetime
-    calls_total: int
-    tickets_total: int
-    calls_per_hour: list[HourCount]
-    outcomes: dict[str, int]
-    categories: dict[str, int]
-    turn_latency: LatencyPercentiles
+class Stats(CallStats):
+    pass  # the dashboard figures as /api/stats returns them (their fields: callbot.store.stats)
 
 
 # --- pages and details ---------------------------------------------------------------------------------
@@ -212,7 +193,7 @@ def audit_entry_public(entry: AuditEntry) -> AuditEntryPublic:
 
 
 def stats_public(stats: CallStats) -> Stats:
-    return Stats.model_validate(stats, from_attributes=True)
+    return Stats.model_validate(stats.model_dump())
 
 
 def clip_urls(number: str, count: int) -> list[str]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from callbot.measures import percentile
 from callbot.store.models import Call, Ticket, Turn, as_utc, utcnow
@@ -16,30 +15,28 @@ from callbot.store.models import Call, Ticket, Turn, as_utc, utcnow
 DEFAULT_RANGE = timedelta(hours=24)
 
 
-@dataclass(frozen=True, slots=True)
-class HourlyCalls:
+# The figures' fields, defined once (the API's ``Stats`` is this family's public member, like TicketBase).
+class HourCount(SQLModel):
     hour: datetime
     calls: int
 
 
-@dataclass(frozen=True, slots=True)
-class LatencySummary:
+class LatencyPercentiles(SQLModel):
     count: int
     p50_ms: float | None
     p90_ms: float | None
     p99_ms: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class CallStats:
+class CallStats(SQLModel):
     since: datetime
     until: datetime
     calls_total: int
     tickets_total: int
-    calls_per_hour: list[HourlyCalls]
+    calls_per_hour: list[HourCount]
     outcomes: dict[str, int]
     categories: dict[str, int]
-    turn_latency: LatencySummary
+    turn_latency: LatencyPercentiles
 
 
 def call_stats(session: Session, *, since: datetime | None = None, until: datetime | None = None) -> CallStats:
@@ -65,19 +62,19 @@ def call_stats(session: Session, *, since: datetime | None = None, until: dateti
     )
 
 
-def latency_summary(latencies_ms: list[float]) -> LatencySummary:
-    return LatencySummary(count=len(latencies_ms), p50_ms=percentile(latencies_ms, 50),
-                          p90_ms=percentile(latencies_ms, 90), p99_ms=percentile(latencies_ms, 99))
+def latency_summary(latencies_ms: list[float]) -> LatencyPercentiles:
+    return LatencyPercentiles(count=len(latencies_ms), p50_ms=percentile(latencies_ms, 50),
+                              p90_ms=percentile(latencies_ms, 90), p99_ms=percentile(latencies_ms, 99))
 
 
-def calls_per_hour(started: Iterable[datetime], since: datetime, until: datetime) -> list[HourlyCalls]:
+def calls_per_hour(started: Iterable[datetime], since: datetime, until: datetime) -> list[HourCount]:
     """One bucket per clock hour from ``since`` to ``until`` (empty hours included, so charts have gaps)."""
     first = since.replace(minute=0, second=0, microsecond=0)
     counts = Counter(moment.replace(minute=0, second=0, microsecond=0) for moment in started)
-    buckets: list[HourlyCalls] = []
+    buckets: list[HourCount] = []
     hour = first
     while hour <= until and len(buckets) < 24 * 93:  # at most a quarter of a year of hourly bars
-        buckets.append(HourlyCalls(hour=hour, calls=counts.get(hour, 0)))
+        buckets.append(HourCount(hour=hour, calls=counts.get(hour, 0)))
         hour += timedelta(hours=1)
     return buckets
 
