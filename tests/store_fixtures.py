@@ -12,11 +12,11 @@ import pytest
 
 from callbot.config import Settings
 from callbot.api.schemas import CallPublic, call_public
-from callbot.store import OperatorStatus, Store, TicketUpdate, audit, calls, open_store, operators, tickets
+from callbot.store import Store, TicketUpdate, audit, calls, open_store, operators, tickets
 from callbot.store.calls import CallRecord
 from callbot.store.models import AuditEntry, Operator, Ticket
 from callbot.store.tickets import TicketRecord
-from callbot.types import Category, Outcome, Priority, TicketDraft
+from callbot.types import Category, OperatorStatus, Outcome, Priority, TicketDraft
 
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

@@ -21,7 +21,6 @@ from store_fixtures import (
 from callbot.api.schemas import ticket_public
 from callbot.store import (
     InvalidChange,
-    OperatorStatus,
     Store,
     TicketFilter,
     TicketNotFound,
@@ -36,7 +35,7 @@ from callbot.store.database import current_revision, head_revision
 from callbot.store.models import Ticket, Unit
 from callbot.store.numbers import is_valid_ticket_number
 from callbot.store.tickets import TicketView
-from callbot.types import Category, Outcome, Priority
+from callbot.types import Category, OperatorStatus, Outcome, Priority
 
 
 def test_filing_returns_a_valid_number_that_is_stored(store: Store) -> None:

@@ -13,10 +13,9 @@ from callbot.store.models import Role, TicketStatus, TicketUpdate
 from callbot.store.numbers import format_ticket_number, parse_ticket_number
 from callbot.store.opening import Store, open_store
 from callbot.store.tickets import TicketFilter
-from callbot.types import OperatorStatus, Speaker, TurnKind
 
 __all__ = [
-    "UNREACHABLE", "AccountError", "Accounts", "CallLog", "CallNotFound", "Database", "InvalidChange",
-    "OperatorStatus", "Principal", "ReplayReport", "Role", "Store", "StoreError", "TicketFilter", "TicketNotFound",
-    "Speaker", "TicketStatus", "TicketUpdate", "TurnKind", "format_ticket_number", "parse_ticket_number", "open_store",
+    "UNREACHABLE", "AccountError", "Accounts", "CallLog", "CallNotFound", "Database", "InvalidChange", "Principal",
+    "ReplayReport", "Role", "Store", "StoreError", "TicketFilter", "TicketNotFound", "TicketStatus", "TicketUpdate",
+    "format_ticket_number", "open_store", "parse_ticket_number",
 ]
