@@ -123,7 +123,6 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-
 class Database:
     """The engine, and the schema and seed data it must have before any use: the migrations run and the
     responsible units and configured operators are seeded the first time the database answers (at open, or
@@ -138,7 +137,7 @@ class Database:
         self._on_ready: list[Callable[[], object]] = []
 
     def on_ready(self, task: Callable[[], object]) -> None:
-        """Run ``task`` once the schema is ready (on the thread that made it ready)."""
+        """Run ``task`` when the schema becomes ready (on the thread that made it ready; register before)."""
         self._on_ready.append(task)
 
     def ensure_ready(self) -> None:
