@@ -378,9 +378,9 @@ class CallSession:
     def _open(self) -> None:
         try:
             self.resources.store.call_log.start_call(
-                         call_id=self.call_id, caller_id=self.caller_id, locale=self.locale, started_at=_utcnow(),
-                         recording_path=self.recording_path,
-                     )
+                call_id=self.call_id, caller_id=self.caller_id, locale=self.locale, started_at=_utcnow(),
+                recording_path=self.recording_path,
+            )
         except Exception:  # the caller is still answered: the ticket has its own fallbacks
             log.exception("call %s: could not record the start of the call", self.call_id)
         self._recorder = StereoRecorder(self.recording_path, self.rate)
@@ -703,8 +703,8 @@ class CallSession:
             draft = dataclasses.replace(draft, notes=[*draft.notes, self._ending])
         try:
             number = self.resources.store.call_log.file_ticket(
-                         draft=draft, recording_path=self.recording_path, clips=tuple(self.clips)
-                     )
+                draft=draft, recording_path=self.recording_path, clips=tuple(self.clips)
+            )
         except Exception:
             log.critical("call %s: the ticket store failed even to journal; keeping the draft on disk",
                          self.call_id, exc_info=True)
@@ -768,9 +768,9 @@ class CallSession:
         words = transcript.as_dict()["words"] if transcript is not None else None
         try:
             self.resources.store.call_log.add_turn(
-                         call_id=self.call_id, speaker=speaker, text=text, confidence=confidence, start=start, end=end,
-                         kind=kind, words=words, latency_ms=None if latency_s is None else round(latency_s * 1000, 1),
-                     )
+                call_id=self.call_id, speaker=speaker, text=text, confidence=confidence, start=start, end=end,
+                kind=kind, words=words, latency_ms=None if latency_s is None else round(latency_s * 1000, 1),
+            )
         except Exception:
             log.exception("call %s: could not store a %s turn", self.call_id, kind)
 
@@ -787,9 +787,9 @@ class CallSession:
             recording = self._finish_recording()
             try:
                 self.resources.store.call_log.finish_call(
-                             call_id=self.call_id, outcome=(self._filed_outcome or Outcome.partial).value,
-                             ended_at=_utcnow(), recording_path=recording,
-                         )
+                    call_id=self.call_id, outcome=(self._filed_outcome or Outcome.partial).value,
+                    ended_at=_utcnow(), recording_path=recording,
+                )
             except Exception:
                 log.exception("call %s: could not record the end of the call", self.call_id)
             self._producer.join(timeout=5)

@@ -79,11 +79,11 @@ def test_emergency_keeps_priority_over_anonymity(resources) -> None:
 
 def test_the_flag_is_stored_and_migration_0004_adds_it(store: Store) -> None:
     named = store.call_log.file_ticket(
-                 draft=TicketDraft(call_id="named", locale="vi", outcome=Outcome.complete, name="An")
-             )
+        draft=TicketDraft(call_id="named", locale="vi", outcome=Outcome.complete, name="An")
+    )
     hidden = store.call_log.file_ticket(
-                 draft=TicketDraft(call_id="hidden", locale="vi", outcome=Outcome.complete, anonymous=True)
-             )
+        draft=TicketDraft(call_id="hidden", locale="vi", outcome=Outcome.complete, anonymous=True)
+    )
     assert read_ticket(store, hidden).ticket.anonymous is True
     assert read_ticket(store, named).ticket.anonymous is False
     config = alembic_config(store.database.engine)
@@ -97,14 +97,14 @@ def test_the_flag_is_stored_and_migration_0004_adds_it(store: Store) -> None:
 
 def test_the_api_and_the_ticket_page_show_the_flag_read_only(world: ApiWorld) -> None:
     number = world.store.call_log.file_ticket(
-                 draft=TicketDraft(
-                     call_id="anon-api",
-                     locale="vi",
-                     outcome=Outcome.complete,
-                     anonymous=True,
-                     need_text="tố cáo đánh bạc",
-                 )
-             )
+        draft=TicketDraft(
+            call_id="anon-api",
+            locale="vi",
+            outcome=Outcome.complete,
+            anonymous=True,
+            need_text="tố cáo đánh bạc",
+        )
+    )
     url = f"/api/tickets/{number}"
     body = world.client.get(url, headers=world.auth()).json()
     assert body["ticket"]["anonymous"] is True and body["ticket"]["name"] is None
