@@ -88,7 +88,9 @@ class Settings(BaseSettings):
     sip_bind: str = "127.0.0.1"
     overflow_mode: OverflowMode = OverflowMode.overflow_target
     trusted_peers: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
-    max_calls: int = Field(4, ge=1, le=1000)  # per process: the pjsua2 wheel carries at most 4 calls
+    # Calls per bot process; None: as many as the pjsua2 binding carries (read from it at start; 4 for the
+    # PyPI wheel, built with PJSUA_MAX_CALLS=4). A larger value is clamped to the binding's limit.
+    max_calls: int | None = Field(None, ge=1, le=1000)
     max_call_duration_s: int = Field(600, ge=10, le=7200)
     sip_registrar: str | None = None  # e.g. sip:pbx.example.org
     sip_username: str | None = None
@@ -106,6 +108,15 @@ class Settings(BaseSettings):
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the real client of the API/UI.
     trusted_proxies: list[str] = Field(default_factory=list)
     cookie_secure: bool = False  # mark cookies Secure (the UI is served over HTTPS by a TLS proxy)
+
+    # --- the node: a Kamailio edge in front of supervised bot workers (callbot/node/) -------------------------
+    workers: int = Field(2, ge=0, le=32)  # local bot workers `callbot serve` starts (0: only CALLBOT_EDGE_WORKERS)
+    worker_bind: str = "127.0.0.1"  # local workers' SIP address (the edge reaches them there; RTP flows from it)
+    worker_port_base: int | None = Field(None, ge=1, le=65535)  # local worker i on base+i-1; None: free ports
+    edge_workers: list[str] = Field(default_factory=list)  # remote workers "host:port[;maxload=N]"
+    edge_retry_after_s: int = Field(30, ge=1, le=3600)  # Retry-After on the edge's 503 when every worker is full
+    edge_flood_requests: int = Field(16, ge=2, le=10000)  # per untrusted source per 2 s before pike drops it
+    edge_kamailio: str = "kamailio"  # the Kamailio binary (Debian package kamailio, installed by scripts/setup.sh)
 
     @field_validator("models_dir", "data_dir", "prompts_dir")
     @classmethod

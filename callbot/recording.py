@@ -1,12 +1,14 @@
 """Call recordings: a 2-channel WAV (caller left, bot right) written frame by frame as the call runs.
 
-Frames from the two directions are paired by frame count, so the channels stay aligned; a direction with no
-frame for a tick (a dropped inbound frame, bot silence) is written as silence. libsndfile writes the WAV's
-sizes when the file is closed: a recording whose process was killed is made playable by ``repair_wav``.
+Frames from the two directions are paired by frame count (``FramePairer``), so the channels stay aligned; a
+direction with no frame for a tick (a dropped inbound frame, bot silence) is written as silence. libsndfile
+writes the WAV's sizes when the file is closed: a recording whose process was killed is made playable by
+``repair_wav``.
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import os
 import re
@@ -24,6 +26,8 @@ from callbot.private_files import create_private_file
 CALLER_CHANNEL = 0
 BOT_CHANNEL = 1
 _FLUSH_FRAMES = 50  # write to disk once a second: few syscalls, at most a second lost if the process dies
+RECORDING_SKEW_FRAMES = 10  # one direction this far ahead of the other means the other is silent, not late
+RECORDING_FAILURES = (OSError, soundfile.SoundFileError)  # what writing or closing a WAV can raise
 
 
 class StereoRecorder:
@@ -75,6 +79,33 @@ class StereoRecorder:
                     self._file.close()
                     self._file = None
         return self.path
+
+
+class FramePairer:
+    """Pairs a call's two directions tick by tick into a ``StereoRecorder``: ``caller`` holds the caller's
+    frames (None: a tick lost while the worker stalled), ``bot`` what the media clock played (None: silence).
+    A side running ``RECORDING_SKEW_FRAMES`` ahead means the other is silent, not late."""
+
+    def __init__(self, recorder: StereoRecorder, bot: collections.deque[bytes | None]) -> None:
+        self.recorder = recorder
+        self.caller: collections.deque[bytes | None] = collections.deque()
+        self.bot = bot
+
+    def write(self, *, final: bool = False) -> None:
+        """Write every pair ready; ``final``: everything, the missing side as silence."""
+        caller, bot, recorder = self.caller, self.bot, self.recorder
+        while caller and bot:
+            recorder.write_frame(caller.popleft(), bot.popleft())
+        slack = 0 if final else RECORDING_SKEW_FRAMES
+        while len(caller) > slack:
+            recorder.write_frame(caller.popleft(), None)
+        while len(bot) > slack:
+            recorder.write_frame(None, bot.popleft())
+
+    def close(self) -> Path:
+        """Write what is left and finish the file."""
+        self.write(final=True)
+        return self.recorder.close()
 
 
 def safe_file_stem(call_id: str) -> str:

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from callbot.asr import VoskModels
 from callbot.audio import read_wav, rms_dbfs, samples_per_frame
-from callbot.call_session import CallSession, SharedResources
+from callbot.call.resources import SharedResources
+from callbot.call.session import CallSession
 from callbot.config import Settings
 from callbot.measures import percentile
 from callbot.store import open_store

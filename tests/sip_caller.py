@@ -18,7 +18,6 @@ import json
 import math
 import os
 import queue
-import signal
 import socket
 import subprocess
 import sys
@@ -412,14 +411,9 @@ class ServiceProcess:
 
     def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM (graceful shutdown) and the exit status."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        from processes import stop_gracefully  # here: the peer process (this file run as a script) never needs it
+
+        return stop_gracefully(self.process, timeout)
 
 
 def start_service(

@@ -1,7 +1,8 @@
 """CallSession without SIP: a caller line pushes 20 ms frames (espeak-ng speech) and pulls the bot's frames on a
 thread paced at real time, as pjmedia's clock would; real Listener + Vosk (the packaged Korean model), real
 Conversation, real SpeechOutput (espeak-ng), the real store on SQLite. The only doubles sit at the edges:
-the SIP call control, and (in one test) a recognizer that returns each fixture WAV's known transcript.
+the SIP call control, (in some tests) a recognizer that returns each fixture WAV's known transcript, and (in
+one) a clock the test moves forward. The tests wait on the caller line's ticks, never for a fixed time.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,11 +24,13 @@ from sqlmodel import Session, select
 from conftest import espeak_wav
 from store_fixtures import listed_calls, read_call, read_ticket
 
-from callbot import call_session as call_session_module
 from callbot.audio import read_wav, rms_dbfs, samples_per_frame
-from callbot.call_session import CallSession, SharedResources, safe_file_stem
+from callbot.call import session as session_module
+from callbot.call.resources import SharedResources
+from callbot.call.session import CallSession
 from callbot.config import Settings
 from callbot.dialogue import Conversation
+from callbot.recording import safe_file_stem
 from callbot.recovery import recover_any_dead_calls
 from callbot.store import CallLog, Store, open_store
 from callbot.store.models import Call as CallRow
@@ -93,6 +97,7 @@ class CallerLine:
         self.started_at_tick: dict[str, int] = {}  # utterance label -> tick its first frame went out
         self.on_start: dict[str, Callable[[], None]] = {}
         self._queue: collections.deque[tuple[bytes, str | None]] = collections.deque()
+        self._ticked = threading.Condition()  # notified after every tick, and when the line stops
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="caller-line", daemon=True)
 
@@ -119,9 +124,13 @@ class CallerLine:
                     self.on_start[label]()
             self.sent.append(pcm)
             self.session.push_inbound(pcm)
+            with self._ticked:
+                self._ticked.notify_all()
             delay = began + len(self.heard) * TICK_S / self.speed - time.monotonic()
             if delay > 0:
-                time.sleep(delay)
+                self._stop.wait(delay)  # the pace of pjmedia's clock
+        with self._ticked:
+            self._ticked.notify_all()
 
     def say(self, pcm: bytes, label: str, on_start: Callable[[], None] | None = None) -> None:
         if on_start is not None:
@@ -137,10 +146,13 @@ class CallerLine:
         return [i for i in range(since, len(self.heard)) if self.heard[i] is not None]
 
     def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-            time.sleep(0.01)
+        """Wait until ``condition`` holds, checked after every tick of the line."""
+        with self._ticked:
+            assert self._ticked.wait_for(condition, timeout), f"timed out after {timeout} s waiting for {what}"
+
+    def wait_ticks(self, ticks: int, timeout: float = 10.0) -> None:
+        target = self.tick + ticks
+        self.wait_for(lambda: self.tick >= target, timeout, f"{ticks} more ticks of the line")
 
     def wait_bot_speaking(self, since: int, timeout: float = 15.0) -> int:
         """Waits for the bot's voice after tick ``since``; returns the tick it began."""
@@ -226,10 +238,12 @@ def start_call(settings: Settings) -> Iterator[Callable[..., Call]]:
     calls: list[Call] = []
 
     def start(resources: SharedResources, *, call_id: str = "call-1@10.0.0.1", speed: float = 1.0,
-              control: FakeCallControl | None = None, session_settings: Settings | None = None) -> Call:
+              control: FakeCallControl | None = None, session_settings: Settings | None = None,
+              clock: Callable[[], float] = time.monotonic) -> Call:
         control = control or FakeCallControl()
         session = CallSession(call_id=call_id, caller_id="0912345678", locale="vi", rate=RATE,
-                              settings=session_settings or settings, resources=resources, control=control)
+                              settings=session_settings or settings, resources=resources, control=control,
+                              clock=clock)
         session.start()
         call = Call(session, CallerLine(session, speed=speed).start(), control)
         calls.append(call)
@@ -420,7 +434,7 @@ def conversation_with(**changes: object) -> type[Conversation]:
 
 def test_a_prompt_without_barge_in_plays_on_and_ignores_speech_over_it(record_only_resources, start_call, clips,
                                                                        store, monkeypatch):
-    monkeypatch.setattr(call_session_module, "Conversation", conversation_with(barge_in=False))
+    monkeypatch.setattr(session_module, "Conversation", conversation_with(barge_in=False))
     call = start_call(record_only_resources, speed=4.0)
     began = call.line.wait_bot_speaking(0)
     call.line.wait_for(lambda: call.line.tick > began + 50, 10, "a second of the greeting")
@@ -470,7 +484,7 @@ def test_hangup_mid_answer_keeps_what_the_caller_said(record_only_resources, sta
 
 def test_keypad_digits_are_collected_up_to_the_question_s_length_or_hash(record_only_resources, start_call, store,
                                                                         monkeypatch):
-    monkeypatch.setattr(call_session_module, "Conversation", conversation_with(dtmf_digits=3))
+    monkeypatch.setattr(session_module, "Conversation", conversation_with(dtmf_digits=3))
     call = start_call(record_only_resources, speed=4.0)
     since = call.line.wait_bot_quiet(0)
     for digit in "123":
@@ -627,15 +641,35 @@ def test_a_crash_in_the_worker_files_a_partial_ticket_and_hangs_up(korean_resour
     assert call.control.hangups == 1
 
 
-@pytest.mark.slow
-def test_max_call_duration_files_partial_and_hangs_up(record_only_resources, start_call, store, settings):
+class SkippingClock:
+    """The call's clock: monotonic time plus whatever the test skips forward."""
+
+    def __init__(self) -> None:
+        self.skipped = 0.0
+        self.began = time.monotonic()
+
+    def __call__(self) -> float:
+        return time.monotonic() + self.skipped
+
+    def skip_to(self, seconds: float) -> None:
+        """Make it ``seconds`` since the clock was made."""
+        self.skipped = self.began + seconds - time.monotonic()
+
+
+def test_max_call_duration_files_partial_and_hangs_up(record_only_resources, start_call, store, settings, caplog):
+    caplog.set_level(logging.INFO, logger="callbot.call.session")
     limited = settings.model_copy(update={"max_call_duration_s": 10})
-    began = time.monotonic()
-    call = start_call(record_only_resources, session_settings=limited)
+    clock = SkippingClock()
+    call = start_call(record_only_resources, session_settings=limited, clock=clock, speed=4.0)
+    call.line.wait_bot_speaking(0)
+    clock.skip_to(9.5)  # just short of the limit: the call goes on
+    call.line.wait_ticks(25)
+    assert not call.session.finished and call.control.hangups == 0
+    clock.skip_to(10.2)
     detail = ticket_of(store, call.session)
-    assert 10 <= time.monotonic() - began < 14
     assert detail.ticket.outcome == "partial"
     assert call.control.hangups == 1
+    assert "maximum call duration of 10 s reached" in caplog.text
 
 
 def test_shutdown_files_the_ticket_and_hangs_up(record_only_resources, start_call, store):
@@ -664,10 +698,4 @@ def test_key_0_transfers_to_a_free_operator_with_the_ticket_number(record_only_r
 
 def dataclasses_replace_recognizer(resources: SharedResources, recognizer: object) -> SharedResources:
     """The same shared resources, but every call gets ``recognizer`` (a double at the ASR edge)."""
-
-    class WithRecognizer(SharedResources):
-        def recognizer(self, locale: str, rate: int):  # type: ignore[override]
-            return recognizer
-
-    return WithRecognizer(resources.settings, resources.speech, resources.store, resources.vosk_models,
-                          dict(resources.asr_model_paths), resources.dialogue)
+    return dataclasses.replace(resources, recognizer_factory=lambda locale, rate: recognizer)

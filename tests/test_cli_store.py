@@ -172,7 +172,7 @@ def test_db_upgrade() -> None:
 def test_serve_answers_health_and_login() -> None:
     port = free_port()
     env = {**os.environ, "CALLBOT_HTTP_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "callbot", "serve"], env=env,
+    server = subprocess.Popen([sys.executable, "-m", "callbot", "serve", "--no-sip"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         health = wait_for_http(f"http://127.0.0.1:{port}/healthz", server, timeout=60,

@@ -30,7 +30,7 @@ from test_call_session import (  # noqa: F401  (fixtures: real record-only calls
 from test_telephony_sip import ticket_of as sip_ticket_of
 
 from callbot.api.security import load_secret_key
-from callbot.call_session import SharedResources
+from callbot.call.resources import SharedResources
 from callbot.private_files import create_private_file, private_dir, private_opener, restrict_umask, tighten
 from callbot.store.journal import TicketJournal
 

@@ -11,12 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from callbot.config import Settings
 from callbot.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from node_fixtures import wait_until
 from processes import wait_for_http
 from sip_caller import REPO, free_sip_port, run_peer, start_peer, start_service
 from store_fixtures import listed_calls, set_operator
@@ -116,7 +118,7 @@ def test_sigterm_during_a_call_files_its_ticket_and_exits_cleanly(tmp_path: Path
         store.close()
 
 
-def test_callbot_serve_runs_the_api_and_answers_calls(tmp_path: Path) -> None:
+def test_callbot_serve_no_edge_runs_the_api_and_answers_calls_in_one_process(tmp_path: Path) -> None:
     sip_port, http_port = free_sip_port(), free_sip_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("CALLBOT_")}
     env.update({
@@ -125,7 +127,7 @@ def test_callbot_serve_runs_the_api_and_answers_calls(tmp_path: Path) -> None:
     })
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log_file:
-        server = subprocess.Popen([sys.executable, "-m", "callbot", "serve"], env=env, cwd=REPO,
+        server = subprocess.Popen([sys.executable, "-m", "callbot", "serve", "--no-edge"], env=env, cwd=REPO,
                                   stdout=log_file, stderr=subprocess.STDOUT)
     try:
         health = wait_for_http(f"http://127.0.0.1:{http_port}/healthz", server, timeout=120,
@@ -135,6 +137,9 @@ def test_callbot_serve_runs_the_api_and_answers_calls(tmp_path: Path) -> None:
         report = run_peer(tmp_path / "c.json", "--target", f"sip:bot@127.0.0.1:{sip_port}",
                           "--step", "until_speech:10", "--step", "hangup")
         assert report["connected"] and report["heard_audio_s"] > 0, report
+        metrics = f"http://127.0.0.1:{http_port}/metrics"  # the process reports itself as the node's one worker
+        wait_until(lambda: "callbot_node_calls_answered_total 1.0" in httpx.get(metrics, timeout=5).text, 10,
+                   "the answered call in /metrics")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(60)
@@ -169,29 +174,4 @@ def test_registration_with_digest_authentication(tmp_path: Path, password: str, 
         assert expected in service.log()
         assert password not in service.log()
     finally:
-        assert service.stop() == 0, service.log()[-3000:]
-
-
-def test_kamailio_dispatcher_example_routes_calls_to_the_bot(tmp_path: Path) -> None:
-    """sip/kamailio/kamailio.cfg as shipped: the caller dials the proxy, the dispatcher hands the call to the bot."""
-    service = start_service(tmp_path / "data")
-    proxy_port = free_sip_port()
-    bots = tmp_path / "callbot.list"
-    bots.write_text(f"1 sip:127.0.0.1:{service.port}\n")
-    kamailio_command = [
-        "kamailio", "-f", str(REPO / "sip" / "kamailio" / "kamailio.cfg"), "-A", f'DISPATCHER_LIST="{bots}"',
-        "-l", f"udp:127.0.0.1:{proxy_port}", "-Y", str(tmp_path / "runtime"), "-P", str(tmp_path / "kamailio.pid"),
-    ]
-    assert subprocess.run([*kamailio_command, "-c"], check=False, capture_output=True).returncode == 0  # the config parses
-    proxy = subprocess.Popen([*kamailio_command, "-DD", "-E"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(1.5)
-        report = run_peer(tmp_path / "c.json", "--target", f"sip:hotline@127.0.0.1:{proxy_port}",
-                          "--step", "until_speech:10", "--step", "hangup")
-        assert report["connected"] and report["heard_audio_s"] > 0, report
-        assert f"from 127.0.0.1:{proxy_port}" in service.log()  # the INVITE came through the proxy
-        assert ticket_of(service, report["call_id"]) is not None  # the BYE reached the bot through the proxy too
-    finally:
-        proxy.terminate()
-        proxy.wait(15)
         assert service.stop() == 0, service.log()[-3000:]

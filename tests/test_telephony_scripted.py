@@ -8,14 +8,13 @@ speech output, the store and the recording are all real.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
 import pytest
 
-from callbot.call_session import SharedResources
+from callbot.call.resources import SharedResources
 from callbot.types import Transcript, Word
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -54,17 +53,6 @@ class ScriptedRecognizer:
         self._fed_bytes = 0
 
 
-@dataclasses.dataclass
-class ScriptedResources(SharedResources):
-    transcripts: tuple[str, ...] = ()
-
-    def record_only(self, locale: str) -> bool:
-        return False
-
-    def recognizer(self, locale: str, rate: int) -> ScriptedRecognizer:  # type: ignore[override]
-        return ScriptedRecognizer(list(self.transcripts), rate)
-
-
 def serve(transcripts: list[str]) -> None:
     """The service with the scripted recognizer (run in its own process by the test)."""
     import logging
@@ -76,9 +64,8 @@ def serve(transcripts: list[str]) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
-    base = SharedResources.load(settings)
-    resources = ScriptedResources(
-        **{f.name: getattr(base, f.name) for f in dataclasses.fields(SharedResources)}, transcripts=tuple(transcripts)
+    resources = SharedResources.load(  # each call hears the script from its start
+        settings, recognizer_factory=lambda locale, rate: ScriptedRecognizer(list(transcripts), rate)
     )
     service = CallbotService(settings, resources)
     service.start()

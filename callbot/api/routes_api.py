@@ -4,14 +4,12 @@ Every route names the roles it admits (callbot.api.deps); citizen data is for su
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, PlainTextResponse, Response
-from pydantic import BeforeValidator
 from sqlmodel import Session
 
 from callbot.api.byte_ranges import ByteSpan, RangeNotSatisfiable, byte_span_response, parse_range, range_applies
@@ -33,6 +31,7 @@ from callbot.api.schemas import (
     CallPage,
     OperatorList,
     OperatorPublic,
+    QueryDateTime,
     Stats,
     TicketDetailPublic,
     TicketPage,
@@ -92,18 +91,6 @@ CallIdPath = Annotated[int, Path(ge=1, le=MAX_INT4)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-def iso_time(value: object) -> object:
-    """A bare number is refused: pydantic would read it as Unix seconds, the document promises ISO 8601."""
-    if isinstance(value, str):
-        try:
-            float(value)
-        except ValueError:
-            return value
-        raise ValueError("expected an ISO 8601 date-time, e.g. 2025-07-01T08:00:00+07:00")
-    return value
-
-
-Moment = Annotated[datetime | None, BeforeValidator(iso_time)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 
 
@@ -123,8 +110,8 @@ def list_tickets(
     priority: Priority | None = None,
     ward: Annotated[str | None, Query(max_length=8, pattern=r"^[0-9]+$")] = None,
     province: Annotated[str | None, Query(max_length=8, pattern=r"^[0-9]+$")] = None,
-    since: Moment = None,
-    until: Moment = None,
+    since: QueryDateTime | None = None,
+    until: QueryDateTime | None = None,
     q: Annotated[str | None, Query(max_length=200, pattern=NoControl, description="text search")] = None,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -173,8 +160,8 @@ def update_ticket(number: TicketNumberPath, update: TicketUpdate, session: Sessi
 
 
 @router.get("/calls", response_model=CallPage, tags=["calls"])
-def list_calls(session: SessionDep, _reader: CitizenDataReader, since: Moment = None, until: Moment = None,
-               offset: Offset = 0, limit: Limit = 50) -> CallPage:
+def list_calls(session: SessionDep, _reader: CitizenDataReader, since: QueryDateTime | None = None,
+               until: QueryDateTime | None = None, offset: Offset = 0, limit: Limit = 50) -> CallPage:
     page = calls.list_calls(session, offset=offset, limit=limit, since=since, until=until)
     items = [call_public(view.call, view.ticket_number) for view in page.items]
     return CallPage(items=items, total=page.total, offset=offset, limit=limit)
@@ -288,6 +275,7 @@ def audit_log(
 
 
 @router.get("/stats", response_model=Stats, tags=["stats"])
-def get_stats(session: SessionDep, _reader: StatsReader, since: Moment = None, until: Moment = None) -> Stats:
+def get_stats(session: SessionDep, _reader: StatsReader, since: QueryDateTime | None = None,
+              until: QueryDateTime | None = None) -> Stats:
     """Calls per hour, outcomes, categories and bot turn latency percentiles (default: the last 24 hours)."""
     return stats_public(stats.call_stats(session, since=since, until=until))

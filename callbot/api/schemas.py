@@ -4,8 +4,11 @@ URLs: a call with a recording carries the link it is served at."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Annotated
 
+from pydantic import BeforeValidator
 from sqlmodel import SQLModel
 
 from callbot.store.calls import CallRecord
@@ -24,6 +27,20 @@ from callbot.store.models import (
 from callbot.store.numbers import format_ticket_number
 from callbot.store.stats import CallStats
 from callbot.store.tickets import TicketRecord, TicketView
+
+# --- query parameters ---------------------------------------------------------------------------------
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _date_time_text(value: object) -> object:
+    """A query's date-time is ISO 8601 with a time, as the schema says; pydantic alone would also take a bare date
+    or a number of seconds since 1970 ("0.05"), which no client means."""
+    if isinstance(value, str) and not _DATE_TIME.match(value.strip()):
+        raise ValueError("must be an ISO 8601 date and time, e.g. 2026-07-01T08:00:00+07:00")
+    return value
+
+
+QueryDateTime = Annotated[datetime, BeforeValidator(_date_time_text)]
 
 
 # --- resources ----------------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
-"""The call runtime: what carries a conversation's decisions out, on a live call or in text.
+"""The call runtime: one answered call, from the greeting to the filed ticket, one owner per behaviour.
 
-``effects`` holds the one decision interpreter (``DecisionInterpreter``) behind the ``Effects`` protocol,
-and ``SimulatedEffects`` for ``callbot eval`` and ``callbot chat``.
+``session`` (``CallSession``: the threads, queues and loop), ``turns`` (the synchronous turn-taker: Listener
+events, keypad digits and "bot speaking" -> caller events and turn-end times, barge-in), ``effects`` (the one
+decision interpreter, also used by ``callbot eval`` and ``callbot chat`` with ``SimulatedEffects``),
+``playback`` (speech jobs, the speech thread, framing, playback marks), ``storage`` (what a call writes),
+``resources`` (``SharedResources``, loaded once per process), ``stats``.
 """

@@ -1,11 +1,13 @@
 """A ``wav:`` turn heard the way a live call hears it: the clip at the call rate, 20 ms frames through the
-call's Listener (endpointing, then the Listener's own resampling to the recognizer's rate), its finals sent
-to the policy. One ``AudioCaller`` per case, like one Listener per call.
+call's turn-taker (``callbot.call.turns``: the Listener's endpointing, then its own resampling to the
+recognizer's rate), its caller turns sent to the policy. One ``AudioCaller`` per case, like one turn-taker per
+call, so the Listener-event -> caller-event mapping and the turn latency are the live call's own.
 
-Latency per turn, as a caller would feel it, on a clock where each frame arrives at its end time (as on a live
-call): the endpointing wait (from the end of speech to the frame where the Listener declared it), then the
-processing until the final transcript is ready. Each ``feed`` is timed on the wall clock and queued behind the
-previous ones, so a recognizer slower than real time shows up as a backlog, not only the final decode.
+Latency per turn, as a caller would feel it (``TurnEnd``), on a clock where each frame arrives at its end
+time (as on a live call): the endpointing wait (from the end of speech to the frame where the Listener
+declared it), then the processing until the final transcript is ready. Each ``feed`` is timed on the wall
+clock and queued behind the previous ones, so a recognizer slower than real time shows up as a backlog, not
+only the final decode.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from dataclasses import dataclass, field
 
 from callbot.asr import Recognizer
 from callbot.audio import FRAME_MS, Frame, frames_of, read_wav, samples_per_frame
+from callbot.call.turns import CallerTurn, TurnTaker
 from callbot.config import Settings
 from callbot.eval.metrics import ErrorCount, char_errors, word_errors
 from callbot.eval.script import EvalFile, Turn, WavTurn
-from callbot.listener import Final, Listener
+from callbot.listener import Listener
 from callbot.types import Ask, CallerEvent, FinalTranscript, NoInput
 
 LEAD_SILENCE_S = 0.5  # the pause after the bot's question; also lets the VAD's noise gauge settle on turn one
@@ -67,7 +70,7 @@ def _rounded(value: float | None, digits: int = 4) -> float | None:
 
 @dataclass
 class AudioCaller:
-    """One case's caller: plays each ``wav:`` turn into a Listener and reports what the policy receives.
+    """One case's caller: plays each ``wav:`` turn into a turn-taker and reports what the policy receives.
 
     ``recognizer`` None means ``--asr reference``: the Listener still runs (endpointing, no-speech detection,
     latency of the endpointing) and the turn's reference text stands in for the recognizer's."""
@@ -76,12 +79,18 @@ class AudioCaller:
     settings: Settings
     recognizer: Recognizer | None
     measures: list[TurnMeasure] = field(default_factory=list, init=False)
-    _clock: float = field(default=0.0, init=False)  # stream time of the next frame
+    _stream_end: float = field(default=0.0, init=False)  # stream time of the next frame
     _busy_until: float = field(default=0.0, init=False)  # when the Listener has caught up with the frames fed
+    _started: float = field(default=0.0, init=False)  # when the frame being fed began to be processed
+    _fed_at: float = field(default=0.0, init=False)  # ...on the wall clock
 
     def __post_init__(self) -> None:
         self.rate = self.settings.call_sample_rate
-        self.listener = Listener(self.settings, self.recognizer, self.rate)
+        self.turns = TurnTaker(Listener(self.settings, self.recognizer, self.rate), self._clock)
+
+    def _clock(self) -> float:
+        """The stream time at which the frame being fed started to be processed, plus the wall time since."""
+        return self._started + time.monotonic() - self._fed_at
 
     def events(self, turn: Turn, index: int, ask: Ask | None) -> list[CallerEvent]:
         """What the policy receives for turn ``index`` of the case, said after the bot's question ``ask``:
@@ -91,8 +100,8 @@ class AudioCaller:
         return turn.events()
 
     def _frames(self, pcm: bytes) -> list[Frame]:
-        frames = list(frames_of(pcm, self.rate, start=self._clock))
-        self._clock += len(frames) * FRAME_MS / 1000
+        frames = list(frames_of(pcm, self.rate, start=self._stream_end))
+        self._stream_end += len(frames) * FRAME_MS / 1000
         return frames
 
     def _silence(self, seconds: float) -> list[Frame]:
@@ -101,43 +110,34 @@ class AudioCaller:
 
     def hear(self, turn: WavTurn, index: int, ask: Ask | None) -> list[CallerEvent]:
         audio = read_wav(self.eval_file.wav_path(turn), self.rate)  # as the SIP leg would deliver it
-        self.listener.begin_turn(ask)
-        end_silence_ms = (
-            ask.end_silence_ms if ask and ask.end_silence_ms else None
-        ) or self.settings.end_silence_ms
+        if ask is not None:
+            self.turns.prompt(ask)  # the bot asked...
+        self.turns.speaking(None)  # ...and is silent: the caller's turn begins
+        end_silence_ms = (ask.end_silence_ms if ask else None) or self.settings.end_silence_ms
         frames = [
             *self._silence(LEAD_SILENCE_S),
             *self._frames(audio.pcm),
             *self._silence(end_silence_ms / 1000 + TAIL_MARGIN_S),
         ]
-        finals: list[tuple[Final, float]] = []  # each final with the stream time its transcript was ready
+        heard: list[CallerTurn] = []
         for frame in frames:
-            fed_at = time.monotonic()
-            events = self.listener.feed(frame)
-            started = max(
-                frame.end, self._busy_until
-            )  # a frame is there at its end, and waits for the earlier ones
-            self._busy_until = started + time.monotonic() - fed_at
-            finals.extend((e, started + e.decoded_at - fed_at) for e in events if isinstance(e, Final))
-        forced = [(final, None) for final in self.listener.finish() if isinstance(final, Final)]
-        return self._answer(turn, index, finals, forced, audio.duration)
+            self._fed_at = time.monotonic()
+            self._started = max(frame.end, self._busy_until)  # there at its end, and after the earlier ones
+            heard.extend(out for out in self.turns.feed(frame, arrived_at=frame.end)
+                         if isinstance(out, CallerTurn) and out.kind == "speech")
+            self._busy_until = self._clock()
+        heard.extend(out for out in self.turns.finish() if isinstance(out, CallerTurn))  # untimed: forced
+        return self._answer(turn, index, heard, audio.duration)
 
     def _answer(
-        self,
-        turn: WavTurn,
-        index: int,
-        finals: list[tuple[Final, float]],
-        forced: list[tuple[Final, None]],
-        seconds: float,
+        self, turn: WavTurn, index: int, heard: list[CallerTurn], seconds: float
     ) -> list[CallerEvent]:
-        heard = [*finals, *forced]
+        finals = [out.event for out in heard if isinstance(out.event, FinalTranscript)]
         if self.recognizer is None:
-            texts = [turn.reference or ""] if heard else []
+            hypothesis = (turn.reference or "") if heard else ""
         else:
-            texts = [final.transcript.text for final, _ in heard if final.transcript.text]
-        hypothesis = " ".join(texts)
-        latency = self._latency(finals[-1]) if finals and not forced else (None, None)
-        endpoint_s, processing_s = latency
+            hypothesis = " ".join(final.text for final in finals if final.text)
+        ended = heard[-1].ended if heard else None  # a turn closed by the end of the stream is not timed
         self.measures.append(
             TurnMeasure(
                 turn=index,
@@ -146,9 +146,9 @@ class AudioCaller:
                 hypothesis=hypothesis,
                 words=word_errors(turn.reference, hypothesis) if turn.reference else None,
                 chars=char_errors(turn.reference, hypothesis) if turn.reference else None,
-                latency_ms=None if endpoint_s is None else (endpoint_s + processing_s) * 1000,
-                endpoint_ms=None if endpoint_s is None else endpoint_s * 1000,
-                processing_ms=None if processing_s is None else processing_s * 1000,
+                latency_ms=None if ended is None else ended.understood_s * 1000,
+                endpoint_ms=None if ended is None else ended.endpoint_s * 1000,
+                processing_ms=None if ended is None else ended.processing_s * 1000,
                 speech=bool(heard),
             )
         )
@@ -156,13 +156,4 @@ class AudioCaller:
             return [NoInput(seconds)]  # a clip without speech is a caller who said nothing
         if self.recognizer is None:
             return [FinalTranscript(turn.reference or "")]
-        # every final reaches the policy, even an empty one, exactly as the call session passes them on
-        return [
-            FinalTranscript(final.transcript.text, final.transcript.confidence, final.transcript)
-            for final, _ in heard
-        ]
-
-    @staticmethod
-    def _latency(measured: tuple[Final, float]) -> tuple[float, float]:
-        final, ready_at = measured
-        return final.at - final.speech_end, ready_at - final.at
+        return list(finals)  # every final reaches the policy, even an empty one, as on a live call

@@ -4,6 +4,7 @@ sessions."""
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
@@ -24,6 +25,7 @@ from callbot.store.operators import seed_operators
 from callbot.store.units import seed_units
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 0x63616C6C626F74  # "callbot": one advisory lock id for schema migrations
 # Errors that mean "the database is not there right now" (server down, file unreachable, lost connection).
 UNREACHABLE = (OperationalError, InterfaceError)
 
@@ -103,8 +105,38 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade_schema(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (idempotent; a no-op when it is there already)."""
-    command.upgrade(alembic_config(engine), revision)
+    """Bring the schema to ``revision`` (idempotent; a no-op when it is there already). The workers of a node
+    may open the database at the same moment: a lock lets one migrate while the others wait."""
+    with migration_lock(engine):
+        command.upgrade(alembic_config(engine), revision)
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    """PostgreSQL: a session advisory lock; SQLite: flock on a file beside the database."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    try:
+        lock_file = open(f"{database}.migrate.lock", "a")  # noqa: SIM115 (held for the whole migration)
+    except OSError:  # no directory: the migration itself reports the database unreachable
+        yield
+        return
+    with lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
 def head_revision() -> str | None:

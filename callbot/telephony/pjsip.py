@@ -7,12 +7,19 @@ Media callbacks run on pjmedia's clock thread (one for all calls): ``BridgePort`
 the wire and the call's session there.
 
 Lifetimes (the traps that abort or silence calls): a ``CallRecord`` keeps the Call, its ``BridgePort`` and the
-session alive for the whole call; a disconnected call is dropped on the next loop turn, never inside its own
-callback; everything is dropped before ``libDestroy``.
+session alive for the whole call; a disconnected call is dropped on a later loop turn, never inside its own
+callback, and only once its pjsua call slot is idle (pjsua2's ``~Call`` detaches and hangs up whatever call
+holds that slot now); everything is dropped before ``libDestroy``.
+
+Floods: pjsua allocates a call's media sockets before any callback, on a select ioqueue of 64 handles that
+keeps each released handle 500 ms. ``RequestGuard`` (``pjsip_native``) refuses untrusted requests and new calls
+beyond the media budget statelessly, before pjsua sees them; calls beyond the call limit get pjsua's own
+stateless 486.
 """
 
 from __future__ import annotations
 
+import collections
 import gc
 import logging
 import queue
@@ -21,75 +28,36 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Protocol
 from urllib.parse import quote
 
 import pjsua2 as pj
+from pjsua2 import _pjsua2
 
 from callbot.config import Settings
+from callbot.telephony.contracts import CallHandler, IncomingCall, MediaSession
 from callbot.telephony.frame_buffer import read_bytes, write_bytes
-from callbot.telephony.overflow import Admission, InviteContext, Verdict
+from callbot.telephony.overflow import Admission, InviteContext, Verdict, source_host
+from callbot.telephony.pjsip_native import SWALLOW, PjsuaLibrary, RequestGuard, RxRequest
 
 log = logging.getLogger(__name__)
 
-TICKET_HEADER = "X-Callbot-Ticket"
 POLL_MS = 10  # libHandleEvents timeout: bounds how late a queued command (hangup, transfer) starts
 TRANSFER_TIMEOUT_S = 20.0
 MAX_DURATION_BACKSTOP_S = 30
-# pjsua2-python 2.15.1 is compiled with PJSUA_MAX_CALLS=4 (measured: uaConfig.maxCalls above 4 still answers
-# the fifth concurrent INVITE with 486 "too many calls"). More calls: more processes behind sip/kamailio.
-PJSUA_MAX_CALLS = 4
+# maxCalls asked of pjsua when CALLBOT_MAX_CALLS is unset: pjsua clamps it to its compiled PJSUA_MAX_CALLS (4 in
+# the PyPI wheel) and pjsua_call_get_max_count() reports the result. More calls: more workers behind the edge.
+MAX_CALLS_REQUEST = 1000
+MEDIA_PORTS_SPARE = 8  # conference slots beyond two per call (each call's stream + its bridge port)
+# The select ioqueue's PJ_IOQUEUE_MAX_HANDLES (64) less the SIP transports and a few TCP connections; each call's
+# media takes two handles (RTP, RTCP), still held PJ_IOQUEUE_KEY_FREE_DELAY (500 ms) after the call is gone.
+IOQUEUE_MEDIA_HANDLES = 56
+MEDIA_RELEASE_HOLD_S = 1.0  # how long a released call's handles count against the budget (500 ms + margin)
 # Preferred codec order: G.711 first at 8 kHz, G.722 first when the bridge runs at 16 kHz; the rest disabled.
 CODEC_ORDER = {8000: ("PCMU/8000/1", "PCMA/8000/1", "G722/16000/1"), 16000: ("G722/16000/1", "PCMU/8000/1", "PCMA/8000/1")}
 
 
 class SipError(RuntimeError):
     """The endpoint could not start (port in use, bad bind address, bad registrar URI)."""
-
-
-# --- what the endpoint needs from the rest of the product ------------------------------------------------
-class CallControl(Protocol):
-    """Contract 5: what a call session may ask of telephony (called from the session's worker thread)."""
-
-    def transfer(self, target_uri: str, headers: dict[str, str]) -> bool: ...
-
-    def hangup(self) -> None: ...
-
-    def operator_uri_free(self) -> str | None: ...
-
-
-class MediaSession(Protocol):
-    """Contract 5: the per-call runtime the endpoint feeds (``CallSession`` implements it)."""
-
-    def push_inbound(self, pcm: bytes) -> None: ...
-
-    def pull_outbound(self) -> bytes | None: ...
-
-    def on_dtmf(self, digit: str) -> None: ...
-
-    def on_hangup(self) -> None: ...
-
-    def start(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingCall:
-    """What the service learns about an INVITE before deciding."""
-
-    call_id: str  # the SIP Call-ID: the product's call id
-    source: str  # transport source "host:port"
-    remote_uri: str  # From
-    caller_id: str | None  # the From user part (the caller's number)
-
-
-class CallHandler(Protocol):
-    """The service side of the endpoint: admission, and a session for each answered call."""
-
-    def admit(self, call: IncomingCall, context: InviteContext) -> Admission: ...
-
-    def create_session(self, call: IncomingCall, control: CallControl) -> MediaSession: ...
-
-    def operator_uri_free(self) -> str | None: ...
 
 
 def caller_id_of(remote_uri: str) -> str | None:
@@ -235,8 +203,16 @@ class BotCall(pj.Call):
         info = self.getInfo()
         if info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.record is not None:
             self.endpoint._on_confirmed(self.record)
-        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED and self.record is not None:
-            self.endpoint._on_disconnected(self.record, info.lastStatusCode)
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.endpoint._media_released_at.append(time.monotonic())  # refused calls had media too
+            if self.record is not None:
+                self.endpoint._on_disconnected(self.record, info.lastStatusCode)
+
+    def onCallTransferRequest(self, prm: pj.OnCallTransferRequestParam) -> None:
+        # The bot transfers (REFER out); it never lets the far end transfer it: that would make the bot dial a
+        # URI of the caller's choosing with the caller's details on the line.
+        prm.statusCode = 403
+        self.endpoint._count_rejection("refer")
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         if self.record is not None:
@@ -299,24 +275,33 @@ class SipCallControl:
 # --- the endpoint --------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class EndpointStats:
+    call_limit: int
     active_calls: int
     answered: int
-    rejected: dict[int, int]
+    rejected: dict[str, int]  # by reason: untrusted, full, draining, media_budget, refer, or a status code
     redirected: int
 
 
 class SipEndpoint:
-    def __init__(self, settings: Settings, handler: CallHandler) -> None:
+    def __init__(self, settings: Settings, handler: CallHandler, *, tcp: bool = True) -> None:
+        """``tcp=False`` for a worker behind the edge: the edge talks UDP to it, and every accepted TCP
+        connection would take one of the ioqueue's 64 handles before any SIP is read."""
         self.settings = settings
         self.handler = handler
+        self.tcp = tcp
         self.rate = settings.call_sample_rate
         self._commands: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self._calls: dict[int, CallRecord] = {}  # pjsua call index -> record (SIP thread only)
         self._finished: list[CallRecord] = []  # disconnected or rejected, dropped on the next loop turn
         self._ports = BridgePortPool(self.rate)
+        self._retired_calls: list[BotCall] = []  # ended, freed once their pjsua slot is idle (SIP thread only)
+        self._media_released_at: collections.deque[float] = collections.deque(maxlen=4 * IOQUEUE_MEDIA_HANDLES)
+        self._library: PjsuaLibrary | None = None
+        self._guard: RequestGuard | None = None
+        self.call_limit = 0  # known once started: what the pjsua2 binding grants of CALLBOT_MAX_CALLS
         self._answered = 0
         self._redirected = 0
-        self._rejected: dict[int, int] = {}
+        self._rejected: dict[str, int] = {}
         self._accepting = True
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -348,6 +333,7 @@ class SipEndpoint:
 
     def stats(self) -> EndpointStats:
         return EndpointStats(
+            call_limit=self.call_limit,
             active_calls=self.active_calls,
             answered=self._answered,
             rejected=dict(self._rejected),
@@ -379,7 +365,8 @@ class SipEndpoint:
             self._destroy(endpoint, account)
             return
         self._ready.set()
-        log.info("SIP listening on %s:%s (UDP, TCP), %s Hz bridge", self.settings.sip_bind, self.settings.sip_port, self.rate)
+        log.info("SIP listening on %s:%s (%s), %s Hz bridge, %d calls at most", self.settings.sip_bind,
+                 self.settings.sip_port, "UDP, TCP" if self.tcp else "UDP", self.rate, self.call_limit)
         try:
             while not self._stop.is_set():
                 self._turn(endpoint)
@@ -403,12 +390,21 @@ class SipEndpoint:
         self._enforce_max_duration()
 
     def _release_finished(self) -> None:
-        """Outside every callback: safe to free Calls and ports now."""
+        """Outside every callback: release ports now, and Call objects whose pjsua slot is idle.
+
+        pjsua2's ``~Call`` clears the user data of the slot its ``id`` names and hangs up the call active there.
+        pjsua reuses a slot as soon as its call is gone, so an ended Call freed after a new INVITE took its slot
+        would detach that new call from its Call object (no more callbacks: no hangup seen, no ticket) and send
+        it a BYE right after its 200 OK (issue 11). ``isActive()`` asks pjsua about the slot itself."""
         for record in self._finished:
             if record.port is not None:
                 self._ports.release(record.port)
+            if record.call is not None:
+                self._retired_calls.append(record.call)
             record.release()
         self._finished.clear()
+        if self._retired_calls:
+            self._retired_calls = [call for call in self._retired_calls if call.isActive()]
 
     def _drain(self, endpoint: pj.Endpoint) -> None:
         self._accepting = False
@@ -424,11 +420,9 @@ class SipEndpoint:
         config = pj.EpConfig()
         config.uaConfig.threadCnt = 0
         config.uaConfig.mainThreadOnly = False
-        config.uaConfig.maxCalls = PJSUA_MAX_CALLS
-        if settings.max_calls > PJSUA_MAX_CALLS:
-            log.warning("CALLBOT_MAX_CALLS=%d but this pjsua2 build carries at most %d calls per process (486 "
-                        "beyond); run one bot process per %d calls behind a dispatcher (sip/kamailio)",
-                        settings.max_calls, PJSUA_MAX_CALLS, PJSUA_MAX_CALLS)
+        requested = settings.max_calls or MAX_CALLS_REQUEST
+        config.uaConfig.maxCalls = requested  # pjsua answers a stateless 486 beyond it, before allocating media
+        config.medConfig.maxMediaPorts = max(config.medConfig.maxMediaPorts, 2 * requested + MEDIA_PORTS_SPARE)
         config.uaConfig.userAgent = "callbot"
         config.logConfig.writer = writer
         config.logConfig.level = 3
@@ -441,12 +435,20 @@ class SipEndpoint:
         config.medConfig.noVad = True  # keep sending RTP during silence: the caller's side hears steady audio
         config.medConfig.ecTailLen = 0
         endpoint.libInit(config)
-        for transport in (pj.PJSIP_TRANSPORT_UDP, pj.PJSIP_TRANSPORT_TCP):
+        self._library = PjsuaLibrary(_pjsua2.__file__)
+        self.call_limit = self._library.call_limit()
+        if settings.max_calls and settings.max_calls > self.call_limit:
+            log.warning("CALLBOT_MAX_CALLS=%d but this pjsua2 build carries at most %d calls per process (its "
+                        "PJSUA_MAX_CALLS); run more workers behind the edge for more", settings.max_calls,
+                        self.call_limit)
+        for transport in (pj.PJSIP_TRANSPORT_UDP, pj.PJSIP_TRANSPORT_TCP)[: 2 if self.tcp else 1]:
             transport_config = pj.TransportConfig()
             transport_config.port = settings.sip_port
             transport_config.boundAddress = settings.sip_bind
             endpoint.transportCreate(transport, transport_config)
         endpoint.libStart()
+        self._guard = RequestGuard(self._library, every_request=self._screen_source, initial_invite=self._screen_new_call)
+        self._guard.register()
         endpoint.audDevManager().setNullDev()
         self._set_codec_priorities(endpoint)
         account = BotAccount(self)
@@ -486,7 +488,10 @@ class SipEndpoint:
         except pj.Error:
             pass
         self._ports.clear()
+        self._retired_calls.clear()
         gc.collect()
+        if self._guard is not None and self._guard.active:
+            self._guard.unregister()
         if account is not None:
             try:
                 account.shutdown()
@@ -505,6 +510,39 @@ class SipEndpoint:
         self._commands.put(command)
         return True
 
+    # the request guard (SIP thread, inside libHandleEvents, before pjsua sees the request) ------------------
+    def _screen_source(self, request: RxRequest) -> int | None:
+        """Every request, in-dialog ones included: from an untrusted source -> 403 (an ACK is dropped)."""
+        if self.handler.is_trusted(request.source_host):
+            return None
+        self._count_rejection("untrusted")
+        return SWALLOW if request.method == "ACK" else 403
+
+    def _screen_new_call(self, request: RxRequest) -> int | None:
+        """A new INVITE from a trusted source: refused statelessly when it could not be answered anyway
+        (draining, every call slot taken) or when its media could exhaust the ioqueue."""
+        if request.method != "INVITE":
+            return None
+        if not self._accepting or self._stop.is_set():
+            self._count_rejection("draining")
+            return 503
+        assert self._library is not None
+        in_pjsua = self._library.call_count()
+        if in_pjsua >= self.call_limit:
+            self._count_rejection("full")
+            return 486
+        now = time.monotonic()
+        released = self._media_released_at
+        while released and now - released[0] > MEDIA_RELEASE_HOLD_S:
+            released.popleft()
+        if 2 * (in_pjsua + len(released) + 1) > IOQUEUE_MEDIA_HANDLES:
+            self._count_rejection("media_budget")
+            return 503
+        return None
+
+    def _count_rejection(self, reason: str) -> None:
+        self._rejected[reason] = self._rejected.get(reason, 0) + 1
+
     # callbacks and commands (SIP thread) -------------------------------------------------------------------
     def _on_incoming(self, account: BotAccount, prm: pj.OnIncomingCallParam) -> None:
         call = BotCall(self, account, prm.callId)
@@ -522,7 +560,9 @@ class SipEndpoint:
         except Exception:
             log.exception("admission failed for %s", incoming.call_id)
             admission = Admission(Verdict.reject, 503, "admission error")
-        log.info("INVITE %s from %s (%s): %s %s", incoming.call_id, incoming.source, incoming.remote_uri, admission.status_code, admission.reason)
+        # call id and source host only: the From URI carries the caller's number (citizen data, never logged)
+        log.info("INVITE %s from %s: %s %s", incoming.call_id, source_host(incoming.source), admission.status_code,
+                 admission.reason)
         if admission.verdict is Verdict.answer:
             self._answer(record, call, prm.callId)
         else:
@@ -539,7 +579,7 @@ class SipEndpoint:
             op.txOption.headers.append(header)
             self._redirected += 1
         else:
-            self._rejected[admission.status_code] = self._rejected.get(admission.status_code, 0) + 1
+            self._count_rejection(str(admission.status_code))
         try:
             (call.answer if admission.verdict is Verdict.redirect else call.hangup)(op)
         except pj.Error as exc:
@@ -671,3 +711,20 @@ def with_uri_headers(uri: str, headers: dict[str, str]) -> str:
     bare = uri[1:-1] if uri.startswith("<") and uri.endswith(">") else uri
     separator = "&" if "?" in bare else "?"
     return f"<{bare}{separator}{query}>"
+
+
+def binding_call_limit(requested: int = MAX_CALLS_REQUEST) -> int:
+    """What this pjsua2 binding grants of ``requested`` calls per process. It creates and destroys the process's
+    one Endpoint, so run it in a process of its own (``callbot.cli.serve_commands.probe_call_limit`` does)."""
+    endpoint = pj.Endpoint()
+    endpoint.libCreate()
+    try:
+        config = pj.EpConfig()
+        config.uaConfig.threadCnt = 0
+        config.uaConfig.maxCalls = requested
+        config.logConfig.level = 0
+        config.logConfig.consoleLevel = 0
+        endpoint.libInit(config)
+        return PjsuaLibrary(_pjsua2.__file__).call_limit()
+    finally:
+        endpoint.libDestroy()

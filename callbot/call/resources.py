@@ -1,0 +1,79 @@
+"""What every call of a process shares, loaded once: ASR models, voices, dialogue data, the ticket store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from callbot.asr import Recognizer, VoskModels, VoskRecognizer
+from callbot.config import Settings
+from callbot.dialogue import DialogueResources
+from callbot.model_manager import ModelManager, ModelNotFound
+from callbot.store import Store, open_store
+from callbot.tts import SpeechOutput
+
+log = logging.getLogger(__name__)
+
+RecognizerFactory = Callable[[str, int], Recognizer]  # (locale, call rate) -> a fresh recognizer for one call
+
+
+@dataclass
+class SharedResources:
+    """Loaded once per process and shared by every call. ``recognizer_factory`` replaces Vosk as the maker of
+    every call's recognizer (the one injection point for a recognizer double at the ASR edge)."""
+
+    settings: Settings
+    speech: SpeechOutput
+    store: Store
+    vosk_models: VoskModels
+    asr_model_paths: dict[str, Path] = field(default_factory=dict)  # a locale missing here runs record-only
+    dialogue: DialogueResources | None = None  # None: built from the settings
+    recognizer_factory: RecognizerFactory | None = None
+
+    def __post_init__(self) -> None:
+        if self.dialogue is None:
+            self.dialogue = DialogueResources(self.settings)
+
+    @property
+    def dialogue_data(self) -> DialogueResources:
+        assert self.dialogue is not None  # set in __post_init__
+        return self.dialogue
+
+    @classmethod
+    def load(
+        cls, settings: Settings, locales: tuple[str, ...] | None = None,
+        vosk_models: VoskModels | None = None, recognizer_factory: RecognizerFactory | None = None,
+    ) -> SharedResources:
+        """Resolve and load each locale's ASR model (or note record-only), warm the voices and the dialogue's
+        data, open the store: the first caller must not wait seconds for any of it."""
+        manager = ModelManager(settings)
+        resources = cls(settings, SpeechOutput(settings), open_store(settings),
+                        vosk_models or VoskModels(), recognizer_factory=recognizer_factory)
+        for locale in locales or (settings.locale,):
+            if recognizer_factory is None:
+                try:
+                    path = manager.asr_model_path(locale)
+                except ModelNotFound as exc:
+                    log.warning("no speech recognition for locale %s, answering in record-only mode: %s",
+                                locale, exc)
+                else:
+                    resources.vosk_models.get(path)
+                    resources.asr_model_paths[locale] = path
+            resources.speech.warm(locale, settings.call_sample_rate)
+            resources.dialogue_data.context(locale)
+        return resources
+
+    def record_only(self, locale: str) -> bool:
+        return self.recognizer_factory is None and locale not in self.asr_model_paths
+
+    def recognizer(self, locale: str, rate: int) -> Recognizer | None:
+        """A fresh recognizer for one call at ``rate`` (None = record-only: no model for this locale). Vosk
+        runs at ``settings.asr_sample_rate``: the Listener resamples the call's audio to its rate."""
+        if self.recognizer_factory is not None:
+            return self.recognizer_factory(locale, rate)
+        path = self.asr_model_paths.get(locale)
+        if path is None:
+            return None
+        return VoskRecognizer(self.vosk_models.get(path), self.settings.asr_sample_rate)
