@@ -86,7 +86,7 @@ class CallStorage:
         elif isinstance(event, DtmfInput):
             text, confidence = event.digits, 1.0
         transcript = event.transcript if isinstance(event, FinalTranscript) else None
-        self.add_turn(speaker=Speaker.caller, kind=TurnKind(turn.kind), text=text, confidence=confidence,
+        self.add_turn(speaker=Speaker.caller, kind=turn.kind, text=text, confidence=confidence,
                       start=turn.start, end=turn.end, transcript=transcript)
 
     def barge_in(self, cut: PromptCut) -> None:
