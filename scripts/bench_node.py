@@ -29,8 +29,10 @@ import threading
 import time
 from pathlib import Path
 
-from bench_sip import ANSWERS, percentile, process_cpu_seconds, run_round, speech_wav
+from bench_sip import ANSWERS, process_cpu_seconds, run_round, speech_wav
 from node_fixtures import NodeProcess, start_node, wait_until
+
+from callbot.measures import percentile
 
 TICKET_WAIT_S = 90.0
 

@@ -19,7 +19,6 @@ import argparse
 import logging
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -32,7 +31,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from callbot.config import Settings  # noqa: E402
 from callbot.recording import StereoRecorder, recording_path_of  # noqa: E402
 from callbot.recovery import recover_worker_calls  # noqa: E402
-from callbot.store import TicketStore  # noqa: E402
+from callbot.measures import percentile  # noqa: E402
+from callbot.store import CallLog, open_store  # noqa: E402
 from callbot.types import Outcome, TicketDraft  # noqa: E402
 
 
@@ -42,12 +42,11 @@ def draft(call_id: str) -> TicketDraft:
 
 
 def ms(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    return (f"median {statistics.median(ordered) * 1000:.2f} ms, p95 {ordered[int(len(ordered) * 0.95)] * 1000:.2f} ms"
-            f" ({len(ordered)} writes)")
+    median, p95 = percentile(samples, 50) or 0.0, percentile(samples, 95) or 0.0
+    return f"median {median * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms ({len(samples)} writes)"
 
 
-def write_ahead(store: TicketStore, calls: int, prefix: str) -> list[float]:
+def write_ahead(store: CallLog, calls: int, prefix: str) -> list[float]:
     samples = []
     for index in range(calls):
         call_id = f"{prefix}-{index}"
@@ -59,18 +58,19 @@ def write_ahead(store: TicketStore, calls: int, prefix: str) -> list[float]:
 
 
 def replay_latency(settings: Settings, calls: int, stop, start) -> float:  # type: ignore[no-untyped-def]
-    store = TicketStore.open(settings)  # the shipped check interval (2 s)
+    store = open_store(settings)  # the shipped check interval (2 s)
+    call_log = store.call_log
     stop()
     try:
         for index in range(calls):
             call_id = f"outage-{index}"
-            store.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=datetime.now(UTC))
-            store.file_ticket(draft=draft(call_id))
-            store.finish_call(call_id=call_id, outcome="partial", ended_at=datetime.now(UTC))
+            call_log.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=datetime.now(UTC))
+            call_log.file_ticket(draft=draft(call_id))
+            call_log.finish_call(call_id=call_id, outcome="partial", ended_at=datetime.now(UTC))
     finally:
         start()
     back = time.perf_counter()
-    while store.journal.pending_files():
+    while call_log.journal.pending_files():
         time.sleep(0.01)
     latency = time.perf_counter() - back
     store.close()
@@ -78,23 +78,23 @@ def replay_latency(settings: Settings, calls: int, stop, start) -> float:  # typ
 
 
 def recovery(settings: Settings, calls: int) -> tuple[float, int]:
-    crashed = TicketStore.open(settings.model_copy(update={"worker_id": "bench"}))
+    crashed = open_store(settings.model_copy(update={"worker_id": "bench"}))
     recover_worker_calls(crashed, crashed.settings)
     frame = b"\x10\x00" * 160
     unclosed = []  # held open, never closed before recovery: as a killed process leaves them
     for index in range(calls):
         call_id = f"crashed-{index}"
         recording = recording_path_of(settings.data_dir / "recordings", call_id)
-        crashed.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=datetime.now(UTC),
-                           recording_path=recording)
-        crashed.save_draft(call_id=call_id, draft=draft(call_id))
+        crashed.call_log.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=datetime.now(UTC),
+                                    recording_path=recording)
+        crashed.call_log.save_draft(call_id=call_id, draft=draft(call_id))
         recorder = StereoRecorder(recording, 8000)
         for _ in range(500):  # 10 s
             recorder.write_frame(frame, frame)
         recorder._flush()
         unclosed.append(recorder)
-    crashed.maintenance.stop()
-    restarted = TicketStore.open(settings.model_copy(update={"worker_id": "bench"}))
+    crashed.call_log.maintenance.stop()
+    restarted = open_store(settings.model_copy(update={"worker_id": "bench"}))
     began = time.perf_counter()
     report = recover_worker_calls(restarted, restarted.settings)
     took = time.perf_counter() - began
@@ -103,11 +103,11 @@ def recovery(settings: Settings, calls: int) -> tuple[float, int]:
 
 
 def run(label: str, settings: Settings, calls: int, stop, start) -> None:  # type: ignore[no-untyped-def]
-    store = TicketStore.open(settings)
-    up = write_ahead(store, calls, "up")
+    store = open_store(settings)
+    up = write_ahead(store.call_log, calls, "up")
     stop()
     try:
-        down = write_ahead(store, calls, "down")
+        down = write_ahead(store.call_log, calls, "down")
     finally:
         start()
     store.close()

@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from node_fixtures import start_node
 from sip_caller import peer_command, start_service
 
-from callbot.eval.metrics import percentile
+from callbot.measures import percentile
 
 CALLS_PER_PROCESS = 4  # the PyPI pjsua2 wheel's PJSUA_MAX_CALLS (each worker reports its own at start)
 

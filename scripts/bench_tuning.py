@@ -20,7 +20,7 @@ import yaml
 
 from callbot.asr import VoskModels
 from callbot.config import Settings
-from callbot.eval.metrics import percentile
+from callbot.measures import percentile
 from callbot.eval.runner import run_eval
 
 SENTENCES = [

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from store_fixtures import file_call, store_settings
+from store_fixtures import file_call, read_ticket, store_settings
 
 from callbot.api import create_app
 from callbot.audio import write_wav
-from callbot.store import Role, TicketStore
+from callbot.store import Role, Store, open_store
 
 PASSWORD = "correct horse 1"
 
@@ -22,7 +22,7 @@ PASSWORD = "correct horse 1"
 @dataclass
 class ApiWorld:
     client: TestClient
-    store: TicketStore
+    store: Store
     token: str
     number: str
     call_id: int
@@ -54,15 +54,17 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
 def make_world(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
                **overrides: object) -> Iterator[ApiWorld]:
     settings = store_settings(request, tmp_path, backend, **overrides)
-    store = TicketStore.open(settings)
+    store = open_store(settings)
     store.accounts.create_user(username="lan", password=PASSWORD, role=Role.supervisor)
     store.accounts.create_user(username="kỹ sư", password=PASSWORD, role=Role.engineer)
     token = store.accounts.create_token(name="ci", role=Role.admin)
     recording = tone_wav(tmp_path / "call.wav")
     number = file_call(store, "api-call")
-    store.finish_call(call_id="api-call", outcome="complete", ended_at=store.get_ticket(number).call.started_at,  # type: ignore[union-attr]
-                      recording_path=recording)
-    call_id = store.get_ticket(number).call.id  # type: ignore[union-attr]
+    call = read_ticket(store, number).call
+    assert call is not None and call.id is not None
+    store.call_log.finish_call(call_id="api-call", outcome="complete", ended_at=call.started_at,
+                               recording_path=recording)
+    call_id = call.id
     with TestClient(create_app(settings, store), base_url="http://testserver") as client:
         yield ApiWorld(client=client, store=store, token=token, number=number, call_id=call_id, recording=recording)
     store.close()

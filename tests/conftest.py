@@ -78,7 +78,7 @@ def korean_model(vosk_models, korean_model_path: Path):
 
 from api_fixtures import world  # noqa: F401  (the API app on a real store, with a user and a token)
 from postgres import postgres_server  # noqa: F401  (session-wide throwaway PostgreSQL cluster)
-from store_fixtures import backend, store  # noqa: F401  (a TicketStore on SQLite and on PostgreSQL)
+from store_fixtures import backend, store  # noqa: F401  (a Store on SQLite and on PostgreSQL)
 
 
 # --- dialogue understanding (issue 3): word lists and the administrative units, loaded once per session ----

@@ -15,13 +15,15 @@ from pathlib import Path
 
 import httpx
 
+from callbot.api.schemas import CallPublic
 from callbot.config import Settings
 from callbot.node.status import WorkerStatus, read_statuses
-from callbot.store import TicketStore
+from callbot.store import Store, open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from processes import stop_gracefully, wait_for_http
 from sip_caller import REPO, free_sip_port
+from store_fixtures import listed_calls
 
 BANNER = re.compile(r"node answering SIP on .* = capacity (\d+) calls")
 
@@ -90,13 +92,13 @@ class NodeProcess:
         assert match, f"{name} {labels} not in /metrics"
         return float(match.group(1))
 
-    def store(self) -> TicketStore:
-        return TicketStore.open(Settings(data_dir=self.data_dir, database_url=self.database_url), migrate=False)
+    def store(self) -> Store:
+        return open_store(Settings(data_dir=self.data_dir, database_url=self.database_url), migrate=False)
 
-    def calls(self) -> list:
+    def calls(self) -> list[CallPublic]:
         store = self.store()
         try:
-            return list(store.list_calls(limit=1000).items)
+            return listed_calls(store, limit=1000)
         finally:
             store.close()
 

@@ -19,7 +19,7 @@ from callbot.audio import samples_per_frame, write_wav  # noqa: E402
 from callbot.config import load_settings  # noqa: E402
 from callbot.recording import StereoRecorder, clips_dir_of, recording_path_of  # noqa: E402
 from callbot.recovery import recover_worker_calls  # noqa: E402
-from callbot.store import TicketStore  # noqa: E402
+from callbot.store import open_store  # noqa: E402
 from callbot.types import Outcome, TicketDraft  # noqa: E402
 
 READY = "READY"
@@ -35,7 +35,8 @@ def tone(seconds: float, hz: float = 440.0) -> bytes:
 
 def main() -> None:
     settings = load_settings()
-    store = TicketStore.open(settings)
+    store = open_store(settings)
+    log = store.call_log
     recover_worker_calls(store, settings)
     calls = json.loads(sys.argv[1])  # [{"call_id": ..., "answers": {"name": "...", ...}}]
     recorders, drafts = [], {}
@@ -44,31 +45,31 @@ def main() -> None:
     for spec in calls:
         call_id = spec["call_id"]
         recording = recording_path_of(settings.data_dir / "recordings", call_id)
-        store.start_call(call_id=call_id, caller_id="0912345678", locale="vi", started_at=datetime.now(UTC),
-                         recording_path=recording)
+        log.start_call(call_id=call_id, caller_id="0912345678", locale="vi", started_at=datetime.now(UTC),
+                       recording_path=recording)
         recorder = StereoRecorder(recording, RATE)
         for _ in range(int(RECORDED_S / 0.02)):
             recorder.write_frame(frame, frame)
         recorders.append(recorder)
-        store.add_turn(call_id=call_id, speaker="bot", text="Xin cho biết họ tên", confidence=None, start=0.0,
-                       end=1.0, kind="bot")
+        log.add_turn(call_id=call_id, speaker="bot", text="Xin cho biết họ tên", confidence=None, start=0.0,
+                     end=1.0, kind="bot")
         draft, clips = TicketDraft(call_id=call_id, locale="vi", outcome=Outcome.partial,
                                    caller_id="0912345678"), []
         for index, (slot, text) in enumerate(spec["answers"].items()):
             clips.append(write_wav(clips_dir_of(recording) / f"{slot}.wav", tone(0.8), RATE))
-            store.add_turn(call_id=call_id, speaker="caller", text=text, confidence=0.9, start=1.0 + index,
-                           end=1.8 + index, kind="speech")
+            log.add_turn(call_id=call_id, speaker="caller", text=text, confidence=0.9, start=1.0 + index,
+                         end=1.8 + index, kind="speech")
             setattr(draft, DRAFT_FIELDS[slot], text)
-            store.save_draft(call_id=call_id, draft=draft, clips=clips)
+            log.save_draft(call_id=call_id, draft=draft, clips=clips)
         drafts[call_id] = (draft, clips, recording)
     print(READY, flush=True)
     for line in sys.stdin:
         if line.strip() == "finish":
             for (draft, clips, recording), recorder in zip(drafts.values(), recorders):
                 recorder.close()
-                store.file_ticket(draft=draft, recording_path=recording, clips=clips)
-                store.finish_call(call_id=draft.call_id, outcome="partial", ended_at=datetime.now(UTC),
-                                  recording_path=recording)
+                log.file_ticket(draft=draft, recording_path=recording, clips=clips)
+                log.finish_call(call_id=draft.call_id, outcome="partial", ended_at=datetime.now(UTC),
+                                recording_path=recording)
             print("FINISHED", flush=True)
     store.close()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from callbot.config import Settings
-from callbot.store import TicketStore
+from callbot.store import open_store
 from callbot.types import Outcome, TicketDraft
 
 
@@ -30,17 +30,18 @@ class Complaints(logging.Handler):
 def main(data_dir: str, calls: int) -> None:
     complaints = Complaints()
     logging.getLogger().addHandler(complaints)
-    store = TicketStore.open(Settings(data_dir=Path(data_dir)), migrate=False)
+    store = open_store(Settings(data_dir=Path(data_dir)), migrate=False)
+    call_log = store.call_log
     try:
         for _ in range(calls):
             call_id = f"{uuid.uuid4().hex}@load"
-            store.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=datetime.now(UTC))
+            call_log.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=datetime.now(UTC))
             for turn in range(6):
-                store.add_turn(call_id=call_id, speaker="caller" if turn % 2 else "bot", text="xin chào",
-                               confidence=0.9, start=turn, end=turn + 1, kind="speech")
-            store.file_ticket(draft=TicketDraft(call_id=call_id, locale="vi", outcome=Outcome.partial))
-            store.finish_call(call_id=call_id, outcome="partial", ended_at=datetime.now(UTC))
-        print(json.dumps({"calls": calls, "journaled": len(store.journal.pending_calls()),
+                call_log.add_turn(call_id=call_id, speaker="caller" if turn % 2 else "bot", text="xin chào",
+                                  confidence=0.9, start=turn, end=turn + 1, kind="speech")
+            call_log.file_ticket(draft=TicketDraft(call_id=call_id, locale="vi", outcome=Outcome.partial))
+            call_log.finish_call(call_id=call_id, outcome="partial", ended_at=datetime.now(UTC))
+        print(json.dumps({"calls": calls, "journaled": len(call_log.journal.pending_calls()),
                           "complaints": complaints.count}))
     finally:
         store.close()

@@ -16,7 +16,7 @@ import pytest
 from api_fixtures import ApiWorld, make_world, tone_wav
 from fastapi.routing import iter_route_contexts
 from httpx2 import Response
-from store_fixtures import draft
+from store_fixtures import audit_entries, change_ticket, draft, read_ticket, set_operator
 
 from callbot.store import Role, TicketUpdate
 from callbot.store.models import UserPublic
@@ -75,9 +75,9 @@ def matrix(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Matrix]:
     for built in make_world(request, tmp_path, "sqlite", operator_domains=["pbx.local"]):
         store = built.store
         clip = tone_wav(tmp_path / "clip.wav", seconds=1.0, rate=16000)
-        clip_ticket = store.file_ticket(draft=draft("clip-call", needs_transcription=True), clips=[clip])
+        clip_ticket = store.call_log.file_ticket(draft=draft("clip-call", needs_transcription=True), clips=[clip])
         approved = approved_call(store, tone_wav(tmp_path / "tuning.wav", seconds=6.0))
-        store.set_operator_status(uri="sip:101@pbx.local", status="offline")
+        set_operator(store, uri="sip:101@pbx.local", status="offline")
         callers = [Caller("anonymous", None, "anonymous")]
         for role in Role:
             callers.append(Caller(f"{role.value} token", role, "token",
@@ -90,13 +90,14 @@ def matrix(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Matrix]:
 def approved_call(store, recording: Path) -> str:  # type: ignore[no-untyped-def]
     """Another citizen's call, approved for tuning: what its export holds is released, nothing of the others."""
     started = datetime.now(UTC)
-    store.start_call(call_id="tuning-call", caller_id="0987654321", locale="vi", started_at=started)
-    store.add_turn(call_id="tuning-call", speaker="caller", text="lê thị duyệt", confidence=0.9, start=1.0, end=2.5,
-                   kind="speech", words=[{"word": "duyệt", "start": 2.0, "end": 2.5, "confidence": 0.9}])
-    number = store.file_ticket(draft=draft("tuning-call", name="Lê Thị Duyệt", caller_id="0987654321",
-                                           address_text="ngõ 5 phố Lò Đúc", need_text="xin trợ cấp"))
-    store.finish_call(call_id="tuning-call", outcome="complete", ended_at=started, recording_path=recording)
-    store.update_ticket(number, TicketUpdate(approved_for_tuning=True), actor="lan")
+    log = store.call_log
+    log.start_call(call_id="tuning-call", caller_id="0987654321", locale="vi", started_at=started)
+    log.add_turn(call_id="tuning-call", speaker="caller", text="lê thị duyệt", confidence=0.9, start=1.0, end=2.5,
+                 kind="speech", words=[{"word": "duyệt", "start": 2.0, "end": 2.5, "confidence": 0.9}])
+    number = log.file_ticket(draft=draft("tuning-call", name="Lê Thị Duyệt", caller_id="0987654321",
+                                         address_text="ngõ 5 phố Lò Đúc", need_text="xin trợ cấp"))
+    log.finish_call(call_id="tuning-call", outcome="complete", ended_at=started, recording_path=recording)
+    change_ticket(store, number, TicketUpdate(approved_for_tuning=True), actor="lan")
     return number
 
 
@@ -127,7 +128,7 @@ def send(matrix: Matrix, caller: Caller, method: str, template: str) -> Response
     world.client.cookies.clear()
     for name, value in cookies.items():
         world.client.cookies.set(name, value)
-    ticket = store.get_ticket(world.number).ticket
+    ticket = read_ticket(store, world.number).ticket
     bodies = {
         ("PATCH", "/api/tickets/{number}"): {"json": {"priority": "normal"}},
         ("PUT", "/api/operators/{uri}"): {"json": {"status": "busy"}},
@@ -213,7 +214,7 @@ def test_fixture_export_only_of_approved_tickets(matrix: Matrix) -> None:
     unapproved = world.client.get(f"/api/tuning/tickets/{world.number}/fixture", headers=auth)
     unknown = world.client.get(f"/api/tuning/tickets/{new_ticket_number()}/fixture", headers=auth)
     assert unapproved.status_code == unknown.status_code == 404 and unapproved.json() == unknown.json()
-    [export] = world.store.audit_log(action="fixture.export")
+    [export] = audit_entries(world.store, action="fixture.export")
     assert (export.actor, export.target_id) == ("token:matrix-engineer", matrix.approved)
     # only supervisors and admins approve; an operator may edit the ticket but not release it
     operator = next(c for c in matrix.callers if c.role == Role.operator and c.kind == "token")
@@ -224,6 +225,6 @@ def test_fixture_export_only_of_approved_tickets(matrix: Matrix) -> None:
                                    headers=world.auth())
     assert withdrawn.status_code == 200 and not withdrawn.json()["approved_for_tuning"]
     assert world.client.get(f"/api/tuning/tickets/{matrix.approved}/fixture", headers=auth).status_code == 404
-    changes = [(e.field, e.old_value, e.new_value) for e in world.store.audit_log(target_id=matrix.approved)
+    changes = [(e.field, e.old_value, e.new_value) for e in audit_entries(world.store, target_id=matrix.approved)
                if e.action == "ticket.update"]
     assert changes == [("approved_for_tuning", "true", "false"), ("approved_for_tuning", "false", "true")]

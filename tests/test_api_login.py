@@ -14,6 +14,7 @@ import pytest
 from api_fixtures import PASSWORD, ApiWorld, login, make_world
 from fastapi.testclient import TestClient
 from starlette.requests import Request
+from store_fixtures import audit_entries, read_ticket
 
 from callbot.api import create_app
 from callbot.api.security import client_address, trusted_networks
@@ -129,13 +130,13 @@ def test_account_locks_after_failures_with_backoff_and_every_failure_is_audited(
     assert post_login(world.client, "lan", PASSWORD).status_code == 303
 
     post_login(world.client, "nobody-here", "some-password")
-    failures = world.store.audit_log(action="login.failed", limit=100)
+    failures = audit_entries(world.store, action="login.failed", limit=100)
     reasons = [e.new_value.split(",")[0] for e in reversed(failures)]  # type: ignore[union-attr]
     assert reasons[:LOCKOUT_THRESHOLD + 2] == ["wrong_password"] * LOCKOUT_THRESHOLD + ["locked", "locked"]
     assert reasons[-1] == "unknown_user" and failures[0].actor == "nobody-here" and failures[0].target_id == "unknown"
     assert "locked until" in failures[-LOCKOUT_THRESHOLD].new_value  # type: ignore[operator]
     assert {e.actor for e in failures[1:]} == {"lan"} and {e.old_value for e in failures} == {"testclient"}
-    everything = " ".join(str(e.model_dump()) for e in world.store.audit_log(limit=200))
+    everything = " ".join(str(e.model_dump()) for e in audit_entries(world.store, limit=200))
     for password in [*typed, PASSWORD, "after-the-first-lock", "some-password"]:
         assert password not in everything  # never the typed password
 
@@ -197,7 +198,7 @@ def test_users_behind_a_trusted_proxy_do_not_share_one_login_bucket(proxied) -> 
     codes = [post_login(direct, f"guess{n}", "x" * 8, token, **{"X-Forwarded-For": f"203.0.113.{n}"}).status_code
              for n in range(11)]
     assert codes[-1] == 429
-    entry = _world.store.audit_log(action="login")[0]
+    entry = audit_entries(_world.store, action="login")[0]
     assert entry.new_value == "203.0.113.6"  # the login is audited with the real client
 
 
@@ -230,5 +231,5 @@ def test_engineers_see_the_dashboard_not_the_tickets(world: ApiWorld) -> None:
     assert dashboard.status_code == 200 and 'id="nav-tickets"' not in dashboard.text
     refused = world.client.get(f"/tickets/{world.number}")
     assert refused.status_code == 403 and 'id="forbidden"' in refused.text
-    assert world.store.get_ticket(world.number).ticket.name not in refused.text  # type: ignore[operator]
+    assert read_ticket(world.store, world.number).ticket.name not in refused.text  # type: ignore[operator]
     assert world.store.accounts.list_users()[0].role in set(Role)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from api_fixtures import ApiWorld, tone_wav
-from store_fixtures import draft
+from store_fixtures import audit_entries, draft
 
 from callbot.api.byte_ranges import ByteSpan, RangeNotSatisfiable, parse_range
 
@@ -102,15 +102,15 @@ def test_every_response_with_audio_is_audited_whatever_its_range(world: ApiWorld
         target = str(world.call_id)
     else:
         clip = tone_wav(tmp_path / "clip.wav", seconds=2.0)
-        target = world.store.file_ticket(draft=draft("ranges", needs_transcription=True), clips=[clip])
+        target = world.store.call_log.file_ticket(draft=draft("ranges", needs_transcription=True), clips=[clip])
         url, data, action = f"/api/tickets/{target}/clips/0", clip.read_bytes(), "clip.view"
     size = len(data)
     delivered = 0
     for header in [None, *API_VARIANTS]:
-        before = len(world.store.audit_log(action=action, limit=500))
+        before = len(audit_entries(world.store, action=action, limit=500))
         headers = {**world.auth(), **({"Range": header.encode("latin-1")} if header is not None else {})}
         response = world.client.get(url, headers=headers)
-        entries = world.store.audit_log(action=action, limit=500)
+        entries = audit_entries(world.store, action=action, limit=500)
         expected = _expected(header, size)
         if expected is None:
             assert response.status_code == 416 and response.content == b"range not satisfiable", header
@@ -136,4 +136,4 @@ def test_if_range_and_head(world: ApiWorld) -> None:
     assert same.status_code == 206 and len(same.content) == 10
     assert changed.status_code == 200 and changed.content == world.recording.read_bytes()  # the file moved on
     assert world.client.head(url, headers=world.auth()).status_code == 405  # no bodiless peek around the log
-    assert len(world.store.audit_log(action="recording.view")) == 3
+    assert len(audit_entries(world.store, action="recording.view")) == 3

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from api_fixtures import PASSWORD, ApiWorld, login
+from store_fixtures import audit_entries, read_ticket
 
 from callbot.api.i18n import Catalogue
 
@@ -56,10 +57,11 @@ def test_form_correction_needs_csrf_and_is_audited(world: ApiWorld) -> None:
     assert forged.status_code == 403
     saved = world.client.post(f"/tickets/{world.number}", data={**fields, "csrf_token": csrf}, follow_redirects=False)
     assert saved.status_code == 303
-    ticket = world.store.get_ticket(world.number).ticket
+    ticket = read_ticket(world.store, world.number).ticket
     assert (ticket.name, ticket.priority, ticket.status.value, ticket.assigned_to) == (
         "Nguyễn Văn Ân", "high", "in_progress", "minh")
-    changed = {e.field: (e.old_value, e.new_value, e.actor) for e in world.store.audit_log(target_id=world.number)}
+    changed = {e.field: (e.old_value, e.new_value, e.actor)
+               for e in audit_entries(world.store, target_id=world.number)}
     assert changed["name"] == ("Nguyễn Văn An", "Nguyễn Văn Ân", "lan")
     assert set(changed) == {"name", "priority", "status", "assigned_to"}  # unchanged fields are not logged
     refused = world.client.post(f"/tickets/{world.number}", data={**fields, "status": "closed", "csrf_token": csrf})

@@ -1,6 +1,6 @@
 """CallSession without SIP: a caller line pushes 20 ms frames (espeak-ng speech) and pulls the bot's frames on a
 thread paced at real time, as pjmedia's clock would; real Listener + Vosk (the packaged Korean model), real
-Conversation, real SpeechOutput (espeak-ng), real TicketStore on SQLite. The only doubles sit at the edges:
+Conversation, real SpeechOutput (espeak-ng), the real store on SQLite. The only doubles sit at the edges:
 the SIP call control, (in some tests) a recognizer that returns each fixture WAV's known transcript, and (in
 one) a clock the test moves forward. The tests wait on the caller line's ticks, never for a fixed time.
 """
@@ -22,6 +22,7 @@ import pytest
 import soundfile
 from sqlmodel import Session, select
 from conftest import espeak_wav
+from store_fixtures import listed_calls, read_call, read_ticket
 
 from callbot.audio import read_wav, rms_dbfs, samples_per_frame
 from callbot.call import session as session_module
@@ -31,7 +32,7 @@ from callbot.config import Settings
 from callbot.dialogue import Conversation
 from callbot.recording import safe_file_stem
 from callbot.recovery import recover_any_dead_calls
-from callbot.store import TicketStore
+from callbot.store import CallLog, Store, open_store
 from callbot.store.models import Call as CallRow
 from callbot.tts import SpeechOutput
 from callbot.types import Ask, Speak, Transcript, Word
@@ -208,8 +209,8 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def store(settings: Settings) -> Iterator[TicketStore]:
-    opened = TicketStore.open(settings)
+def store(settings: Settings) -> Iterator[Store]:
+    opened = open_store(settings)
     yield opened
     opened.close()
 
@@ -255,10 +256,10 @@ def start_call(settings: Settings) -> Iterator[Callable[..., Call]]:
         call.line.stop()
 
 
-def ticket_of(store: TicketStore, session: CallSession):
+def ticket_of(store: Store, session: CallSession):
     assert session.wait(30), "the call did not end"
     assert session.ticket_number, "no ticket was filed"
-    return store.get_ticket(session.ticket_number)
+    return read_ticket(store, session.ticket_number)
 
 
 def frames_of_line(heard_or_sent: list[bytes | None], count: int) -> bytes:
@@ -354,7 +355,7 @@ def test_full_call_bot_speaks_listens_reads_back_and_dtmf_1_files_a_complete_tic
     # the number read back is the filed one; then the bot said goodbye and hung up
     assert any(t.speaker == "bot" and "Mã số phiếu" in t.text for t in detail.turns)
     assert call.control.hangups == 1
-    assert detail.call is not None and detail.call.outcome == "complete" and detail.call.has_recording
+    assert detail.call is not None and detail.call.outcome == "complete" and detail.call.recording_path
 
 
 @pytest.mark.slow
@@ -381,7 +382,7 @@ def test_recording_has_the_caller_left_and_the_bot_right_aligned_frame_by_frame(
     assert np.array_equal(data[:samples, 0], caller)
     assert np.array_equal(data[:samples, 1], bot)
     assert np.abs(caller).max() > 1000 and np.abs(bot).max() > 1000
-    assert detail.call is not None and detail.call.has_recording
+    assert detail.call is not None and detail.call.recording_path
 
 
 @pytest.mark.slow
@@ -463,7 +464,7 @@ def test_hangup_mid_prompt_files_a_partial_ticket(korean_resources, start_call, 
     detail = ticket_of(store, call.session)
     assert detail.ticket.outcome == "partial"
     assert call.control.hangups == 0  # the caller already hung up: nothing to hang up
-    assert detail.call is not None and detail.call.ended_at is not None and detail.call.has_recording
+    assert detail.call is not None and detail.call.ended_at is not None and detail.call.recording_path
     assert detail.turns[0].speaker == "bot" and detail.turns[0].text.endswith("[cut]")
 
 
@@ -555,14 +556,14 @@ def test_captured_answers_are_written_ahead_while_the_call_goes_on(korean_resour
     call.line.say(clips["name"][1], "name")
 
     def written_ahead() -> dict | None:
-        with Session(store.engine) as session:
+        with Session(store.database.engine) as session:
             row = session.exec(select(CallRow).where(CallRow.call_id == call.session.call_id)).first()
             return row.draft if row is not None else None
 
     call.line.wait_for(lambda: (written_ahead() or {}).get("name") == "Nguyễn Văn An", 15, "the name written ahead")
     assert not call.session.finished and call.session.ticket_number is None
-    row = next(c for c in store.list_calls().items if c.call_id == call.session.call_id)
-    assert [t.text for t in store.get_call(row.id).turns if t.speaker == "caller"] == [clips["name"][0]]
+    row = next(c for c in listed_calls(store) if c.call_id == call.session.call_id)
+    assert [t.text for t in read_call(store, row.id).turns if t.speaker == "caller"] == [clips["name"][0]]
     call.session.on_hangup()
     assert ticket_of(store, call.session).ticket.name == "Nguyễn Văn An"
 
@@ -586,15 +587,21 @@ def test_record_only_mode_asks_every_question_and_files_clips_needing_transcript
 
 
 # --- robustness --------------------------------------------------------------------------------------------
-class BrokenStore(TicketStore):
-    """The real store, except that filing fails outright (the journal too)."""
-
+class BrokenCallLog(CallLog):
     def file_ticket(self, **kwargs: object) -> str:  # type: ignore[override]
         raise OSError("disk full")
 
 
+def broken_store(settings: Settings) -> Store:
+    """The real store, except that filing fails outright (the journal too)."""
+    opened = open_store(settings)
+    opened.call_log.close()
+    return dataclasses.replace(opened, call_log=BrokenCallLog(settings=settings, database=opened.database,
+                                                              journal=opened.call_log.journal))
+
+
 def test_store_failure_keeps_the_draft_in_a_last_resort_file(record_only_resources, settings, start_call):
-    broken = BrokenStore.open(settings)
+    broken = broken_store(settings)
     resources = SharedResources(settings, record_only_resources.speech, broken, record_only_resources.vosk_models,
                                 {}, record_only_resources.dialogue)
     call = start_call(resources, call_id="lost/1", speed=4.0)
@@ -609,9 +616,9 @@ def test_store_failure_keeps_the_draft_in_a_last_resort_file(record_only_resourc
     assert saved["recording_path"].endswith(f"{stem}.wav")
     broken.close()
     # recovery files it (the caller was never told a number: reason "unfiled"), once
-    store = TicketStore.open(settings)
+    store = open_store(settings)
     [number] = recover_any_dead_calls(store, settings).imported
-    ticket = store.get_ticket(number).ticket
+    ticket = read_ticket(store, number).ticket
     assert ticket.call_id == "lost/1" and ticket.outcome == "partial" and ticket.reason == "unfiled"
     assert recover_any_dead_calls(store, settings).imported == []
     assert not (settings.data_dir / "unfiled" / f"{stem}.json").exists()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from conftest import FakeClock
+from store_fixtures import read_ticket
 
 from callbot.asr import VoskModels
 from callbot.audio import samples_per_frame
@@ -19,7 +20,7 @@ from callbot.call.playback import DRAIN_STALL_S
 from callbot.call.resources import SharedResources
 from callbot.call.session import CallSession
 from callbot.config import Settings
-from callbot.store import TicketStore
+from callbot.store import Store, open_store
 from callbot.telephony.contracts import TICKET_HEADER
 from callbot.tts import SpeechOutput
 
@@ -85,14 +86,14 @@ class SteppedCall:
 
 
 @pytest.fixture
-def store() -> Iterator[TicketStore]:
-    opened = TicketStore.open(Settings(call_sample_rate=RATE))
+def store() -> Iterator[Store]:
+    opened = open_store(Settings(call_sample_rate=RATE))
     yield opened
     opened.close()
 
 
 @pytest.fixture
-def start(store: TicketStore) -> Callable[..., tuple[SteppedCall, NotingControl]]:
+def start(store: Store) -> Callable[..., tuple[SteppedCall, NotingControl]]:
     settings = store.settings
     resources = SharedResources(settings, SpeechOutput(settings), store, VoskModels())  # record-only: no model
 
@@ -119,7 +120,7 @@ def test_key_0_cuts_the_greeting_files_and_transfers_once_the_announcement_has_p
     call.until(lambda: call.session.ended)
     call.close()
     assert control.hangups == 1
-    detail = store.get_ticket(number)
+    detail = read_ticket(store, number)
     assert detail.ticket.outcome == "escalated"
     bot = [t.text for t in detail.turns if t.speaker == "bot"]
     assert bot[0].endswith("[cut]") and not bot[-1].endswith("[cut]")  # the greeting cut, the announcement not
@@ -146,7 +147,7 @@ def test_the_maximum_call_duration_is_kept_on_the_call_s_clock(start, store, cap
     call.tick()  # 10.01 s
     assert call.session.ended and control.hangups == 1
     call.close()
-    assert store.get_ticket(call.session.ticket_number or "").ticket.outcome == "partial"
+    assert read_ticket(store, call.session.ticket_number or "").ticket.outcome == "partial"
     assert "maximum call duration of 10 s reached" in caplog.text
 
 
@@ -158,6 +159,6 @@ def test_a_hang_up_mid_prompt_cuts_it_and_files_a_partial_ticket(start, store) -
     assert call.session.ended
     call.close()
     assert control.hangups == 0 and control.transfers == []  # the caller is gone: nothing to hang up
-    detail = store.get_ticket(call.session.ticket_number or "")
+    detail = read_ticket(store, call.session.ticket_number or "")
     assert detail.ticket.outcome == "partial" and detail.turns[0].text.endswith("[cut]")
-    assert detail.call is not None and detail.call.ended_at is not None and detail.call.has_recording
+    assert detail.call is not None and detail.call.ended_at is not None and detail.call.recording_path

@@ -11,18 +11,18 @@ from pathlib import Path
 import httpx
 from postgres import free_port
 from processes import wait_for_http
+from store_fixtures import audit_entries, read_ticket
 from typer.testing import CliRunner
 
 from callbot.cli import app
 from callbot.config import Settings
-from callbot.store.database import head_revision
-from callbot.store import Role, TicketStore
+from callbot.store import Role, Store, open_store
 from callbot.store.database import head_revision
 from callbot.types import Outcome, TicketDraft
 
 
-def _store() -> TicketStore:
-    return TicketStore.open(Settings())  # the isolated CALLBOT_DATA_DIR of the test
+def _store() -> Store:
+    return open_store(Settings())  # the isolated CALLBOT_DATA_DIR of the test
 
 
 def test_users_add_creates_the_first_admin() -> None:
@@ -73,7 +73,7 @@ def test_tokens_revoke_by_name_or_id() -> None:
     assert store.accounts.principal_for_token(second) is None and store.accounts.principal_for_token(other)
     nothing = runner.invoke(app, ["tokens", "revoke", "pbx"])
     assert nothing.exit_code == 1 and "no live token" in nothing.output
-    assert [e.action for e in store.audit_log(action="token.revoke")] == ["token.revoke", "token.revoke"]
+    assert [e.action for e in audit_entries(store, action="token.revoke")] == ["token.revoke", "token.revoke"]
     assert "revoked" in runner.invoke(app, ["tokens", "list"]).output
 
 
@@ -99,7 +99,7 @@ def test_users_disable_enable_and_password_end_sessions() -> None:
     assert store.accounts.authenticate(username="lan", password="first-pass-1") is None
     assert store.accounts.authenticate(username="lan", password="second-pass-2") is not None
     assert runner.invoke(app, ["users", "disable", "nobody"]).exit_code == 1
-    actions = [e.action for e in store.audit_log(target_id="lan")]
+    actions = [e.action for e in audit_entries(store, target_id="lan")]
     assert actions == ["user.password", "user.enable", "user.disable"]
 
 
@@ -108,17 +108,17 @@ def test_retention_command(tmp_path: Path) -> None:
     old = tmp_path / "old.wav"
     old.write_bytes(b"RIFF....")
     started = datetime.now(UTC) - timedelta(days=10)
-    store.start_call(call_id="old", caller_id=None, locale="vi", started_at=started)
-    store.add_turn(call_id="old", speaker="caller", text="nguyễn văn an", confidence=0.9, start=0, end=1,
-                   kind="speech")
-    store.finish_call(call_id="old", outcome="partial", ended_at=started, recording_path=old)
+    store.call_log.start_call(call_id="old", caller_id=None, locale="vi", started_at=started)
+    store.call_log.add_turn(call_id="old", speaker="caller", text="nguyễn văn an", confidence=0.9, start=0, end=1,
+                            kind="speech")
+    store.call_log.finish_call(call_id="old", outcome="partial", ended_at=started, recording_path=old)
     kept = CliRunner().invoke(app, ["retention", "--days", "30"])
     assert kept.exit_code == 0 and "deleted 0 recording(s)" in kept.output and old.exists()
     result = CliRunner().invoke(app, ["retention", "--days", "7"])
     assert result.exit_code == 0 and not old.exists()
     assert "deleted 1 recording(s), 0 clip(s) of 0 ticket(s), 0 orphaned file(s)" in result.output
     assert "blanked the transcripts of 1 call(s) (1 turns)" in result.output
-    assert store.audit_log(action="recording.delete")[0].actor == "cli:retention"
+    assert audit_entries(store, action="recording.delete")[0].actor == "cli:retention"
     assert CliRunner().invoke(app, ["retention", "--days", "0"]).exit_code == 2
 
 
@@ -145,9 +145,9 @@ def test_replay_journal_command(tmp_path: Path, monkeypatch) -> None:  # type: i
     _store().close()
     db_dir.rename(tmp_path / "away")
     down = _store()
-    number = down.file_ticket(draft=TicketDraft(call_id="j1", locale="vi", outcome=Outcome.partial))
+    number = down.call_log.file_ticket(draft=TicketDraft(call_id="j1", locale="vi", outcome=Outcome.partial))
     down.close()  # its background check would replay the journal as soon as the database is back
-    poisoned = down.journal.path_of("poison@x")
+    poisoned = down.call_log.journal.path_of("poison@x")
     poisoned.write_text('{"call_id":"poison@x","op":"add_turn","speaker":"caller"}\n', encoding="utf-8")
     unreachable = CliRunner().invoke(app, ["tickets", "replay-journal"])
     assert unreachable.exit_code == 1 and "unreachable" in unreachable.output
@@ -159,7 +159,7 @@ def test_replay_journal_command(tmp_path: Path, monkeypatch) -> None:  # type: i
     assert f"replayed ticket {number[:4]}-{number[4:]}" in result.output
     assert "bad journal line kept aside" in result.output and "call poison@x op add_turn: text: missing" in result.output
     assert "1 call(s) replayed, 0 still journaled" in result.output
-    assert _store().get_ticket(number).ticket.call_id == "j1"
+    assert read_ticket(_store(), number).ticket.call_id == "j1"
     again = CliRunner().invoke(app, ["tickets", "replay-journal"])
     assert again.exit_code == 0 and "0 call(s) replayed, 0 still journaled" in again.output
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 from api_fixtures import ApiWorld, login
 from sqlalchemy import inspect
+from store_fixtures import read_ticket
 
 from callbot.config import Settings
 from callbot.dialogue import Conversation, DialogueResources
-from callbot.store import TicketStore
+from callbot.store import Store
 from callbot.store.database import alembic_config, upgrade_schema
 from callbot.types import FileTicket, FinalTranscript, Outcome, TicketDraft
 
@@ -76,26 +77,26 @@ def test_emergency_keeps_priority_over_anonymity(resources) -> None:
     assert said[-1] == "transfer_emergency"
 
 
-def test_the_flag_is_stored_and_migration_0004_adds_it(store: TicketStore) -> None:
-    named = store.file_ticket(
+def test_the_flag_is_stored_and_migration_0004_adds_it(store: Store) -> None:
+    named = store.call_log.file_ticket(
         draft=TicketDraft(call_id="named", locale="vi", outcome=Outcome.complete, name="An")
     )
-    hidden = store.file_ticket(
+    hidden = store.call_log.file_ticket(
         draft=TicketDraft(call_id="hidden", locale="vi", outcome=Outcome.complete, anonymous=True)
     )
-    assert store.get_ticket(hidden).ticket.anonymous is True
-    assert store.get_ticket(named).ticket.anonymous is False
-    config = alembic_config(store.engine)
+    assert read_ticket(store, hidden).ticket.anonymous is True
+    assert read_ticket(store, named).ticket.anonymous is False
+    config = alembic_config(store.database.engine)
     from alembic import command
 
     command.downgrade(config, "0001")
-    assert "anonymous" not in {c["name"] for c in inspect(store.engine).get_columns("tickets")}
-    upgrade_schema(store.engine)  # tickets filed before the column existed were never anonymous
-    assert store.get_ticket(named).ticket.anonymous is False
+    assert "anonymous" not in {c["name"] for c in inspect(store.database.engine).get_columns("tickets")}
+    upgrade_schema(store.database.engine)  # tickets filed before the column existed were never anonymous
+    assert read_ticket(store, named).ticket.anonymous is False
 
 
 def test_the_api_and_the_ticket_page_show_the_flag_read_only(world: ApiWorld) -> None:
-    number = world.store.file_ticket(
+    number = world.store.call_log.file_ticket(
         draft=TicketDraft(
             call_id="anon-api",
             locale="vi",

@@ -18,7 +18,7 @@ from callbot.dialogue.segments import cut_segments
 from callbot.dialogue.state import DialogueState
 from callbot.dialogue.text import fold, words
 from callbot.dialogue.understanding import parse_name, read_turn
-from callbot.types import Ask, Category, FinalTranscript, Priority
+from callbot.types import Ask, Category, FinalTranscript, Priority, Question
 
 HANOI = "Thành phố Hà Nội"
 
@@ -30,7 +30,8 @@ def resources() -> DialogueResources:
 
 def read(text: str, question: str | None, resources: DialogueResources, locale: str = "vi"):
     ctx = resources.context(locale)
-    return read_turn(text, question, ctx.lexicon, ctx.gazetteer, ctx.config.default_province)
+    return read_turn(text, Question(question) if question else None, ctx.lexicon, ctx.gazetteer,
+                     ctx.config.default_province)
 
 
 def shape(text: str, lexicon, lead: str | None = "name") -> list[tuple[str, str, str]]:
@@ -174,7 +175,7 @@ def test_anonymity_after_a_name_wins_and_a_name_after_it_too(resources) -> None:
 
 
 def test_unsure_reading_keeps_to_the_question(resources) -> None:
-    reading = read("tôi là lê minh ở phường láng tôi cần gạo", "name", resources).only("name")
+    reading = read("tôi là lê minh ở phường láng tôi cần gạo", "name", resources).only(Question.name)
     assert reading.name.value == "Lê Minh" and reading.address is None and reading.need is None
 
 
@@ -291,7 +292,7 @@ def test_a_repaired_address_never_keeps_the_number_before_the_repair(
 ) -> None:
     ctx = resources.context("vi")
     heard = f"số {vi_number(before)} {marker} số {vi_number(after)} ngõ {vi_number(lane)} phường láng"
-    reading = read_turn(heard, "address", ctx.lexicon, ctx.gazetteer, ctx.config.default_province)
+    reading = read_turn(heard, Question.address, ctx.lexicon, ctx.gazetteer, ctx.config.default_province)
     street = reading.address.value.street
     assert street == f"số {after} ngõ {lane}" and str(before) not in street.split()
 

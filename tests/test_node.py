@@ -18,6 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from node_fixtures import NodeProcess, responses_to_invite, sipp, start_node, udp_port_taken, wait_until
 from raw_sip import RawSipCaller, send_in_dialog
 from sip_caller import REPO, free_sip_port, run_peer, start_peer
+from store_fixtures import read_ticket, set_operator
+
+from callbot.types import OperatorStatus
 
 pytestmark = pytest.mark.slow
 
@@ -132,7 +135,7 @@ def test_in_dialog_requests_from_an_untrusted_address_are_refused_and_the_call_g
     ticket_number = ticketed(node, {dialog.call_id})[dialog.call_id]
     store = node.store()
     try:
-        detail = store.get_ticket(ticket_number)
+        detail = read_ticket(store, ticket_number)
     finally:
         store.close()
     assert detail.ticket.escalation is None and not [t for t in detail.turns if t.kind == "dtmf"]  # no forged "0"
@@ -147,11 +150,11 @@ def test_the_bot_s_own_refer_crosses_the_edge_to_the_operator(node: NodeProcess,
     store = node.store()
     try:
         wait_until(lambda: udp_port_taken("127.0.0.1", operator_port), 10, "the operator listening")
-        store.set_operator_status(uri=f"sip:op@127.0.0.1:{operator_port}", status="available")
+        set_operator(store, uri=f"sip:op@127.0.0.1:{operator_port}", status=OperatorStatus.available)
         report = run_peer(tmp_path / "c.json", "--target", node.sip_uri, "--step", "until_speech:10",
                           "--step", "dtmf:0", "--step", "wait:12")
     finally:
-        store.set_operator_status(uri=f"sip:op@127.0.0.1:{operator_port}", status="offline")
+        set_operator(store, uri=f"sip:op@127.0.0.1:{operator_port}", status=OperatorStatus.offline)
         store.close()
         operator.wait(60)
     assert report["refer_to"] and f"op@127.0.0.1:{operator_port}" in report["refer_to"], report

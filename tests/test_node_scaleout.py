@@ -17,10 +17,11 @@ from node_fixtures import node_env, wait_until
 from postgres import PostgresServer
 from raw_sip import RawSipCaller
 from sip_caller import REPO, free_sip_port, run_peer, start_peer, start_service
+from store_fixtures import listed_calls
 
 from callbot.config import Settings
 from callbot.node.status import read_status
-from callbot.store import TicketStore
+from callbot.store import open_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 HOSTS = ("127.0.0.2", "127.0.0.3")
@@ -71,10 +72,10 @@ def test_the_edge_dispatches_to_workers_on_two_hosts_sharing_postgresql(
         assert all(status is not None and status.answered >= 1 for status in statuses), statuses  # both hosts took calls
         assert sum(status.answered for status in statuses if status) == 3
 
-        store = TicketStore.open(Settings(data_dir=tmp_path / "api", database_url=database_url), migrate=False)
+        store = open_store(Settings(data_dir=tmp_path / "api", database_url=database_url), migrate=False)
         try:
             def filed() -> list:
-                calls = [c for c in store.list_calls(limit=50).items
+                calls = [c for c in listed_calls(store, limit=50)
                          if c.call_id in {dialog.call_id, *(r["call_id"] for r in reports)}]
                 return calls if len(calls) == 3 and all(c.ticket_number and c.ended_at for c in calls) else []
 

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
-from store_fixtures import draft, store_settings
+from store_fixtures import audit_entries, draft, listed_calls, read_ticket, recording_of, store_settings
 from typer.testing import CliRunner
 
 from callbot.cli import app
 from callbot.config import Settings
 from callbot.recording import StereoRecorder, recording_path_of, repair_wav
 from callbot.recovery import recover_any_dead_calls, recover_worker_calls
-from callbot.store import TicketStore
+from callbot.store import Store, open_store
 from callbot.store.models import AuditEntry, Ticket
 from callbot.types import Outcome, TicketDraft
 
@@ -70,8 +70,8 @@ class WorkerProcess:
             stream.close()  # type: ignore[union-attr]
 
 
-def _call(store: TicketStore, call_id: str):  # type: ignore[no-untyped-def]
-    return next(c for c in store.list_calls(limit=500).items if c.call_id == call_id)
+def _call(store: Store, call_id: str):  # type: ignore[no-untyped-def]
+    return next(c for c in listed_calls(store, limit=500) if c.call_id == call_id)
 
 
 def _header_frames(path: Path) -> int:
@@ -81,8 +81,8 @@ def _header_frames(path: Path) -> int:
         return struct.unpack("<I", handle.read(4))[0] // 4
 
 
-def _tickets_per_call(store: TicketStore) -> dict[str, int]:
-    with Session(store.engine) as session:
+def _tickets_per_call(store: Store) -> dict[str, int]:
+    with Session(store.database.engine) as session:
         counts: dict[str, int] = {}
         for ticket in session.exec(select(Ticket)).all():
             counts[ticket.call_id] = counts.get(ticket.call_id, 0) + 1
@@ -105,12 +105,12 @@ def test_a_killed_worker_s_calls_each_get_one_partial_ticket_when_it_restarts(
     for path in recordings.values():  # the killed writer never wrote the sizes: players see no audio
         assert _header_frames(path) == 0 and path.stat().st_size > 44 + 2.9 * 8000 * 4
 
-    store = TicketStore.open(settings)  # the worker's next incarnation
+    store = open_store(settings)  # the worker's next incarnation
     report = recover_worker_calls(store, settings)
     assert report is not None and len(report.recovered) == 3 and report.closed == 3 and report.repaired == 3
     for spec in CALLS:
         call = _call(store, spec["call_id"])
-        detail = store.get_ticket(call.ticket_number)
+        detail = read_ticket(store, call.ticket_number)
         ticket, answers = detail.ticket, spec["answers"]
         assert ticket.outcome == "partial" and ticket.reason == "crashed", ticket
         assert ticket.name == answers.get("name") and ticket.address_text == answers.get("address")
@@ -121,7 +121,7 @@ def test_a_killed_worker_s_calls_each_get_one_partial_ticket_when_it_restarts(
         assert 2.9 <= (call.ended_at - call.started_at).total_seconds() <= 3.1  # the recording's length
         with wave.open(str(recordings[spec["call_id"]])) as played:  # the stdlib's strict reader plays it
             assert played.getnchannels() == 2 and played.getnframes() == 3 * 8000
-        assert store.recording_path(call.id) == recordings[spec["call_id"]]
+        assert recording_of(store, call.id) == recordings[spec["call_id"]]
 
     again = recover_worker_calls(store, settings)
     assert again is not None and again.recovered == [] and again.closed == 0 and again.repaired == 0
@@ -140,19 +140,19 @@ def test_recovery_never_touches_a_call_live_in_another_process(
     live = WorkerProcess(settings, [{"call_id": "live@a", "answers": {"name": "Lê Văn Cường"}}])
     try:
         other_settings = settings.model_copy(update={"worker_id": "b"})
-        other = TicketStore.open(other_settings)
+        other = open_store(other_settings)
         started = recover_worker_calls(other, other_settings)  # another worker starting on the same database
         assert started is not None and started.recovered == [] and started.left_live == 1
         command = CliRunner().invoke(app, ["tickets", "recover"])  # its heartbeat is fresh
         assert command.exit_code == 0 and "1 live call(s) left alone" in command.output, command.output
         with caplog.at_level(logging.ERROR):  # a second process wrongly given the same worker id
-            same = TicketStore.open(settings)
+            same = open_store(settings)
             assert recover_worker_calls(same, settings).recovered == []  # type: ignore[union-attr]
         assert "worker id a is also used by pid" in caplog.text
         call = _call(other, "live@a")
         assert call.ended_at is None and call.ticket_number is None  # untouched
         live.finish()  # the call ends as it would have: its own ticket, no crash reason
-        ticket = other.get_ticket(_call(other, "live@a").ticket_number).ticket
+        ticket = read_ticket(other, _call(other, "live@a").ticket_number).ticket
         assert ticket.name == "Lê Văn Cường" and ticket.reason is None
     finally:
         live.kill()
@@ -162,7 +162,7 @@ def test_recovery_never_touches_a_call_live_in_another_process(
     WorkerProcess(gone_settings, [{"call_id": "gone@c", "answers": {}}]).kill()
     assert recover_any_dead_calls(other, settings).recovered == []  # 60 s without a heartbeat: not yet
     _wait_for(lambda: recover_any_dead_calls(other, settings, stale_after_s=1).recovered)
-    assert other.get_ticket(_call(other, "gone@c").ticket_number).ticket.reason == "crashed"
+    assert read_ticket(other, _call(other, "gone@c").ticket_number).ticket.reason == "crashed"
     assert _tickets_per_call(other) == {"live@a": 1, "gone@c": 1}
     for store in (other, same):
         store.close()
@@ -174,23 +174,23 @@ def test_a_call_s_own_filing_replaces_a_ticket_recovery_filed_too_early(
     ``tickets recover`` files that call as crashed, the call's own ticket (and the number read to the caller)
     still wins when it reaches the database."""
     settings = store_settings(request, tmp_path, "sqlite", worker_id="slow")
-    store = TicketStore.open(settings)
+    store = open_store(settings)
     recover_worker_calls(store, settings)
-    store.start_call(call_id="slow@x", caller_id=None, locale="vi", started_at=datetime.now(UTC))
-    store.save_draft(call_id="slow@x", draft=TicketDraft("slow@x", "vi", Outcome.partial, name="Phạm Văn Dũng"))
-    command = TicketStore.open(settings.model_copy(update={"worker_id": "cli"}))
+    store.call_log.start_call(call_id="slow@x", caller_id=None, locale="vi", started_at=datetime.now(UTC))
+    store.call_log.save_draft(call_id="slow@x", draft=TicketDraft("slow@x", "vi", Outcome.partial, name="Phạm Văn Dũng"))
+    command = open_store(settings.model_copy(update={"worker_id": "cli"}))
     recovered: list[str] = []
     _wait_for(lambda: recovered.extend(recover_any_dead_calls(command, settings, stale_after_s=0.01).recovered)
               or recovered)  # as soon as its last heartbeat is older than that
     command.close()
     [early] = recovered
-    assert store.get_ticket(early).ticket.reason == "crashed"
-    number = store.file_ticket(draft=draft("slow@x"))  # the call's own, complete ticket
-    ticket = store.get_ticket(number).ticket
+    assert read_ticket(store, early).ticket.reason == "crashed"
+    number = store.call_log.file_ticket(draft=draft("slow@x"))  # the call's own, complete ticket
+    ticket = read_ticket(store, number).ticket
     assert ticket.reason is None and ticket.outcome == "complete" and ticket.name == "Nguyễn Văn An"
     assert _tickets_per_call(store) == {"slow@x": 1}
-    assert {a.field for a in store.audit_log(action="ticket.refile")} >= {"reason", "outcome", "name"}
-    with Session(store.engine) as session:
+    assert {a.field for a in audit_entries(store, action="ticket.refile")} >= {"reason", "outcome", "name"}
+    with Session(store.database.engine) as session:
         assert session.exec(select(AuditEntry).where(AuditEntry.action == "ticket.refile")).first() is not None
     store.close()
 
@@ -200,11 +200,11 @@ def test_recovery_waits_for_the_database_when_it_is_down_at_start(request: pytes
     settings = store_settings(request, tmp_path, "sqlite", worker_id="w")
     WorkerProcess(settings, CALLS[1:2]).kill()
     (tmp_path / "db").rename(tmp_path / "db-away")
-    store = TicketStore.open(settings, check_interval_s=0.2)
+    store = open_store(settings, check_interval_s=0.2)
     assert recover_worker_calls(store, settings) is None  # nothing to do until the database answers
     (tmp_path / "db-away").rename(tmp_path / "db")
     _wait_for(lambda: _call(store, "mid-address@x").ticket_number is not None)
-    assert store.get_ticket(_call(store, "mid-address@x").ticket_number).ticket.name == "Nguyễn Văn An"
+    assert read_ticket(store, _call(store, "mid-address@x").ticket_number).ticket.name == "Nguyễn Văn An"
     store.close()
 
 
@@ -220,10 +220,10 @@ def test_unfiled_drafts_are_imported_once_and_unreadable_ones_kept_aside(request
     (unfiled / "lost_1.json").write_text(json.dumps(record), encoding="utf-8")
     (unfiled / "torn.json").write_text('{"draft": {"call_id": "x"', encoding="utf-8")
     (unfiled / "no-call.json").write_text('{"draft": {"name": "Võ Thị Em"}}', encoding="utf-8")
-    store = TicketStore.open(settings)
+    store = open_store(settings)
     report = recover_any_dead_calls(store, settings)
     [number] = report.imported
-    ticket = store.get_ticket(number).ticket
+    ticket = read_ticket(store, number).ticket
     assert ticket.call_id == "lost/1" and ticket.name == "Võ Thị Em" and ticket.outcome == "complete"
     assert ticket.reason == "unfiled" and ticket.category == "essential_supplies"
     assert sorted(report.bad_unfiled) == ["no-call.json", "torn.json"]

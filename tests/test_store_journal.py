@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.exc import OperationalError
-from store_fixtures import draft, file_call, store_settings
+from store_fixtures import draft, file_call, listed_calls, read_call, read_ticket, store_settings
 
-from callbot.store import TicketStore
+from callbot.store import Store, open_store
 from callbot.store.numbers import is_valid_ticket_number
 
 
-def _assert_all_stored(store: TicketStore, filed: dict[str, str]) -> None:
+def _assert_all_stored(store: Store, filed: dict[str, str]) -> None:
     for call_id, number in filed.items():
-        detail = store.get_ticket(number)
+        detail = read_ticket(store, number)
         assert detail.ticket.call_id == call_id
         assert [t.speaker for t in detail.turns] == ["bot", "caller"]
         assert detail.call is not None and detail.call.outcome == "complete"
@@ -28,23 +28,23 @@ def _assert_all_stored(store: TicketStore, filed: dict[str, str]) -> None:
 
 def test_sqlite_file_unreachable_then_back(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     settings = store_settings(request, tmp_path, "sqlite")
-    store = TicketStore.open(settings, retry_interval_s=0.0)  # try the database again on every use
+    store = open_store(settings, retry_interval_s=0.0)  # try the database again on every use
     before = file_call(store, "before")
     db_dir, hidden = tmp_path / "db", tmp_path / "db-away"
     db_dir.rename(hidden)  # the database file is unreachable (as root, permissions would not stop us)
     try:
         with pytest.raises(OperationalError):
-            store.get_ticket(before)
+            read_ticket(store, before)
         filed = {f"down-{i}": file_call(store, f"down-{i}") for i in range(3)}
         assert all(is_valid_ticket_number(n) for n in filed.values())
-        assert store.file_ticket(draft=draft("down-0")) == filed["down-0"]  # idempotent while journaled
+        assert store.call_log.file_ticket(draft=draft("down-0")) == filed["down-0"]  # idempotent while journaled
         journal_files = list((settings.data_dir / "journal").glob("*.jsonl"))
         assert len(journal_files) == 3
         ops = [json.loads(line)["op"] for line in journal_files[0].read_text().splitlines()]
         assert ops == ["start_call", "add_turn", "add_turn", "file_ticket", "finish_call"]
     finally:
         hidden.rename(db_dir)
-    assert store.file_ticket(draft=draft("down-0")) == filed["down-0"]  # first use replays that call...
+    assert store.call_log.file_ticket(draft=draft("down-0")) == filed["down-0"]  # first use replays that call...
     after = file_call(store, "after")  # ...and the background check the rest, off the calls' threads
     _wait_for(lambda: list((settings.data_dir / "journal").glob("*.jsonl")) == [], timeout=10)
     _assert_all_stored(store, {**filed, "before": before, "after": after})
@@ -54,14 +54,14 @@ def test_sqlite_file_unreachable_then_back(request: pytest.FixtureRequest, tmp_p
 def test_after_a_failure_the_database_is_left_alone_for_a_moment(request: pytest.FixtureRequest,
                                                                   tmp_path: Path) -> None:
     settings = store_settings(request, tmp_path, "sqlite")
-    store = TicketStore.open(settings, retry_interval_s=0.5)
+    store = open_store(settings, retry_interval_s=0.5)
     journal = settings.data_dir / "journal"
     (tmp_path / "db").rename(tmp_path / "db-away")
     filed = {"first": file_call(store, "first")}
     (tmp_path / "db-away").rename(tmp_path / "db")
     filed["second"] = file_call(store, "second")  # within the retry interval: journaled without trying
     assert len(list(journal.glob("*.jsonl"))) == 2
-    assert store.free_operator() is None  # no database attempt either
+    assert store.call_log.free_operator() is None  # no database attempt either
     time.sleep(0.6)
     filed["third"] = file_call(store, "third")  # the first use after the interval goes to the database...
     _wait_for(lambda: list(journal.glob("*.jsonl")) == [], timeout=10)  # ...and the journal follows
@@ -71,13 +71,13 @@ def test_after_a_failure_the_database_is_left_alone_for_a_moment(request: pytest
 
 def test_journal_is_replayed_at_open(request: pytest.FixtureRequest, tmp_path: Path) -> None:
     settings = store_settings(request, tmp_path, "sqlite")
-    TicketStore.open(settings).close()
+    open_store(settings).close()
     (tmp_path / "db").rename(tmp_path / "db-away")
-    down = TicketStore.open(settings)  # opening with the database gone is not fatal
+    down = open_store(settings)  # opening with the database gone is not fatal
     number = file_call(down, "while-down")
     down.close()
     (tmp_path / "db-away").rename(tmp_path / "db")
-    reopened = TicketStore.open(settings)
+    reopened = open_store(settings)
     assert list((settings.data_dir / "journal").glob("*.jsonl")) == []
     _assert_all_stored(reopened, {"while-down": number})
     reopened.close()
@@ -87,7 +87,7 @@ def test_journal_is_replayed_at_open(request: pytest.FixtureRequest, tmp_path: P
 @pytest.mark.slow
 def test_postgres_stopped_mid_filing(request: pytest.FixtureRequest, tmp_path: Path, postgres_server) -> None:
     settings = store_settings(request, tmp_path, "postgres")
-    store = TicketStore.open(settings)
+    store = open_store(settings)
     filed: dict[str, str] = {}
     errors: list[BaseException] = []
     stop_filing = threading.Event()
@@ -116,7 +116,7 @@ def test_postgres_stopped_mid_filing(request: pytest.FixtureRequest, tmp_path: P
     stop_filing.set()
     worker.join(30)
     assert not errors, errors
-    store.replay_journal()
+    store.call_log.replay_journal()
     assert list((settings.data_dir / "journal").glob("*.jsonl")) == []
     _assert_all_stored(store, filed)
     store.close()
@@ -158,40 +158,40 @@ def _poison(journal_dir: Path, call_id: str, line: str) -> None:
 def test_malformed_lines_are_kept_aside_and_block_nothing(request: pytest.FixtureRequest, tmp_path: Path,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     settings = store_settings(request, tmp_path, "sqlite")
-    TicketStore.open(settings).close()
+    open_store(settings).close()
     journal_dir = settings.data_dir / "journal"
     for name, line in BAD_LINES.items():
         _poison(journal_dir, f"{name}@x", line)
     # a call journaled while the database was away, with a bad line in its middle: the rest of it still counts
     (tmp_path / "db").rename(tmp_path / "db-away")
-    down = TicketStore.open(settings)
-    down.start_call(call_id="mixed@x", caller_id=None, locale="vi", started_at=datetime.now(UTC))
+    down = open_store(settings)
+    down.call_log.start_call(call_id="mixed@x", caller_id=None, locale="vi", started_at=datetime.now(UTC))
     _poison(journal_dir, "mixed@x", BAD_LINES["missing fields"].replace("poison@x", "mixed@x"))
     intruder = ('{"call_id":"intruder@x","op":"finish_call","outcome":"partial",'
                 '"ended_at":"2026-01-01T00:00:00+00:00"}')
     _poison(journal_dir, "mixed@x", intruder)  # valid, but another call's line in this call's file
-    down.add_turn(call_id="mixed@x", speaker="caller", text="nguyễn văn an", confidence=0.9, start=0, end=1,
+    down.call_log.add_turn(call_id="mixed@x", speaker="caller", text="nguyễn văn an", confidence=0.9, start=0, end=1,
                   kind="speech")
-    mixed = down.file_ticket(draft=draft("mixed@x"))
+    mixed = down.call_log.file_ticket(draft=draft("mixed@x"))
     down.close()
     (tmp_path / "db-away").rename(tmp_path / "db")
 
     with caplog.at_level(logging.INFO):
-        store = TicketStore.open(settings)  # the opening replay meets every bad line
+        store = open_store(settings)  # the opening replay meets every bad line
         number = file_call(store, "next@x")  # and later store calls work as ever
-    assert store.get_ticket(number).ticket.call_id == "next@x"
-    detail = store.get_ticket(mixed)
+    assert read_ticket(store, number).ticket.call_id == "next@x"
+    detail = read_ticket(store, mixed)
     assert [t.text for t in detail.turns] == ["nguyễn văn an"]
     assert list(journal_dir.glob("*.jsonl")) == []
-    assert store.journal.quarantined == store.journal.quarantined_lines() == len(BAD_LINES) + 2
+    assert store.call_log.journal.quarantined == store.call_log.journal.quarantined_lines() == len(BAD_LINES) + 2
     kept = [json.loads(line) for path in (journal_dir / "quarantine").glob("*.jsonl")
             for line in path.read_text(encoding="utf-8").splitlines()]
     assert sorted(k["line"] for k in kept) == sorted([*BAD_LINES.values(), BAD_LINES["missing fields"].replace(
         "poison@x", "mixed@x"), intruder])  # kept verbatim for a person to look at
-    assert len(store.replayed.bad_lines) == len(BAD_LINES) + 2
-    assert "call intruder@x op finish_call: call id differs from the file's call" in store.replayed.bad_lines
-    assert "call poison@x op add_turn: text: missing; confidence: missing" in "|".join(store.replayed.bad_lines)
-    assert "call unknown@x op drop_everything: op: union_tag_invalid" in store.replayed.bad_lines
+    assert len(store.call_log.replayed.bad_lines) == len(BAD_LINES) + 2
+    assert "call intruder@x op finish_call: call id differs from the file's call" in store.call_log.replayed.bad_lines
+    assert "call poison@x op add_turn: text: missing; confidence: missing" in "|".join(store.call_log.replayed.bad_lines)
+    assert "call unknown@x op drop_everything: op: union_tag_invalid" in store.call_log.replayed.bad_lines
     assert "Nguyễn" not in caplog.text and "09123" not in caplog.text  # logged by call id and operation only
     assert oct((journal_dir / "quarantine").stat().st_mode & 0o777) == "0o700"
     store.close()
@@ -200,7 +200,7 @@ def test_malformed_lines_are_kept_aside_and_block_nothing(request: pytest.Fixtur
 def test_a_line_the_database_refuses_is_kept_aside_and_the_rest_of_the_call_replays(
         request: pytest.FixtureRequest, tmp_path: Path, backend: str) -> None:
     settings = store_settings(request, tmp_path, backend)
-    store = TicketStore.open(settings)
+    store = open_store(settings)
     started = datetime.now(UTC).isoformat()
     journal_dir = settings.data_dir / "journal"
     # valid by the journal's schema, refused by the database: PostgreSQL refuses a NUL in text (SQLite stores
@@ -212,11 +212,11 @@ def test_a_line_the_database_refuses_is_kept_aside_and_the_rest_of_the_call_repl
                                                   "confidence": None, "start": 0, "end": 1, "kind": "speech"}))
     _poison(journal_dir, "refused@x", json.dumps({"call_id": "refused@x", "op": "finish_call",
                                                   "outcome": "partial", "ended_at": started}))
-    report = store.replay_journal()
+    report = store.call_log.replay_journal()
     assert report.replayed_calls == 1 and report.remaining_calls == 0
-    [call] = store.list_calls().items
+    [call] = listed_calls(store)
     assert call.call_id == "refused@x" and call.outcome == "partial"
-    turns = store.get_call(call.id).turns
+    turns = read_call(store, call.id).turns
     if backend == "postgres":
         assert turns == [] and len(report.bad_lines) == 1 and "refused by the database" in report.bad_lines[0]
     else:
@@ -228,16 +228,16 @@ def test_a_line_the_database_refuses_is_kept_aside_and_the_rest_of_the_call_repl
 def test_journal_is_replayed_in_the_background_when_the_database_returns(request: pytest.FixtureRequest,
                                                                           tmp_path: Path) -> None:
     settings = store_settings(request, tmp_path, "sqlite")
-    store = TicketStore.open(settings, check_interval_s=0.2)
+    store = open_store(settings, check_interval_s=0.2)
     (tmp_path / "db").rename(tmp_path / "db-away")
     filed = {f"idle-{i}": file_call(store, f"idle-{i}") for i in range(3)}
-    assert len(store.journal.pending_calls()) == 3
+    assert len(store.call_log.journal.pending_calls()) == 3
     (tmp_path / "db-away").rename(tmp_path / "db")
-    _wait_for(lambda: not store.journal.pending_calls(), timeout=10)  # no call touched the store meanwhile
+    _wait_for(lambda: not store.call_log.journal.pending_calls(), timeout=10)  # no call touched the store meanwhile
     _assert_all_stored(store, filed)
-    assert store.replayed.replayed_calls == 3
+    assert store.call_log.replayed.replayed_calls == 3
     store.close()
-    assert not store.maintenance._thread.is_alive()  # stopped with the store
+    assert not store.call_log.maintenance._thread.is_alive()  # stopped with the store
 
 
 @pytest.mark.postgres
@@ -249,7 +249,7 @@ def test_postgres_back_with_no_new_calls_tickets_reach_it_within_10_s(
     from callbot.api import create_app
 
     settings = store_settings(request, tmp_path, "postgres")
-    store = TicketStore.open(settings)  # the shipped intervals: check every 2 s
+    store = open_store(settings)  # the shipped intervals: check every 2 s
     client = TestClient(create_app(settings, store))
     postgres_server.stop()
     try:
@@ -274,7 +274,7 @@ def test_lines_appended_by_another_process_during_replays_are_never_lost(request
     import sys
 
     settings = store_settings(request, tmp_path, "sqlite")
-    store = TicketStore.open(settings)
+    store = open_store(settings)
     turns = 300
     writer = subprocess.Popen([sys.executable, "-c", (
         "import sys; from pathlib import Path; from callbot.store.journal import TicketJournal\n"
@@ -286,12 +286,12 @@ def test_lines_appended_by_another_process_during_replays_are_never_lost(request
         " 'start': i, 'end': i + 1, 'kind': 'speech'})\n"
     ), str(settings.data_dir / "journal"), str(turns)])
     try:
-        while writer.poll() is None or store.journal.pending_files():
-            store.replay_journal()
+        while writer.poll() is None or store.call_log.journal.pending_files():
+            store.call_log.replay_journal()
     finally:
         writer.wait(60)
     assert writer.returncode == 0
-    [call] = store.list_calls().items
-    texts = [t.text for t in store.get_call(call.id).turns]
+    [call] = listed_calls(store)
+    texts = [t.text for t in read_call(store, call.id).turns]
     assert texts == [str(i) for i in range(turns)]  # every line, once, in order
     store.close()

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from api_fixtures import tone_wav
 from sqlmodel import select
-from store_fixtures import draft, file_call
+from store_fixtures import audit_entries, draft, file_call, read_ticket
 
-from callbot.store import TicketStore
-from callbot.store.models import Ticket
+from callbot.store import Store, stats
+from callbot.store.models import Ticket, utcnow
+from callbot.store.retention import RetentionReport, apply_retention
 
 DAYS = 30
 
@@ -23,7 +24,12 @@ def _age(path: Path, days: float) -> Path:
     return path
 
 
-def _recorded_call(store: TicketStore, call_id: str, age_days: float) -> tuple[str, Path, list[Path]]:
+def retain(store: Store, actor: str) -> RetentionReport:
+    with store.session() as session:
+        return apply_retention(session, settings=store.settings, days=DAYS, actor=actor, now=utcnow())
+
+
+def _recorded_call(store: Store, call_id: str, age_days: float) -> tuple[str, Path, list[Path]]:
     """A call as the service leaves it on disk: a stereo recording, two answer clips in the call's folder,
     turns with text and word timings, and a ticket filed (back then) with the clips."""
     recordings = store.settings.data_dir / "recordings"
@@ -31,7 +37,7 @@ def _recorded_call(store: TicketStore, call_id: str, age_days: float) -> tuple[s
     recording = _age(tone_wav(recordings / f"{call_id}.wav", seconds=2.0), age_days)
     clips = [_age(tone_wav(recordings / call_id / f"{slot}.wav", seconds=0.5), age_days) for slot in ("name", "need")]
     number = file_call(store, call_id, started_at=started)
-    store.finish_call(call_id=call_id, outcome="complete", ended_at=started, recording_path=recording)
+    store.call_log.finish_call(call_id=call_id, outcome="complete", ended_at=started, recording_path=recording)
     with store.session() as session:  # filed when the call happened, not now
         ticket = session.exec(select(Ticket).where(Ticket.number == number)).one()
         ticket.clips, ticket.created_at = [str(c) for c in clips], started
@@ -40,7 +46,7 @@ def _recorded_call(store: TicketStore, call_id: str, age_days: float) -> tuple[s
     return number, recording, clips
 
 
-def test_retention_removes_what_is_older_than_the_limit(store: TicketStore) -> None:
+def test_retention_removes_what_is_older_than_the_limit(store: Store) -> None:
     old_number, old_recording, old_clips = _recorded_call(store, "old-call", age_days=40)
     new_number, new_recording, new_clips = _recorded_call(store, "new-call", age_days=1)
     recordings = store.settings.data_dir / "recordings"
@@ -49,7 +55,7 @@ def test_retention_removes_what_is_older_than_the_limit(store: TicketStore) -> N
     live = tone_wav(recordings / "live-call.wav", seconds=0.5)  # a call in progress: linked to nothing yet
     _age(new_recording, 50)  # an old file still linked to a young call stays
 
-    report = store.apply_retention(days=DAYS, actor="cli:retention")
+    report = retain(store, actor="cli:retention")
 
     assert (report.recordings, report.clips, report.clip_tickets, report.transcripts, report.orphans) == (1, 2, 1, 1, 2)
     assert report.turns == 2 and report.missing == 0
@@ -58,17 +64,18 @@ def test_retention_removes_what_is_older_than_the_limit(store: TicketStore) -> N
     assert not (recordings / "old-call").exists() and not (recordings / "ghost-call").exists()  # emptied folders
     assert live.exists() and new_recording.exists() and all(c.exists() for c in new_clips)
 
-    old, new = store.get_ticket(old_number), store.get_ticket(new_number)
-    assert old.clips == [] and old.call is not None and not old.call.has_recording
+    old, new = read_ticket(store, old_number), read_ticket(store, new_number)
+    assert old.clips == [] and old.call is not None and old.call.recording_path is None
     assert [(t.text, t.words) for t in old.turns] == [("", None), ("", None)]
     assert old.ticket.name == "Nguyễn Văn An"  # the ticket itself is the case record: it stays
-    assert len(new.clips) == 2 and new.call is not None and new.call.has_recording
+    assert len(new.clips) == 2 and new.call is not None and new.call.recording_path == str(new_recording)
     assert [t.text for t in new.turns] == ["Xin chào, xin cho biết họ tên", "nguyễn văn an"] and new.turns[1].words
     # turns stay with their kind and latency, so the statistics of those days still add up
-    stats = store.stats(since=datetime.now(UTC) - timedelta(days=41), until=datetime.now(UTC))
-    assert stats.calls_total == 2 and stats.turn_latency.count == 2
+    with store.session() as session:
+        figures = stats.call_stats(session, since=datetime.now(UTC) - timedelta(days=41), until=datetime.now(UTC))
+    assert figures.calls_total == 2 and figures.turn_latency.count == 2
 
-    actions = [(e.action, e.target_id, e.old_value, e.new_value) for e in store.audit_log(limit=50)
+    actions = [(e.action, e.target_id, e.old_value, e.new_value) for e in audit_entries(store, limit=50)
                if e.actor == "cli:retention"]
     assert ("clips.delete", old_number, "2", "0") in actions
     assert ("transcript.delete", "old-call", "2", None) in actions
@@ -79,22 +86,22 @@ def test_retention_removes_what_is_older_than_the_limit(store: TicketStore) -> N
     assert summary[3] == ("recordings=1 clips=2 (tickets=1) transcripts=1 (turns=2) orphans=2 "
                           "already_missing=0")
 
-    again = store.apply_retention(days=DAYS, actor="cli:retention")  # nothing left to do: nothing counted
+    again = retain(store, actor="cli:retention")  # nothing left to do: nothing counted
     assert (again.recordings, again.clips, again.transcripts, again.orphans) == (0, 0, 0, 0)
 
 
-def test_retention_survives_files_already_gone(store: TicketStore) -> None:
+def test_retention_survives_files_already_gone(store: Store) -> None:
     number, recording, clips = _recorded_call(store, "gone-call", age_days=40)
     recording.unlink()
     clips[0].unlink()
-    report = store.apply_retention(days=DAYS, actor="admin")
+    report = retain(store, actor="admin")
     assert (report.recordings, report.clips, report.missing) == (1, 2, 2)
-    assert store.get_ticket(number).clips == [] and not clips[1].exists()
+    assert read_ticket(store, number).clips == [] and not clips[1].exists()
 
 
-def test_retention_keeps_everything_younger(store: TicketStore) -> None:
+def test_retention_keeps_everything_younger(store: Store) -> None:
     number, recording, clips = _recorded_call(store, "young", age_days=5)
-    store.file_ticket(draft=draft("no-files"))
-    report = store.apply_retention(days=DAYS, actor="admin")
+    store.call_log.file_ticket(draft=draft("no-files"))
+    report = retain(store, actor="admin")
     assert (report.recordings, report.clips, report.transcripts, report.orphans) == (0, 0, 0, 0)
-    assert recording.exists() and all(c.exists() for c in clips) and len(store.get_ticket(number).clips) == 2
+    assert recording.exists() and all(c.exists() for c in clips) and len(read_ticket(store, number).clips) == 2

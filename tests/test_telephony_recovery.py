@@ -20,7 +20,7 @@ import pytest
 from sqlmodel import Session, select
 
 from callbot.config import Settings
-from callbot.store import TicketStore
+from callbot.store import Store, open_store
 from callbot.store.models import Call
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,6 +28,7 @@ from conftest import espeak_wav
 from postgres import free_port
 from processes import wait_for_http
 from sip_caller import REPO, ServiceProcess, run_peer, start_peer, start_service
+from store_fixtures import listed_calls, read_ticket, recording_of
 from test_telephony_scripted import ANSWERS
 
 pytestmark = pytest.mark.slow
@@ -36,15 +37,15 @@ HOLD = ["until_speech:20", "until_quiet:0.8"]  # the greeting and the first ques
 PATIENT = {"CALLBOT_NO_INPUT_TIMEOUT_S": "90"}  # a silent caller stays at its question until the kill
 
 
-def _store(data_dir: Path, database_url: str | None = None) -> TicketStore:
-    return TicketStore.open(Settings(data_dir=data_dir, database_url=database_url), migrate=False)
+def _store(data_dir: Path, database_url: str | None = None) -> Store:
+    return open_store(Settings(data_dir=data_dir, database_url=database_url), migrate=False)
 
 
 def _calls(data_dir: Path, database_url: str | None = None) -> list[Call]:
     """Every call row, with what was written ahead (draft, clips) and its owner."""
     store = _store(data_dir, database_url)
     try:
-        with Session(store.engine) as session:
+        with Session(store.database.engine) as session:
             return list(session.exec(select(Call).order_by(Call.id)).all())
     finally:
         store.close()
@@ -66,10 +67,10 @@ def _kill_9(service: ServiceProcess) -> None:
     service.process.wait(30)
 
 
-def _ticket(store: TicketStore, call: Call):  # type: ignore[no-untyped-def]
-    public = next(c for c in store.list_calls(limit=500).items if c.call_id == call.call_id)
+def _ticket(store: Store, call: Call):  # type: ignore[no-untyped-def]
+    public = next(c for c in listed_calls(store, limit=500) if c.call_id == call.call_id)
     assert public.ticket_number, f"call {call.call_id} has no ticket"
-    return public, store.get_ticket(public.ticket_number)
+    return public, read_ticket(store, public.ticket_number)
 
 
 def _plays(path: Path) -> float:
@@ -128,7 +129,7 @@ def test_kill_9_mid_name_mid_address_and_mid_need_each_call_gets_one_partial_tic
             assert clips == ["name.wav", "address.wav"][: len(call.clips or [])], clips
             assert detail.ticket.needs_transcription  # record-only: the clips are the captured slots
             assert public.outcome == "partial" and public.ended_at is not None
-            recording = store.recording_path(public.id)
+            recording = recording_of(store, public.id)
             assert recording is not None and _plays(recording) > 5.0
         store.close()
     finally:
@@ -141,7 +142,7 @@ def test_kill_9_mid_name_mid_address_and_mid_need_each_call_gets_one_partial_tic
                              capture_output=True, env={**os.environ, "CALLBOT_DATA_DIR": str(data)}, timeout=120)
     assert command.returncode == 0 and "0 crashed call(s) filed" in command.stdout, command.stdout + command.stderr
     store = _store(data)
-    numbers = [c.ticket_number for c in store.list_calls(limit=500).items]
+    numbers = [c.ticket_number for c in listed_calls(store, limit=500)]
     assert len(numbers) == 3 and all(numbers)  # one ticket per call, no more
     store.close()
 
@@ -184,7 +185,7 @@ def test_slot_values_captured_as_text_survive_a_kill_9(tmp_path: Path, espeak: s
         assert ticket.ward_name == "Phường Hai Bà Trưng" and ticket.province_code == "01"
         assert ticket.need_text is None
         assert [t.text for t in detail.turns if t.speaker == "caller"] == [ANSWERS["name"], ANSWERS["address"]]
-        assert _plays(store.recording_path(_ticket(store, call)[0].id)) > 5.0  # type: ignore[arg-type]
+        assert _plays(recording_of(store, _ticket(store, call)[0].id)) > 5.0  # type: ignore[arg-type]
         store.close()
     finally:
         assert restarted.stop() == 0, restarted.log()[-3000:]
@@ -205,7 +206,7 @@ def test_a_poisoned_journal_line_blocks_no_call(tmp_path: Path) -> None:
             _wait_for(lambda: any(c.call_id == report["call_id"] and c.ended_at for c in _calls(data)),
                       "the call's ticket", alive=service)
         store = _store(data)
-        assert all(c.ticket_number for c in store.list_calls().items) and len(store.list_calls().items) == 2
+        assert all(c.ticket_number for c in listed_calls(store)) and len(listed_calls(store)) == 2
         store.close()
         _wait_for(lambda: not list((data / "journal").glob("*.jsonl")), "the bad line set aside", alive=service)
         assert "journal: malformed line kept aside" in service.log() and "poison@x op add_turn" in service.log()
@@ -282,7 +283,7 @@ def test_a_worker_never_recovers_another_worker_s_live_call(tmp_path: Path, post
         [call] = _calls(tmp_path / "a", url)
         assert call.ended_at is None and call.worker_id == "a"  # untouched: still live on worker a
         store = _store(tmp_path / "a", url)
-        assert store.list_calls().items[0].ticket_number is None
+        assert listed_calls(store)[0].ticket_number is None
     finally:
         assert worker_a.stop() == 0, worker_a.log()[-3000:]  # its owner winds it up and files it
     _, detail = _ticket(store, call)

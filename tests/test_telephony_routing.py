@@ -15,12 +15,13 @@ import httpx
 import pytest
 
 from callbot.config import Settings
-from callbot.store import TicketStore
+from callbot.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from node_fixtures import wait_until
 from processes import wait_for_http
 from sip_caller import REPO, free_sip_port, run_peer, start_peer, start_service
+from store_fixtures import listed_calls, set_operator
 from test_telephony_sip import ticket_of
 
 pytestmark = pytest.mark.slow
@@ -45,9 +46,9 @@ def test_front_door_redirects_to_a_free_operator_and_answers_when_busy(tmp_path:
         assert redirected["redirect_to"] is not None and "op@127.0.0.1" in redirected["redirect_to"], redirected
         assert redirected["connected"], redirected  # connected to the operator, not the bot
 
-        store = TicketStore.open(Settings(data_dir=service.data_dir), migrate=False)
+        store = open_store(Settings(data_dir=service.data_dir), migrate=False)
         try:
-            store.set_operator_status(uri=operator_uri, status="busy")  # what the PBX/ACD pushes through the API
+            set_operator(store, uri=operator_uri, status="busy")  # what the PBX/ACD pushes through the API
         finally:
             store.close()
         answered = run_peer(
@@ -109,9 +110,9 @@ def test_sigterm_during_a_call_files_its_ticket_and_exits_cleanly(tmp_path: Path
         caller.wait(30)  # long before its 60 s wait is over: the bot hung up
     report = json.loads((tmp_path / "c.json").read_text())
     assert report["connected"] and report["error"] is None, report
-    store = TicketStore.open(Settings(data_dir=service.data_dir), migrate=False)
+    store = open_store(Settings(data_dir=service.data_dir), migrate=False)
     try:
-        calls = [c for c in store.list_calls(limit=50).items if c.call_id == report["call_id"]]
+        calls = [c for c in listed_calls(store, limit=50) if c.call_id == report["call_id"]]
         assert calls and calls[0].ticket_number, calls
     finally:
         store.close()
@@ -143,9 +144,9 @@ def test_callbot_serve_no_edge_runs_the_api_and_answers_calls_in_one_process(tmp
         server.send_signal(signal.SIGTERM)
         server.wait(60)
     assert server.returncode == 0, log_path.read_text()[-3000:]
-    store = TicketStore.open(Settings(data_dir=tmp_path / "data"), migrate=False)
+    store = open_store(Settings(data_dir=tmp_path / "data"), migrate=False)
     try:
-        assert any(c.call_id == report["call_id"] and c.ticket_number for c in store.list_calls(limit=50).items)
+        assert any(c.call_id == report["call_id"] and c.ticket_number for c in listed_calls(store, limit=50))
     finally:
         store.close()
 

@@ -17,22 +17,24 @@ import soundfile
 
 from callbot.audio import read_wav, rms_dbfs
 from callbot.config import Settings
-from callbot.store import TicketStore
+from callbot.store import Store, open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sip_caller import ServiceProcess, run_peer, start_peer, start_service
+from store_fixtures import listed_calls, read_ticket
+from store_fixtures import recording_of as stored_recording
 
 pytestmark = pytest.mark.slow
 
 
-def store_for(service: ServiceProcess) -> TicketStore:
-    return TicketStore.open(Settings(data_dir=service.data_dir), migrate=False)
+def store_for(service: ServiceProcess) -> Store:
+    return open_store(Settings(data_dir=service.data_dir), migrate=False)
 
 
 def calls_of(service: ServiceProcess) -> list:
     store = store_for(service)
     try:
-        return list(store.list_calls(limit=500).items)
+        return list(listed_calls(store, limit=500))
     finally:
         store.close()
 
@@ -45,7 +47,7 @@ def ticket_of(service: ServiceProcess, call_id: str, timeout: float = 20.0):
         if call is not None and call.ticket_number and call.ended_at is not None:
             store = store_for(service)
             try:
-                return store.get_ticket(call.ticket_number)
+                return read_ticket(store, call.ticket_number)
             finally:
                 store.close()
         time.sleep(0.2)
@@ -57,7 +59,7 @@ def recording_of(service: ServiceProcess, call_id: str) -> Path | None:
     call = next(c for c in calls_of(service) if c.call_id == call_id)
     store = store_for(service)
     try:
-        return store.recording_path(call.id)
+        return stored_recording(store, call.id)
     finally:
         store.close()
 

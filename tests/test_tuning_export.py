@@ -1,5 +1,5 @@
 """`callbot fixtures export` on a real recorded call: a CallSession (real Listener, dialogue, espeak-ng prompts,
-SQLite TicketStore, stereo recorder) answered with espeak-ng Vietnamese clips; the recognizer at the ASR edge
+SQLite store, stereo recorder) answered with espeak-ng Vietnamese clips; the recognizer at the ASR edge
 returns each clip's known text (the packaged Korean model cannot understand Vietnamese). The export cuts the
 caller's channel into one WAV per answer and writes a script that replays to the same slots; a supervisor's
 correction turns it into a failing regression case."""
@@ -25,6 +25,7 @@ from test_call_session import (  # noqa: F401  (fixtures: a real call on a real 
     store,
     ticket_of,
 )
+from store_fixtures import audit_entries, change_ticket
 from test_tuning_eval import callbot, report_of
 from typer.testing import CliRunner
 
@@ -61,12 +62,12 @@ def test_export_of_a_recorded_call_replays_to_the_same_slots(
     out = tmp_path / "export"
     refused = CliRunner().invoke(app, ["fixtures", "export", ticket.number, "-o", str(out)])
     assert refused.exit_code == 2 and "not approved for tuning" in refused.output and not out.exists()
-    ticket_store.update_ticket(ticket.number, TicketUpdate(approved_for_tuning=True), actor="supervisor")
+    change_ticket(ticket_store, ticket.number, TicketUpdate(approved_for_tuning=True), actor="supervisor")
     exported = CliRunner().invoke(
         app, ["fixtures", "export", format_ticket_number(ticket.number), "-o", str(out)]
     )
     assert exported.exit_code == 0, exported.output
-    [logged] = ticket_store.audit_log(action="fixture.export")
+    [logged] = audit_entries(ticket_store, action="fixture.export")
     assert (logged.actor, logged.target_id) == ("cli", ticket.number)
     assert "personal data" in exported.output and "this machine" in exported.output
     script_path = out / f"ticket-{ticket.number}.yaml"
@@ -104,7 +105,7 @@ def test_export_of_a_recorded_call_replays_to_the_same_slots(
     assert all(t["speech"] for t in report["results"][0]["audio_turns"])  # every cut holds speech
 
     # a supervisor corrects the name: exported again, the case now fails on exactly that slot
-    ticket_store.update_ticket(ticket.number, TicketUpdate(name="Nguyễn Văn Anh"), actor="supervisor")
+    change_ticket(ticket_store, ticket.number, TicketUpdate(name="Nguyễn Văn Anh"), actor="supervisor")
     corrected = CliRunner().invoke(app, ["fixtures", "export", ticket.number, "-o", str(tmp_path / "again")])
     assert corrected.exit_code == 0, corrected.output
     rerun = report_of(callbot("eval", "--json", "--asr", "reference", tmp_path / "again" / script_path.name))

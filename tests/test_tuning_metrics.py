@@ -22,12 +22,12 @@ from callbot.eval.metrics import (
     char_errors,
     edit_distance,
     normalize_text,
-    percentile,
     word_errors,
 )
 from callbot.eval.report import CaseResult, Check, EvalReport
 from callbot.eval.runner import run_case
 from callbot.eval.script import load_eval_file
+from callbot.measures import percentile
 from callbot.types import Transcript
 
 

@@ -15,10 +15,10 @@ import uvicorn
 from api_fixtures import PASSWORD, tone_wav
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from postgres import free_port
-from store_fixtures import draft, store_settings
+from store_fixtures import audit_entries, draft, read_ticket, store_settings
 
 from callbot.api import create_app
-from callbot.store import Role, TicketStore
+from callbot.store import Role, Store, open_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -34,7 +34,7 @@ TURNS = [("bot", "Xin chào, đây là tổng đài tự động. Xin cho biết
 @dataclass
 class LiveSite:
     url: str
-    store: TicketStore
+    store: Store
     number: str
     screenshots: Path
 
@@ -42,22 +42,22 @@ class LiveSite:
 @pytest.fixture
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveSite]:
     settings = store_settings(request, tmp_path, "sqlite")
-    store = TicketStore.open(settings)
+    store = open_store(settings)
     store.accounts.create_user(username="lan", password=PASSWORD, role=Role.supervisor)
     store.accounts.create_user(username="kỹ sư", password=PASSWORD, role=Role.engineer)
     recording = tone_wav(tmp_path / "rec.wav", seconds=8.0)
-    store.start_call(call_id="b1", caller_id="0912345678", locale="vi", started_at=datetime.now(UTC))
+    store.call_log.start_call(call_id="b1", caller_id="0912345678", locale="vi", started_at=datetime.now(UTC))
     for speaker, text, confidence, start, end, kind in TURNS:
         words = None
         if speaker == "caller":
             words = [{"word": w, "start": start, "end": end, "confidence": confidence if i == 0 else 0.95}
                      for i, w in enumerate(text.split())]
-        store.add_turn(call_id="b1", speaker=speaker, text=text, confidence=confidence, start=start, end=end,
-                       kind=kind, words=words, latency_ms=420.0 if speaker == "bot" else None)
-    number = store.file_ticket(draft=draft("b1"), recording_path=recording)
-    store.finish_call(call_id="b1", outcome="complete", ended_at=datetime.now(UTC))
-    store.file_ticket(draft=draft("b2", name="Trần Thị Bình", category="emergency", ward_code="26506",
-                                  province_code="79"))
+        store.call_log.add_turn(call_id="b1", speaker=speaker, text=text, confidence=confidence, start=start, end=end,
+                                kind=kind, words=words, latency_ms=420.0 if speaker == "bot" else None)
+    number = store.call_log.file_ticket(draft=draft("b1"), recording_path=recording)
+    store.call_log.finish_call(call_id="b1", outcome="complete", ended_at=datetime.now(UTC))
+    store.call_log.file_ticket(draft=draft("b2", name="Trần Thị Bình", category="emergency", ward_code="26506",
+                                           province_code="79"))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -129,7 +129,7 @@ def test_review_a_call_end_to_end(site: LiveSite, browser: Browser) -> None:
     page.wait_for_function("() => Math.abs(document.getElementById('player').currentTime - 4.0) < 0.5")
     # however chromium's player asks for the audio (whole, ranges, seeks), each answer with audio is audited
     audio_answers = [r for r in responses if "/recording" in r.url and r.status in (200, 206)]
-    views = site.store.audit_log(action="recording.view")
+    views = audit_entries(site.store, action="recording.view")
     assert audio_answers and len(views) == len(audio_answers) and {v.actor for v in views} == {"lan"}
     print(f"chromium: {len(audio_answers)} recording responses with audio, {len(views)} audit entries")
 
@@ -138,7 +138,7 @@ def test_review_a_call_end_to_end(site: LiveSite, browser: Browser) -> None:
     page.click("#save")
     page.wait_for_url(f"{site.url}/tickets/{site.number}?saved=1")
     expect(page.locator("input[name=name]")).to_have_value("Nguyễn Văn Ân")
-    ticket = site.store.get_ticket(site.number).ticket  # persisted in the database
+    ticket = read_ticket(site.store, site.number).ticket  # persisted in the database
     assert ticket.name == "Nguyễn Văn Ân" and ticket.status.value == "in_progress"
     expect(page.locator("#history li")).to_have_count(2)
     page.screenshot(path=str(site.screenshots / "call.png"), full_page=True)
@@ -147,8 +147,8 @@ def test_review_a_call_end_to_end(site: LiveSite, browser: Browser) -> None:
     page.click("#save")
     page.wait_for_url(f"{site.url}/tickets/{site.number}?saved=1")
     expect(page.locator("#approved-for-tuning")).to_be_checked()
-    approved = site.store.get_ticket(site.number).ticket
-    assert approved.approved_for_tuning and approved.tuning_approved_by == "lan"
+    approved = read_ticket(site.store, site.number).ticket
+    assert approved.tuning_approved_at is not None and approved.tuning_approved_by == "lan"
 
     page.click("#nav-dashboard")
     expect(page.locator("svg.chart")).to_have_count(4)

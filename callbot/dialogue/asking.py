@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from callbot.dialogue.context import PolicyContext, Step
-from callbot.dialogue.lexicon import SLOTS
 from callbot.dialogue.need import NeedReading
-from callbot.dialogue.state import AddressValue, DialogueState, Question, SlotValue
+from callbot.dialogue.state import AddressValue, DialogueState, SlotValue
 from callbot.dialogue.text import words
-from callbot.types import Ask, Speak
+from callbot.types import Ask, Question, Slot, Speak
+
+CONFIRMATIONS = (Question.check, Question.readback)  # answered yes or no: the audio side's "confirm"
 
 
 def speak(ctx: PolicyContext, key: str, **values: object) -> Speak:
@@ -19,23 +20,23 @@ def speak(ctx: PolicyContext, key: str, **values: object) -> Speak:
 def ask(state: DialogueState, ctx: PolicyContext, question: Question, key: str, **values: object) -> Step:
     question_ask = Ask(
         text=ctx.prompts.text(key, **values),
-        slot={"check": "confirm", "readback": "confirm"}.get(question, question),
+        slot="confirm" if question in CONFIRMATIONS else question.value,
         key=key,
         phrases=_phrases(state, ctx, question),
-        end_silence_ms=ctx.config.address_end_silence_ms if question in ("address", "ward") else None,
+        end_silence_ms=ctx.config.address_end_silence_ms if question.slot == Slot.address else None,
     )
     return replace(state, question=question, last_prompt=question_ask), [question_ask]
 
 
 def ask_readback(state: DialogueState, ctx: PolicyContext, key: str | None = None) -> Step:
     """The read-back covers every slot; an anonymous caller hears that no name is kept."""
-    assert state.address is not None and state.need is not None and state.filled("name")
+    assert state.address is not None and state.need is not None and state.filled(Slot.name)
     if key is None:
         key = "readback_anonymous" if state.anonymous else "readback"
     return ask(
         state,
         ctx,
-        "readback",
+        Question.readback,
         key,
         name=state.name or "",
         address=state.address.spoken(),
@@ -45,14 +46,14 @@ def ask_readback(state: DialogueState, ctx: PolicyContext, key: str | None = Non
 
 def _phrases(state: DialogueState, ctx: PolicyContext, question: Question) -> tuple[str, ...] | None:
     """A grammar where the answers are few: yes/no, which part, the wards of the province."""
-    if question in ("check", "readback"):
+    if question in CONFIRMATIONS:
         return ctx.lexicon.yes_no_phrases()
-    if question == "which_slot":
+    if question == Question.which_slot:
         return (
-            tuple(p for slot in SLOTS for p in ctx.lexicon.slot_words[slot].phrases)
+            tuple(p for slot in Slot for p in ctx.lexicon.slot_words[slot].phrases)
             + ctx.lexicon.yes_no_phrases()
         )
-    if question == "ward":
+    if question == Question.ward:
         pending = state.pending_address
         if pending is not None and pending.ambiguous:  # the answer is one of the candidates' provinces
             return tuple(
@@ -69,7 +70,7 @@ def _phrases(state: DialogueState, ctx: PolicyContext, question: Question) -> tu
     return None
 
 
-def prompt_key(ctx: PolicyContext, question: str, attempt: int) -> str:
+def prompt_key(ctx: PolicyContext, question: Question, attempt: int) -> str:
     """reprompt_<question>_<n>, falling back to the last one written, then to ask_<question>."""
     for n in range(attempt, 0, -1):
         key = f"reprompt_{question}_{n}"
