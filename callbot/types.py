@@ -224,6 +224,8 @@ class Speak:
     text: str
     key: str | None = None
     barge_in: bool = True
+    cached: bool = False  # the same text for many calls (a campaign's message): kept in the prompt cache
+    recording: str | None = None  # a WAV played instead of the text (a campaign's recorded message)
 
 
 @dataclass(frozen=True, slots=True)
