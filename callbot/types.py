@@ -5,7 +5,8 @@ Dialogue -> audio/telephony/store: decisions (``Speak``, ``Ask``, ``FileTicket``
 ASR -> everyone: ``Transcript`` with ``Word`` timings.
 Dialogue -> store: ``TicketDraft``.
 Vocabulary: ``Slot``, ``Question``, ``Escalation``, ``Outcome``, ``Category``, ``Priority`` (the form and its
-ticket), ``TurnKind`` and ``Speaker`` (a call's turns), ``OperatorStatus`` and ``OverflowMode`` (telephony).
+ticket), ``TurnKind`` and ``Speaker`` (a call's turns), ``OperatorStatus`` and ``OverflowMode`` (telephony),
+``ContactStatus`` and ``CampaignState`` (outbound campaigns).
 Every one that is stored or serialised is a str enum: its values are what the database, the journal, the API
 and the settings hold.
 """
@@ -139,6 +140,28 @@ class OverflowMode(StrEnum):
     # the PBX sends only the calls its operators cannot take
     front_door = "front-door"
     overflow_target = "overflow-target"
+
+
+class ContactStatus(StrEnum):
+    """A campaign contact's state (``callbot.campaign``): pending until it is final."""
+
+    pending = "pending"  # will be called (first attempt, or a retry once its delay has passed)
+    confirmed = "confirmed"  # pressed 1 (or said yes): heard the message
+    answered_no_confirm = "answered_no_confirm"  # answered, never confirmed (silent, hung up, asked for a person)
+    machine = "machine"  # an answering machine or voicemail greeted
+    busy = "busy"
+    no_answer = "no_answer"
+    failed = "failed"
+    do_not_call = "do_not_call"  # on the do-not-call list: never dialled
+    outside_window = "outside_window"  # due, waiting for the calling window to open (not final)
+
+
+class CampaignState(StrEnum):
+    created = "created"  # not started yet
+    running = "running"  # the node's dialers (or `callbot campaign run`) call it
+    paused = "paused"
+    cancelled = "cancelled"
+    finished = "finished"  # every contact is final
 
 
 @dataclass(slots=True)

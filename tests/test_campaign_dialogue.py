@@ -7,10 +7,9 @@ import pytest
 
 from callbot.call.effects import SimulatedCall, SimulatedEffects
 from callbot.campaign.dialogue import Message, NotificationDialogue, NotifyContext, spoken_reply
-from callbot.campaign.schedule import ContactStatus
 from callbot.config import Settings
 from callbot.dialogue import DialogueResources
-from callbot.types import Ask, DtmfInput, FinalTranscript, Hangup, NoInput, Speak
+from callbot.types import Ask, ContactStatus, DtmfInput, FinalTranscript, Hangup, NoInput, Speak
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import pytest
 
 from callbot.campaign.schedule import (
     CallingWindow,
-    ContactStatus,
     DueCandidate,
     Pace,
     RetryPolicy,
@@ -21,6 +20,7 @@ from callbot.campaign.schedule import (
     plan_claims,
     sip_outcome,
 )
+from callbot.types import ContactStatus
 
 HCM = "Asia/Ho_Chi_Minh"  # UTC+7, no daylight saving
 
@@ -102,12 +102,14 @@ def test_due_contacts_pace_and_caps() -> None:
         (3, ContactStatus.pending, now + timedelta(seconds=60)),  # its retry delay has not passed
         (4, ContactStatus.pending, None),
     )
-    pace = Pace(concurrency=10, cps=1.0)
+    pace = Pace(concurrency=10, cps=2.0)
     plan = plan_claims(pool, window=window, pace=pace, in_flight=0, free_slots=4, next_dial_at=None, now=now)
-    assert plan.claim == (1, 4)  # never-called first; at most two starts (one missed slot of credit) at 1/s
-    assert plan.next_dial_at == now + timedelta(seconds=1)
+    assert plan.claim == (1, 4)  # never-called first; a burst of at most cps (2) starts
+    assert plan.next_dial_at == now + timedelta(seconds=0.5)
+    slow = plan_claims(pool, window=window, pace=Pace(10, 0.5), in_flight=0, free_slots=4, next_dial_at=None, now=now)
+    assert slow.claim == (1,) and slow.next_dial_at == now + timedelta(seconds=2)
     later = plan_claims(pool, window=window, pace=pace, in_flight=2, free_slots=4, next_dial_at=plan.next_dial_at,
-                        now=now + timedelta(seconds=0.5))
+                        now=now + timedelta(seconds=0.4))
     assert later.claim == () and later.next_dial_at == plan.next_dial_at  # the cps limit holds the next start
     fast = Pace(concurrency=3, cps=100)
     capped = plan_claims(pool, window=window, pace=fast, in_flight=2, free_slots=4, next_dial_at=None, now=now)

@@ -12,12 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from callbot.campaign.schedule import ContactStatus
 from callbot.dialogue.lexicon import Lexicon
 from callbot.dialogue.text import words
 from callbot.prompts import PromptSet
-from callbot.types import Ask, CallerEvent, Decision, DtmfInput, EndCall, FinalTranscript, Hangup, NoInput
-from callbot.types import RecordedAnswer, Speak, Transfer, TransferResult
+from callbot.types import Ask, CallerEvent, ContactStatus, Decision, DtmfInput, EndCall, FinalTranscript, Hangup
+from callbot.types import NoInput, RecordedAnswer, Speak, Transfer, TransferResult
 
 MENU_RETRIES = 1  # the menu is said again once after silence or an unclear answer, then the call ends
 MAX_PLAYS = 3  # the message is played at most this often (2 afterwards only says the menu again)

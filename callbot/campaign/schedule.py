@@ -8,36 +8,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
-from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from callbot.types import ContactStatus
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_WINDOW = "08:00-17:00"
 DEFAULT_DAYS = "mon-fri"
-
-
-class ContactStatus(StrEnum):
-    pending = "pending"  # will be called (first attempt, or a retry once its delay has passed)
-    confirmed = "confirmed"  # pressed 1 (or said yes): heard the message
-    answered_no_confirm = "answered_no_confirm"  # answered, never confirmed (silent, hung up, talked to someone)
-    machine = "machine"  # an answering machine or voicemail greeted
-    busy = "busy"
-    no_answer = "no_answer"
-    failed = "failed"
-    do_not_call = "do_not_call"  # on the do-not-call list: never dialled
-    outside_window = "outside_window"  # due, waiting for the calling window to open (not final)
-
-
 FINAL_STATUSES = frozenset(set(ContactStatus) - {ContactStatus.pending, ContactStatus.outside_window})
 RETRYABLE = (ContactStatus.busy, ContactStatus.no_answer, ContactStatus.failed)
-
-
-class CampaignState(StrEnum):
-    created = "created"  # not started yet
-    running = "running"  # the node's dialers (or `campaign run`) call it
-    paused = "paused"
-    cancelled = "cancelled"
-    finished = "finished"  # every contact is final
 
 
 class ScheduleError(ValueError):
@@ -78,7 +57,7 @@ def parse_window(text: str) -> tuple[time, time]:
     h1, m1, h2, m2 = map(int, match.groups())
     if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
         raise ScheduleError(f"window: {text!r} is not a time of day")
-    start, end = time(h1, m1), time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
+    start, end = time(h1, m1), time.max if h2 == 24 else time(h2, m2)
     if end <= start:
         raise ScheduleError(f"window: {text!r} ends before it starts (calls across midnight are not made)")
     return start, end
@@ -113,8 +92,14 @@ class CallingWindow:
                 return opening.astimezone(moment.tzinfo)
         raise AssertionError("a window with at least one day opens within a week")
 
+    @property
+    def hours(self) -> str:
+        """``08:00-17:00`` (an end of day given as 24:00 stays 24:00)."""
+        end = "24:00" if self.end == time.max else f"{self.end:%H:%M}"
+        return f"{self.start:%H:%M}-{end}"
+
     def describe(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M} {format_days(self.days)} ({self.zone.key})"
+        return f"{self.hours} {format_days(self.days)} ({self.zone.key})"
 
 
 # --- retries -------------------------------------------------------------------------------------------
@@ -218,14 +203,16 @@ def plan_claims(candidates: Sequence[DueCandidate], *, window: CallingWindow, pa
                 free_slots: int, next_dial_at: datetime | None, now: datetime) -> ClaimPlan:
     """Which contacts to dial now. Due: never called or its retry delay passed, and ``now`` in the window.
     At most ``pace.concurrency - in_flight`` (the campaign's cap, node-wide) and ``free_slots`` (this
-    process's room), and no faster than ``pace.cps``: a start may use the credit of at most one missed slot."""
+    process's room), and no faster than ``pace.cps``: a token bucket refilled at ``cps`` holding at most one
+    second's worth, so a burst never exceeds ``cps`` calls (one call when ``cps`` < 1)."""
     due = [c for c in candidates if c.next_attempt_at is None or c.next_attempt_at <= now]
     if not window.contains(now):
         waiting = tuple(c.contact_id for c in due if c.status != ContactStatus.outside_window)
         return ClaimPlan((), waiting, (), next_dial_at)
     reopened = tuple(c.contact_id for c in candidates if c.status == ContactStatus.outside_window)
     room = min(free_slots, pace.concurrency - in_flight, len(due))
-    base = max(next_dial_at or now - pace.gap, now - pace.gap)
+    credit = max(timedelta(0), timedelta(seconds=1) - pace.gap)
+    base = max(next_dial_at or now - credit, now - credit)
     if room <= 0 or base > now:
         return ClaimPlan((), (), reopened, next_dial_at)
     count = min(room, 1 + int((now - base) / pace.gap))
