@@ -249,6 +249,7 @@ class Speak:
     barge_in: bool = True
     cached: bool = False  # the same text for many calls (a campaign's message): kept in the prompt cache
     recording: str | None = None  # a WAV played instead of the text (a campaign's recorded message)
+    locale: str | None = None  # said in this language rather than the call's (a campaign's message)
 
 
 @dataclass(frozen=True, slots=True)

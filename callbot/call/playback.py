@@ -195,7 +195,8 @@ class Playback:
     def _synthesize(self, job: SpeechJob) -> None:
         framer = Framer(self.frame_bytes)
         decision = job.decision
-        chunks = self.speech.stream(decision.text, locale=self.locale, rate=self.rate, key=decision.key,
+        locale = (decision.locale if isinstance(decision, Speak) else None) or self.locale
+        chunks = self.speech.stream(decision.text, locale=locale, rate=self.rate, key=decision.key,
                                     cancel=job.cancel, **_audio_source(decision))
         for chunk in chunks:
             if not self._queue_frames(job, framer.frames(chunk)):

@@ -129,7 +129,8 @@ def _say(ctx: NotifyContext, key: str) -> Speak:
 
 def _play(state: NotifyState, ctx: NotifyContext) -> Step:
     message = ctx.message
-    said = Speak(message.text, None, barge_in=False, cached=message.recording is None, recording=message.recording)
+    said = Speak(message.text, None, barge_in=False, cached=message.recording is None, recording=message.recording,
+                 locale=message.locale)
     state, menu = _menu(replace(state, plays=state.plays + 1), ctx, "campaign_menu")
     return state, [said, *menu]
 
