@@ -207,7 +207,7 @@ class CallRecord:
 
 
 class BotCall(pj.Call):
-    def __init__(self, endpoint: SipEndpoint, account: pj.Account, call_id: int) -> None:
+    def __init__(self, endpoint: SipEndpoint, account: pj.Account, call_id: int = pj.PJSUA_INVALID_ID) -> None:
         super().__init__(account, call_id)
         self.endpoint = endpoint
         self.record: CallRecord | None = None
@@ -380,7 +380,7 @@ class SipEndpoint:
         result: Future = Future()
         with self._dials_lock:
             self._dials_pending += 1
-        if not self._run_on_sip_thread(lambda: self._dial(request, handler, result)):
+        if not self._run_on_sip_thread(lambda: self._dial_or_fail(request, handler, result)):
             with self._dials_lock:
                 self._dials_pending -= 1
             result.set_exception(NotDialled("the SIP endpoint is stopping"))
@@ -755,9 +755,17 @@ class SipEndpoint:
         except Exception:
             log.exception("the dialer failed on the end of %s", record.incoming.call_id)
 
-    def _dial(self, request: OutboundCall, handler: OutboundHandler, result: Future) -> None:
+    def _dial_or_fail(self, request: OutboundCall, handler: OutboundHandler, result: Future) -> None:
         with self._dials_lock:
             self._dials_pending -= 1
+        try:
+            self._dial(request, handler, result)
+        except Exception as exc:
+            if not result.done():
+                result.set_exception(SipError(f"the call could not be placed: {exc!r}"))
+            raise
+
+    def _dial(self, request: OutboundCall, handler: OutboundHandler, result: Future) -> None:
         account = self._outbound_account
         if account is None:
             result.set_exception(SipError("outbound calls need CALLBOT_OUTBOUND_PROXY"))
