@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import espeak_wav
+from tests.support.speech import espeak_wav
 
 from callbot.audio import Frame, frames_of, read_wav
 from callbot.campaign.amd import AmdConfig, Answerer, AnsweringMachineDetector

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
+from tests.support.ports import free_sip_port
+
 SIP_DIR = REPO / "sip"
 KAMAILIO = "/usr/sbin/kamailio"
 
@@ -51,12 +53,6 @@ def write_rtp_pcap(path: Path, pcm8k: bytes, *, payload_type: int = 0) -> Path:
 
 
 # --- sipp callees --------------------------------------------------------------------------------------------
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
 class SippCallee:
     scenario: str
@@ -76,8 +72,8 @@ class SippCallee:
 
 def start_callee(scenario: str, workdir: Path, *extra: str) -> SippCallee:
     """``sip/<scenario>`` as a UAS on a free loopback port, run in ``workdir`` (where greeting.pcap is)."""
-    port = free_udp_port()
-    media_port = free_udp_port()
+    port = free_sip_port()
+    media_port = free_sip_port()
     log = workdir / f"{Path(scenario).stem}-{port}.log"
     command = ["sipp", "-sf", str(SIP_DIR / scenario), "-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", str(port),
                "-mp", str(media_port), "-nostdin", "-aa", *extra]
@@ -179,7 +175,7 @@ def start_pbx(directory: Path, routes: dict[str, int]) -> TestPbx:
     """A Kamailio proxy on a free port routing each national number (the request user) to ``routes[number]``
     (a callee's port on 127.0.0.1); any other number gets 404."""
     directory.mkdir(parents=True, exist_ok=True)
-    port = free_udp_port()
+    port = free_sip_port()
     lines = [f'    if ($rU == "{number}") {{\n        $du = "sip:127.0.0.1:{target}";\n    }} else'
              for number, target in routes.items()]
     routing = "\n".join(lines) + ' {\n        sl_send_reply("404", "Not Found");\n        exit;\n    }' if lines else ""
@@ -198,7 +194,7 @@ def start_pbx(directory: Path, routes: dict[str, int]) -> TestPbx:
 
 
 def _answers_options(port: int) -> bool:
-    probe_port = free_udp_port()
+    probe_port = free_sip_port()
     request = (f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{probe_port};branch=z9hG4bK"
                f"{time.monotonic_ns()}\r\nFrom: <sip:probe@127.0.0.1>;tag=1\r\nTo: <sip:127.0.0.1:{port}>\r\n"
                f"Call-ID: probe-{time.monotonic_ns()}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"

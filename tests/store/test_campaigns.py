@@ -8,7 +8,6 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from store_fixtures import backend, store  # noqa: F401  (fixtures)
 
 from callbot.campaign.contacts import parse_contacts
 from callbot.campaign.schedule import CallingWindow, Pace, RetryPolicy, RetryRule
