@@ -748,6 +748,8 @@ class SipEndpoint:
         outbound = record.outbound
         assert outbound is not None
         connected = time.monotonic() - record.answered_at if record.answered_at is not None else 0.0
+        if outbound.timed_out and record.answered_at is None and (status is None or status < 300):
+            status = 487  # our CANCEL ended the INVITE; pjsua reports the CANCEL's own 200 as the last status
         end = OutboundEnd(status_code=status, ringing=outbound.ringing, timed_out=outbound.timed_out,
                           answered=record.answered_at is not None, connected_s=connected)
         try:

@@ -38,10 +38,30 @@ def ulaw(pcm: bytes) -> bytes:
 def write_rtp_pcap(path: Path, pcm8k: bytes, *, payload_type: int = 0) -> Path:
     """``pcm8k`` (PCM16 at 8 kHz) as RTP/PCMU packets of 20 ms in a pcap (Ethernet/IPv4/UDP), as sipp plays it."""
     payload = ulaw(pcm8k)
+    packets = [(payload_type, index == 0, index * 160, payload[offset:offset + 160])
+               for index, offset in enumerate(range(0, len(payload) - 159, 160))]
+    return _write_pcap(path, packets)
+
+
+# pjsua2 offers telephone-event with this payload type (pjmedia's PJMEDIA_RTP_PT_TELEPHONE_EVENTS); the callee
+# scenarios answer with the offered one, and the key they press must use it too.
+PJSUA_TELEPHONE_EVENT_PT = 120
+
+
+def write_dtmf_pcap(path: Path, digit: str, *, payload_type: int = PJSUA_TELEPHONE_EVENT_PT) -> Path:
+    """One key as RFC 2833 telephone-events (120 ms of updates, then the end packet three times) in a pcap."""
+    event = "0123456789*#".index(digit)
+    packets = [(payload_type, step == 0, 0, struct.pack(">BBH", event, 10, (step + 1) * 160)) for step in range(6)]
+    packets += [(payload_type, False, 0, struct.pack(">BBH", event, 0x80 | 10, 960))] * 3
+    return _write_pcap(path, packets)
+
+
+def _write_pcap(path: Path, packets: list[tuple[int, bool, int, bytes]]) -> Path:
+    """RTP packets (payload type, marker, timestamp, payload), one each 20 ms, as a pcap of Ethernet/IPv4/UDP."""
     out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
-    for index, offset in enumerate(range(0, len(payload) - 159, 160)):
-        rtp = struct.pack(">BBHII", 0x80, payload_type | (0x80 if index == 0 else 0), index & 0xFFFF, index * 160,
-                          0x1234ABCD) + payload[offset:offset + 160]
+    for index, (payload_type, marker, timestamp, payload) in enumerate(packets):
+        rtp = struct.pack(">BBHII", 0x80, payload_type | (0x80 if marker else 0), index & 0xFFFF, timestamp,
+                          0x1234ABCD) + payload
         udp = struct.pack(">HHHH", 40000, 6000, 8 + len(rtp), 0) + rtp
         ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), index & 0xFFFF, 0, 64, 17, 0,
                          bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])) + udp
@@ -71,12 +91,13 @@ class SippCallee:
 
 
 def start_callee(scenario: str, workdir: Path, *extra: str) -> SippCallee:
-    """``sip/<scenario>`` as a UAS on a free loopback port, run in ``workdir`` (where greeting.pcap is)."""
+    """``sip/<scenario>`` as a UAS on a free loopback port, run in ``workdir`` (where greeting.pcap and dtmf1.pcap are)."""
     port = free_sip_port()
     media_port = free_sip_port()
     log = workdir / f"{Path(scenario).stem}-{port}.log"
     command = ["sipp", "-sf", str(SIP_DIR / scenario), "-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", str(port),
-               "-mp", str(media_port), "-nostdin", "-aa", *extra]
+               "-mp", str(media_port), "-nostdin", "-aa",
+               "-trace_msg", "-message_file", str(log.with_suffix(".messages")), *extra]
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=workdir, stdout=output, stderr=subprocess.STDOUT)
     time.sleep(0.2)
@@ -207,3 +228,49 @@ def _answers_options(port: int) -> bool:
             return sock.recv(4096).startswith(b"SIP/2.0 200")
         except OSError:
             return False
+
+
+def write_greeting_pcap(workdir: Path, seconds: float = 20.0) -> Path:
+    """``workdir/greeting.pcap``: an answering machine's greeting, ``seconds`` of espeak-ng speech without a pause
+    (no punctuation, so no sentence breaks), as RTP/PCMU for sip/uas_machine.xml."""
+    from callbot.audio import read_wav
+    from tests.support.speech import espeak_wav
+
+    words = "you have reached the voice mailbox of the district office please leave your name and number after the tone"
+    speech = read_wav(espeak_wav(workdir / "greeting.wav", words, "en", rate=8000, speed=170)).pcm
+    repeats = int(seconds * 16000 // len(speech)) + 1
+    return write_rtp_pcap(workdir / "greeting.pcap", (speech * repeats)[: int(seconds * 16000)])
+
+
+@dataclass
+class Callees:
+    """One sipp process per behaviour, the test PBX routing a number to each."""
+
+    by_kind: dict[str, SippCallee]
+    pbx: TestPbx
+
+    def stop(self) -> None:
+        self.pbx.stop()
+        for callee in self.by_kind.values():
+            callee.stop()
+
+
+CALLEE_SCENARIOS = {"confirm": "uas_confirm.xml", "silent": "uas_silent.xml", "machine": "uas_machine.xml",
+                    "busy": "uas_busy.xml", "no_answer": "uas_no_answer.xml"}
+
+
+def start_callees(workdir: Path, numbers: dict[str, str]) -> Callees:
+    """A sipp callee per kind (``numbers``: national number -> kind) behind a test PBX."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    write_greeting_pcap(workdir)
+    write_dtmf_pcap(workdir / "dtmf1.pcap", "1")
+    by_kind: dict[str, SippCallee] = {}
+    try:
+        for kind in sorted(set(numbers.values())):
+            by_kind[kind] = start_callee(CALLEE_SCENARIOS[kind], workdir)
+        pbx = start_pbx(workdir / "pbx", {number: by_kind[kind].port for number, kind in numbers.items()})
+    except BaseException:
+        for callee in by_kind.values():
+            callee.stop()
+        raise
+    return Callees(by_kind, pbx)
