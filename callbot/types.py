@@ -14,6 +14,7 @@ and the settings hold.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum, StrEnum
 from typing import Literal, Union
 
@@ -96,6 +97,7 @@ class Question(StrEnum):
     check = "check"
     readback = "readback"
     which_slot = "which_slot"
+    lookup = "lookup"  # the 8 digits of a ticket whose status the caller wants read (keypad 9 at the greeting)
 
     @property
     def slot(self) -> Slot | None:
@@ -236,7 +238,21 @@ class RecordedAnswer:
     seconds: float = 0.0
 
 
-CallerEvent = Union[FinalTranscript, DtmfInput, NoInput, Hangup, TicketFiled, TransferResult, RecordedAnswer]
+@dataclass(frozen=True, slots=True)
+class TicketLookedUp:
+    """The runtime's answer to ``LookupTicket``: what a caller may hear of the ticket, or why nothing.
+    ``found``: status (a ``TicketStatus`` value), the responsible unit's name (None: not assigned), the day of
+    the last update (local); ``not_found``; ``limited`` (too many lookups from this caller); ``failed``."""
+
+    result: Literal["found", "not_found", "limited", "failed"]
+    number: str
+    status: str | None = None
+    unit: str | None = None
+    updated: date | None = None
+
+
+CallerEvent = Union[FinalTranscript, DtmfInput, NoInput, Hangup, TicketFiled, TransferResult, RecordedAnswer,
+                    TicketLookedUp]
 
 
 # --- decisions (dialogue -> audio/telephony/store) ----------------------------------------------------
@@ -282,4 +298,11 @@ class EndCall:
     reason: str = "done"
 
 
-Decision = Union[Speak, Ask, FileTicket, Transfer, EndCall]
+@dataclass(frozen=True, slots=True)
+class LookupTicket:
+    """Read a ticket's status for the caller (8 digits, check digit already valid); answered by ``TicketLookedUp``."""
+
+    number: str
+
+
+Decision = Union[Speak, Ask, FileTicket, Transfer, EndCall, LookupTicket]

@@ -31,7 +31,7 @@ from callbot.campaign.dialogue import Message, NotificationDialogue, NotifyConte
 from callbot.config import Settings
 from callbot.listener import Listener
 from callbot.telephony.contracts import CallControl
-from callbot.types import Ask, ContactStatus, EndCall, Speak, TicketDraft, Transfer
+from callbot.types import Ask, ContactStatus, EndCall, LookupTicket, Speak, TicketDraft, TicketLookedUp, Transfer
 
 log = logging.getLogger(__name__)
 
@@ -293,6 +293,9 @@ class _OutboundEffects:
 
     def transfer(self, decision: Transfer) -> bool:
         return self.session._transfer(decision)
+
+    def lookup_ticket(self, decision: LookupTicket) -> TicketLookedUp:
+        return TicketLookedUp("failed", decision.number)  # the notification dialogue never looks tickets up
 
     def end_call(self, decision: EndCall) -> None:
         self.session._end(decision)
