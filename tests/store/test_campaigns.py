@@ -17,25 +17,10 @@ from callbot.store import do_not_call
 from callbot.store.campaigns import CampaignSpec
 from callbot.store.errors import InvalidChange
 from callbot.store.workers import Owner
+from tests.support.campaigns import create, numbers
 from callbot.types import CampaignState, ContactStatus
 
 MONDAY_9 = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 09:00 in Hồ Chí Minh City
-
-
-def numbers(count: int, first: int = 1) -> str:
-    return "".join(f"09120000{index:02d}\n" for index in range(first, first + count))
-
-
-def create(store: Store, name: str = "flu", csv: str | None = None, *, concurrency: int = 10, cps: float = 100,
-           retry: RetryPolicy | None = None) -> None:
-    parsed = parse_contacts(csv if csv is not None else numbers(5))
-    spec = CampaignSpec(name=name, locale="vi", message_text="Thông báo tiêm chủng.", audio_path=None,
-                        window=CallingWindow.parse("08:00-17:00", "mon-fri"),
-                        retry=retry or RetryPolicy.uniform(2, 300), pace=Pace(concurrency, cps))
-    with store.session() as session:
-        store_campaigns.create_campaign(session, spec=spec, contacts=parsed.contacts, problems=parsed.problems,
-                                        actor="test")
-        store_campaigns.change_state(session, name=name, action="start", actor="test")
 
 
 def claim(store: Store, name: str = "flu", *, now: datetime = MONDAY_9, slots: int = 10, worker: str = "w1",
