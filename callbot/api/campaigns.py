@@ -124,7 +124,7 @@ def _phone(text: str) -> str:
     try:
         return normalize_number(text)
     except InvalidPhoneNumber as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
 
 @api.put("/do-not-call/{number}", response_model=DoNotCallEntry, responses={422: {}})
@@ -181,6 +181,6 @@ async def campaign_action(name: NamePath, request: Request, session: SessionDep,
     check_form_csrf(principal, form)
     action = str(form.get("action", ""))
     if action not in TRANSITIONS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "action: start, pause, resume or cancel")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "action: start, pause, resume or cancel")
     change(session, name, action, principal.name)  # type: ignore[arg-type]
     return RedirectResponse(f"/campaigns/{name}", status_code=status.HTTP_303_SEE_OTHER)
