@@ -9,14 +9,14 @@ import json
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from callbot.api.charts import bar_chart, column_chart
 from callbot.api.deps import CampaignManager, SessionDep, UiCampaignManager
-from callbot.api.routes_api import AUTH_RESPONSES, single_valued_query
+from callbot.api.routes_api import AUTH_RESPONSES, BODY_RESPONSES, Limit, Offset, single_valued_query
 from callbot.api.ui import DISPLAY_ZONE, check_form_csrf, language_of, render
 from callbot.campaign.numbers import InvalidPhoneNumber, normalize_number
 from callbot.campaign.report import contact_row, report_csv, report_json
@@ -31,7 +31,9 @@ api = APIRouter(prefix="/api", tags=["campaigns"], responses=AUTH_RESPONSES,
 pages = APIRouter(include_in_schema=False)
 
 NamePath = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-PhonePath = Annotated[str, Path(max_length=20)]
+# A Vietnamese number in any of its forms, digits only (what callbot.campaign.numbers accepts): 0912345678,
+# +84912345678, 84912345678, 0084912345678, landlines 02xxxxxxxxx.
+PhonePath = Annotated[str, Path(max_length=16, pattern=r"^(\+84|0084|84|0)([35789][0-9]{8}|2[0-9]{9})$")]
 Action = Literal["start", "pause", "resume", "cancel"]
 
 
@@ -94,7 +96,8 @@ def list_campaigns(session: SessionDep, _manager: CampaignManager) -> list[Campa
     return summaries(session)
 
 
-@api.get("/campaigns/{name}/report", responses={200: {"content": {"text/csv": {}}}, 404: {}})
+@api.get("/campaigns/{name}/report", responses={200: {"content": {"text/csv": {}}},
+                                                 404: {"description": "no such campaign"}})
 def campaign_report(name: NamePath, session: SessionDep, _manager: CampaignManager,
                     format: Literal["json", "csv"] = "json") -> Response:
     """The report of `callbot campaign report`: JSON {campaign, state, counts, contacts[]} or CSV."""
@@ -104,7 +107,9 @@ def campaign_report(name: NamePath, session: SessionDep, _manager: CampaignManag
     return Response(content=json.dumps(report_json(report), ensure_ascii=False), media_type="application/json")
 
 
-@api.post("/campaigns/{name}/state", response_model=CampaignSummary, responses={404: {}, 409: {}})
+@api.post("/campaigns/{name}/state", response_model=CampaignSummary,
+          responses={**BODY_RESPONSES, 404: {"description": "no such campaign"},
+                     409: {"description": "not from its current state"}})
 def change_campaign(name: NamePath, body: StateChange, session: SessionDep,
                     manager: CampaignManager) -> CampaignSummary:
     """start | pause | resume | cancel (audit-logged); the node's workers follow within a second."""
@@ -113,8 +118,8 @@ def change_campaign(name: NamePath, body: StateChange, session: SessionDep,
 
 
 @api.get("/do-not-call", response_model=DoNotCallPage)
-def list_do_not_call(session: SessionDep, _manager: CampaignManager, offset: Annotated[int, Query(ge=0)] = 0,
-                     limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> DoNotCallPage:
+def list_do_not_call(session: SessionDep, _manager: CampaignManager, offset: Offset = 0,
+                     limit: Limit = 200) -> DoNotCallPage:
     rows, total = do_not_call.list_numbers(session, offset=offset, limit=limit)
     return DoNotCallPage(items=[DoNotCallEntry(number=r.number, added_by=r.added_by) for r in rows], total=total,
                          offset=offset, limit=limit)
@@ -127,17 +132,18 @@ def _phone(text: str) -> str:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
 
 
-@api.put("/do-not-call/{number}", response_model=DoNotCallEntry, responses={422: {}})
-def add_do_not_call(number: PhonePath, session: SessionDep, manager: CampaignManager) -> DoNotCallEntry:
+@api.put("/do-not-call/{phone}", response_model=DoNotCallEntry,
+         responses={422: {"description": "not a phone number"}})
+def add_do_not_call(phone: PhonePath, session: SessionDep, manager: CampaignManager) -> DoNotCallEntry:
     """Never call this number (any form: 0912..., +84912...); no campaign dials it from now on."""
-    normalized = _phone(number)
+    normalized = _phone(phone)
     do_not_call.add_numbers(session, numbers=[normalized], actor=manager.name)
     return DoNotCallEntry(number=normalized, added_by=manager.name)
 
 
-@api.delete("/do-not-call/{number}", responses={422: {}})
-def remove_do_not_call(number: PhonePath, session: SessionDep, manager: CampaignManager) -> dict[str, bool]:
-    return {"removed": do_not_call.remove_number(session, number=_phone(number), actor=manager.name)}
+@api.delete("/do-not-call/{phone}", responses={422: {"description": "not a phone number"}})
+def remove_do_not_call(phone: PhonePath, session: SessionDep, manager: CampaignManager) -> dict[str, bool]:
+    return {"removed": do_not_call.remove_number(session, number=_phone(phone), actor=manager.name)}
 
 
 # --- pages --------------------------------------------------------------------------------------------

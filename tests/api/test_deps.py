@@ -48,7 +48,7 @@ POLICY: dict[tuple[str, str], frozenset] = {
     ("GET", "/dashboard"): STATS,
     ("GET", "/api/campaigns"): MANAGERS, ("GET", "/api/campaigns/{name}/report"): MANAGERS,
     ("POST", "/api/campaigns/{name}/state"): MANAGERS, ("GET", "/api/do-not-call"): MANAGERS,
-    ("PUT", "/api/do-not-call/{number}"): MANAGERS, ("DELETE", "/api/do-not-call/{number}"): MANAGERS,
+    ("PUT", "/api/do-not-call/{phone}"): MANAGERS, ("DELETE", "/api/do-not-call/{phone}"): MANAGERS,
     ("GET", "/campaigns"): MANAGERS, ("GET", "/campaigns/{name}"): MANAGERS, ("POST", "/campaigns/{name}"): MANAGERS,
 }
 # What a citizen told the bot, and what is filed about them (tests.support.stores.file_call), plus the audio.
@@ -121,9 +121,8 @@ def send(matrix: Matrix, caller: Caller, method: str, template: str) -> Response
     world, store = matrix.world, matrix.world.store
     number = {"/api/tuning/tickets/{number}/fixture": matrix.approved,
               "/api/tickets/{number}/clips/{index}": matrix.clip_ticket}.get(template, world.number)
-    if template.startswith("/api/do-not-call/"):
-        number = "0912000999"
-    path = template.format(number=number, call_id=world.call_id, index=0, uri="sip:101@pbx.local", name="notice")
+    path = template.format(number=number, call_id=world.call_id, index=0, uri="sip:101@pbx.local", name="notice",
+                           phone="0912000999")
     headers = {"Host": "evil.example"}
     cookies: dict[str, str] = {}
     csrf = ""
