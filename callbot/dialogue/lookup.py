@@ -17,7 +17,7 @@ from callbot.dialogue.endings import escalate_operator
 from callbot.dialogue.intents import dtmf_action, wants_operator
 from callbot.dialogue.state import DialogueState
 from callbot.dialogue.text import words
-from callbot.store.numbers import NUMBER_DIGITS, is_valid_ticket_number
+from callbot.ticket_numbers import NUMBER_DIGITS, is_valid_ticket_number
 from callbot.types import Ask, CallerEvent, DtmfInput, FinalTranscript, LookupTicket, NoInput, Question, Slot
 from callbot.types import TicketLookedUp
 
@@ -102,10 +102,11 @@ def _retry(state: DialogueState, ctx: PolicyContext, said: list) -> Step:
 
 
 def _ask_number(state: DialogueState, ctx: PolicyContext, key: str) -> Step:
-    state, asked = ask(state, ctx, Question.lookup, key)
-    keypad = [replace(decision, dtmf_digits=NUMBER_DIGITS) if isinstance(decision, Ask) else decision
-              for decision in asked]
-    return replace(state, last_prompt=keypad[-1]), keypad
+    """The question, keyed with 8 digits (the live call collects them into one answer)."""
+    state, _ = ask(state, ctx, Question.lookup, key)
+    assert state.last_prompt is not None
+    keypad = replace(state.last_prompt, dtmf_digits=NUMBER_DIGITS)
+    return replace(state, last_prompt=keypad), [keypad]
 
 
 def _back_to_form(state: DialogueState) -> DialogueState:
