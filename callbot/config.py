@@ -122,7 +122,7 @@ class Settings(BaseSettings):
     # --- outbound campaigns and status by phone (callbot/campaign/) --------------------------------------------
     # Where campaign calls go: the PBX or SIP trunk (sip:host[:port]); each contact is dialled as sip:NUMBER@host.
     outbound_proxy: str | None = None
-    # The SIP hop calls leave through (a loose route); the node sets its edge here for its workers. None: direct.
+    # A SIP hop campaign calls leave through (a loose route: an SBC before the PBX). None: straight to the proxy.
     outbound_route: str | None = None
     outbound_caller_id: str | None = None  # the From user of campaign calls (e.g. the hotline's number)
     outbound_number_format: Literal["national", "e164"] = "national"  # 0912345678 or +84912345678 on the wire

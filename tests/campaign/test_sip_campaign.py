@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from tests.support import REPO
 from tests.support.callees import Callees, start_callees
 from tests.support.commands import callbot, report_of
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -45,10 +45,12 @@ def run_env(tmp_path: Path, callees: Callees) -> dict[str, str]:
     return env
 
 
-def create_campaign(tmp_path: Path, env: dict[str, str], *extra: str) -> None:
+def create_campaign(tmp_path: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, *extra: str) -> None:
     contacts = tmp_path / "contacts.csv"
     contacts.write_text("".join(f"{number},Citizen {index}\n" for index, number in enumerate(NUMBERS)))
-    os.environ.update(env)  # the CLI below reads the same data directory
+    for key, value in env.items():  # the CLI below reads the same data directory
+        if key.startswith("CALLBOT_"):
+            monkeypatch.setenv(key, value)
     made = callbot("campaign", "create", "notice", "--message", "Lịch tiêm chủng của bạn là thứ hai tuần sau.",
                    "--contacts", contacts, "--window", "00:00-24:00", "--days", "mon-sun", "--max-attempts", "2",
                    "--retry-after", "2", "--concurrency", "5", "--cps", "5", *extra)
@@ -79,48 +81,44 @@ def check_outcomes(result: dict, callees: Callees) -> None:
     assert result["counts"]["confirmed"] == 1 and result["counts"]["pending"] == 0
 
 
-def test_campaign_over_real_sip_gives_each_callee_its_status(tmp_path: Path, callees: Callees) -> None:
-    env = run_env(tmp_path, callees)
-    create_campaign(tmp_path, env)
-    log = tmp_path / "run.log"
+def run_to_the_end(env: dict[str, str], log: Path, timeout: float) -> None:
+    """``callbot campaign run`` until every contact is final (exit 0)."""
     run = start_run(env, log)
     try:
-        assert run.wait(240) == 0, log.read_text()[-4000:]
+        assert run.wait(timeout) == 0, log.read_text()[-4000:]
     finally:
         if run.poll() is None:
             run.kill()
             run.wait()
+
+
+def test_campaign_over_real_sip_gives_each_callee_its_status(tmp_path: Path, callees: Callees,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    env = run_env(tmp_path, callees)
+    create_campaign(tmp_path, env, monkeypatch)
+    run_to_the_end(env, tmp_path / "run.log", 240)
     check_outcomes(report(), callees)
     csv_lines = callbot("campaign", "report", "notice", "--csv").stdout.splitlines()
     assert csv_lines[0] == "number,status,attempts,sip_code,dtmf,duration_s" and len(csv_lines) == 6
 
 
-def test_kill_9_mid_campaign_neither_loses_nor_repeats_a_call(tmp_path: Path, callees: Callees) -> None:
+def test_kill_9_mid_campaign_neither_loses_nor_repeats_a_call(tmp_path: Path, callees: Callees,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     env = run_env(tmp_path, callees)
-    create_campaign(tmp_path, env)
+    create_campaign(tmp_path, env, monkeypatch)
     log = tmp_path / "run.log"
     first = start_run(env, log)
     try:
-        deadline = time.monotonic() + 120
-        while sum(callees.pbx.invites().values()) < 3:  # calls are out (some answered, some ringing)
-            assert first.poll() is None, log.read_text()[-4000:]
-            assert time.monotonic() < deadline, log.read_text()[-4000:]
-            time.sleep(0.1)
+        wait_until(lambda: sum(callees.pbx.invites().values()) >= 3, 120, "three calls out (answered or ringing)",
+                   failed=lambda: None if first.poll() is None else log.read_text()[-4000:])
         first.send_signal(signal.SIGKILL)
-        first.wait()
     finally:
         if first.poll() is None:
             first.kill()
-            first.wait()
+        first.wait()
     at_kill = report()
     assert at_kill["state"] == "running" and at_kill["counts"]["pending"] > 0
-    second = start_run(env, log)
-    try:
-        assert second.wait(300) == 0, log.read_text()[-4000:]
-    finally:
-        if second.poll() is None:
-            second.kill()
-            second.wait()
+    run_to_the_end(env, log, 300)
     result = report()
     dialled = callees.pbx.invites()
     by_number = {contact["number"]: contact for contact in result["contacts"]}
