@@ -18,8 +18,8 @@ from callbot.dialogue.intents import dtmf_action, wants_operator
 from callbot.dialogue.state import DialogueState
 from callbot.dialogue.text import words
 from callbot.ticket_numbers import NUMBER_DIGITS, is_valid_ticket_number
-from callbot.types import Ask, CallerEvent, DtmfInput, FinalTranscript, LookupTicket, NoInput, Question, Slot
-from callbot.types import TicketLookedUp
+from callbot.types import CallerEvent, Decision, DtmfInput, FinalTranscript, LookupTicket, NoInput, Question
+from callbot.types import RecordedAnswer, Slot, TicketLookedUp
 
 MAX_TRIES = 3  # numbers keyed wrong (or not found, or silence) before the bot goes back to the form
 
@@ -55,7 +55,7 @@ def step(state: DialogueState, event: CallerEvent, ctx: PolicyContext) -> Step:
     digits = keyed_digits(event, ctx)
     if digits is not None and is_valid_ticket_number(digits):
         return replace(state, question=None), [LookupTicket(digits)]
-    if isinstance(event, (DtmfInput, FinalTranscript, NoInput)):
+    if isinstance(event, (DtmfInput, FinalTranscript, NoInput, RecordedAnswer)):  # a clip: no digits heard
         return _retry(state.noted("ticket number not valid" if digits else "no ticket number"), ctx, [])
     return state, []
 
@@ -92,7 +92,7 @@ def _answered(state: DialogueState, answer: TicketLookedUp, ctx: PolicyContext) 
     return state, [speak(ctx, key), *asked]
 
 
-def _retry(state: DialogueState, ctx: PolicyContext, said: list) -> Step:
+def _retry(state: DialogueState, ctx: PolicyContext, said: list[Decision]) -> Step:
     tries = state.lookup_tries + 1
     if tries >= MAX_TRIES:
         state, asked = _offer_form(replace(state, lookup_tries=tries), ctx)
