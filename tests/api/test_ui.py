@@ -5,8 +5,6 @@ server)."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,14 +12,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
 from callbot.api import create_app
 from callbot.api.i18n import Catalogue
 from callbot.store import Role, Store, open_store
-from tests.support.api import PASSWORD, ApiWorld, login, tone_wav
-from tests.support.ports import free_port
+from tests.support.api import PASSWORD, ApiWorld, login, served, tone_wav
 from tests.support.stores import audit_entries, draft, read_ticket, store_settings
 
 UI_PAGES = ["/", "/tickets", "/tickets/{number}", "/dashboard", "/tickets?status=new"]
@@ -148,21 +144,10 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveSite]:
     store.call_log.finish_call(call_id="b1", outcome="complete", ended_at=datetime.now(UTC))
     store.call_log.file_ticket(draft=draft("b2", name="Trần Thị Bình", category="emergency", ward_code="26506",
                                            province_code="79"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield LiveSite(url=url, store=store, number=number, screenshots=tmp_path)
+        with served(create_app(settings, store)) as url:
+            yield LiveSite(url=url, store=store, number=number, screenshots=tmp_path)
     finally:
-        server.should_exit = True
-        thread.join(15)
         store.close()
 
 

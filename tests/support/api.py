@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from callbot.api import create_app
 from callbot.audio import write_wav
 from callbot.store import Role, Store, open_store
+from tests.support.ports import free_port
 from tests.support.stores import file_call, read_ticket, store_settings
 
 PASSWORD = "correct horse 1"
@@ -73,3 +79,21 @@ def make_world(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
 @pytest.fixture
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiWorld]:
     yield from make_world(request, tmp_path, "sqlite")
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """``app`` on a real uvicorn server on a free port (for the browser); yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
