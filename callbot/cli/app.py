@@ -36,7 +36,7 @@ def settings_from(ctx: typer.Context, **overrides: object) -> Settings:
     try:
         return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
     except SettingsError as exc:
-        typer.echo(str(exc), err=True)
+        typer.echo("\n".join(f"error: {line}" for line in str(exc).splitlines()), err=True)
         raise typer.Exit(2) from None
 
 
