@@ -31,8 +31,9 @@ from pydantic import BaseModel, Field, ValidationError
 from tqdm import tqdm
 
 from callbot.config import Settings
+from callbot.paths import shipped_path
 
-REPO_MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.toml"
+REPO_MANIFEST = shipped_path("models/manifest.toml")  # the package's own copy, or the checkout's
 DOWNLOADS = ".downloads"
 CHUNK_BYTES = 1 << 16
 ModelKind = Literal["vosk", "piper", "coqui"]
