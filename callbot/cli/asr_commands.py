@@ -43,7 +43,8 @@ def models_list(ctx: typer.Context, manifest: ManifestOption = None) -> None:
 def models_pull(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Model name from `callbot models list`.")],
-    url: Annotated[str | None, typer.Option("--url", help="Download from here instead (a mirror).")] = None,
+    url: Annotated[str | None, typer.Option(
+        "--url", help="Download from here instead (a mirror); a local file or file:// URL is installed as is.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Fetch again even if installed.")] = False,
     manifest: ManifestOption = None,
 ) -> None:
@@ -53,6 +54,24 @@ def models_pull(
     except ModelError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{name}: installed at {path}")
+
+
+@models_app.command("install")
+def models_install(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="A zip, tar.gz or folder on this machine (a path or file:///...).")],
+    name: Annotated[str | None, typer.Option("--name", help="Which model it is (default: told by its file "
+                                                            "name, as in the manifest's URL).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Install again even if installed.")] = False,
+    manifest: ManifestOption = None,
+) -> None:
+    """Install a model already on this machine (no network needed): checked like a pull (size and sha256 where
+    the manifest knows them, the required files) and put in place whole; the source is left as it is."""
+    try:
+        entry, path = _manager(ctx, manifest).install(source, name=name, force=force)
+    except ModelError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{entry.name}: installed at {path}")
 
 
 @models_app.command("verify")
