@@ -113,10 +113,13 @@ def replay_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with segments and finals.")] = False,
     realtime: Annotated[bool, typer.Option("--realtime", help="Feed frames at real-time pace.")] = False,
+    channel: Annotated[str | None, typer.Option(
+        "--channel", help="caller, bot or mix: which side of a call recording (stereo, caller left) to hear "
+                          "(default: caller for a 2-channel file).")] = None,
 ) -> None:
     """Run a recording through endpointing and recognition, as a live call would, and print a timeline."""
     from callbot.asr import AsrError
-    from callbot.replay import describe, replay
+    from callbot.replay import describe, replay, replay_channel
 
     settings = settings_from(ctx)
     manager = ModelManager(settings)
@@ -126,9 +129,14 @@ def replay_command(
         raise fail(str(exc)) from None
     if not wav.is_file():
         raise fail(f"no such file: {wav}")
+    if channel not in (None, "caller", "bot", "mix"):
+        raise fail(f"--channel must be caller, bot or mix, not {channel!r}", 2)
     on_event = None if as_json else (lambda event: typer.echo(describe(event)))
     try:
-        result = replay(wav, settings, model_path, realtime=realtime, on_event=on_event)
+        picked, note = replay_channel(wav, channel)  # type: ignore[arg-type]
+        if note:
+            typer.echo(note, err=True)
+        result = replay(wav, settings, model_path, realtime=realtime, channel=picked, on_event=on_event)
     except (AudioError, AsrError) as exc:
         raise fail(str(exc)) from None
     if as_json:
