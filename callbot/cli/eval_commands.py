@@ -99,4 +99,7 @@ def export_command(
     for problem in result.skipped:
         typer.echo(f"skipped {problem}", err=True)
     typer.echo(f"NOTICE: {PRIVACY_NOTICE}")
-    typer.echo(f"replay it with: callbot eval {result.script}")
+    if result.to_transcribe:
+        typer.echo(f"{result.to_transcribe} answer(s) were never transcribed (a record-only call): replace each "
+                   f'say: "TRANSCRIBE: ..." in {result.script} with what the caller says in that clip, then')
+    typer.echo(f"replay it with: {result.eval_command}")
