@@ -202,6 +202,13 @@ class TransferResult:
 
 
 @dataclass(frozen=True, slots=True)
+class OperatorAvailability:
+    """The runtime's answer to ``FindOperator``: whether an operator is free to take the call now."""
+
+    free: bool
+
+
+@dataclass(frozen=True, slots=True)
 class RecordedAnswer:
     """Record-only mode (no ASR model for the locale): the caller answered the current question, kept as a clip.
 
@@ -213,7 +220,8 @@ class RecordedAnswer:
     seconds: float = 0.0
 
 
-CallerEvent = Union[FinalTranscript, DtmfInput, NoInput, Hangup, TicketFiled, TransferResult, RecordedAnswer]
+CallerEvent = Union[FinalTranscript, DtmfInput, NoInput, Hangup, TicketFiled, TransferResult, RecordedAnswer,
+                    OperatorAvailability]
 
 
 # --- decisions (dialogue -> audio/telephony/store) ----------------------------------------------------
@@ -252,8 +260,13 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class FindOperator:
+    """Before promising a person: is an operator free now? (answered with ``OperatorAvailability``)"""
+
+
+@dataclass(frozen=True, slots=True)
 class EndCall:
     reason: str = "done"
 
 
-Decision = Union[Speak, Ask, FileTicket, Transfer, EndCall]
+Decision = Union[Speak, Ask, FileTicket, FindOperator, Transfer, EndCall]

@@ -36,6 +36,7 @@ class NotingControl:
     session: CallSession | None = None
     transfers: list[tuple[str, dict[str, str], bool]] = field(default_factory=list)
     hangups: int = 0
+    free_operator: str | None = OPERATOR
 
     def transfer(self, target_uri: str, headers: dict[str, str]) -> bool:
         assert self.session is not None
@@ -46,7 +47,7 @@ class NotingControl:
         self.hangups += 1
 
     def operator_uri_free(self) -> str | None:
-        return OPERATOR
+        return self.free_operator
 
 
 class SteppedCall:
@@ -125,6 +126,21 @@ def test_key_0_cuts_the_greeting_files_and_transfers_once_the_announcement_has_p
     bot = [t.text for t in detail.turns if t.speaker == "bot"]
     assert bot[0].endswith("[cut]") and not bot[-1].endswith("[cut]")  # the greeting cut, the announcement not
     assert [t.text for t in detail.turns if t.kind.value == "dtmf"] == ["0"]
+
+
+def test_key_0_with_no_operator_free_promises_a_callback_and_the_ticket_owes_one(start, store) -> None:
+    call, control = start()
+    control.free_operator = None  # every operator busy (the PBX pushed their status)
+    call.until(lambda: bool(call.heard) and call.heard[-1] is not None)
+    call.session.on_dtmf("0")
+    call.until(lambda: call.session.ended)
+    call.close()
+    assert control.transfers == [] and control.hangups == 1
+    detail = read_ticket(store, call.session.ticket_number)
+    assert (detail.ticket.outcome, detail.ticket.escalation) == ("escalated", "callback")
+    bot = [t.text for t in detail.turns if t.speaker == "bot"]
+    assert bot[-2].startswith("Hiện chưa có tổng đài viên nào rảnh")  # the call-back promised, then goodbye
+    assert not any("giữ máy" in text for text in bot)  # never "please hold the line"
 
 
 def test_a_transfer_waits_for_playback_only_until_it_stalls(start, caplog) -> None:

@@ -64,6 +64,20 @@ def test_filing_is_idempotent_per_call(store: Store) -> None:
     assert len(rows) == 1 and rows[0].name == "Nguyễn Văn An"
 
 
+def test_filing_again_as_a_callback_moves_the_escalation_and_the_history_shows_it(store: Store) -> None:
+    """A transfer that found nobody: the call's own session files it again, owing a call-back (issue 16)."""
+    first = store.call_log.file_ticket(draft=draft("call-cb", outcome=Outcome.escalated, escalation="operator"))
+    again = store.call_log.file_ticket(draft=draft("call-cb", outcome=Outcome.escalated, escalation="callback",
+                                                   notes=["caller pressed 0", "no operator free: callback"]))
+    ticket = read_ticket(store, first).ticket
+    assert again == first and ticket.escalation == "callback" and ticket.notes[-1] == "no operator free: callback"
+    [entry] = [e for e in audit_entries(store, target_id=first) if e.field == "escalation"]
+    assert (entry.actor, entry.action, entry.old_value, entry.new_value) == ("callbot", "ticket.update", "operator",
+                                                                             "callback")
+    store.call_log.file_ticket(draft=draft("call-cb", escalation="operator"))  # never back to a promised transfer
+    assert read_ticket(store, first).ticket.escalation == "callback"
+
+
 def test_ticket_without_a_started_call_still_files(store: Store) -> None:
     """A hangup before start_call was recorded must not lose the ticket (the call row is made for it)."""
     number = store.call_log.file_ticket(draft=draft("orphan", ward_code=None, province_code=None),

@@ -390,6 +390,9 @@ class _CallEffects:
     def file_ticket(self, draft: TicketDraft) -> str | None:
         return self.session._file_ticket(draft)
 
+    def operator_free(self) -> bool:
+        return self.session.control.operator_uri_free() is not None
+
     def transfer(self, decision: Transfer) -> bool:
         return self.session._transfer(decision)
 
