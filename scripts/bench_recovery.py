@@ -8,32 +8,27 @@
 - recovery: crashed calls (a recording left with a killed writer's header, written-ahead drafts) filed as
   partial tickets at a worker's start, per call.
 
-    .venv/bin/python scripts/bench_recovery.py --calls 50 [--postgres]
+    .venv/bin/python -m scripts.bench_recovery --calls 50 [--postgres]
 
-``--postgres`` also runs a throwaway PostgreSQL cluster (tests/postgres.py) and stops/starts it for the replay.
+``--postgres`` also runs a throwaway PostgreSQL cluster (``tests.support.postgres``, hence ``-m`` from the
+repository root) and stops/starts it for the replay.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-import shutil
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-
-from callbot.config import Settings  # noqa: E402
-from callbot.recording import StereoRecorder, recording_path_of  # noqa: E402
-from callbot.recovery import recover_worker_calls  # noqa: E402
-from callbot.measures import percentile  # noqa: E402
-from callbot.store import CallLog, open_store  # noqa: E402
-from callbot.types import Outcome, TicketDraft  # noqa: E402
+from callbot.config import Settings
+from callbot.measures import percentile
+from callbot.recording import StereoRecorder, recording_path_of
+from callbot.recovery import recover_worker_calls
+from callbot.store import CallLog, open_store
+from callbot.types import Outcome, TicketDraft
 
 
 def draft(call_id: str) -> TicketDraft:
@@ -135,23 +130,11 @@ def main() -> None:
         run("sqlite", settings, args.calls, lambda: db_dir.rename(root / "away"),
             lambda: (root / "away").rename(db_dir))
         if args.postgres:
-            from postgres import PostgresServer, _postgres_bin_dir, free_port
+            from tests.support.postgres import throwaway_cluster
 
-            pg_root = Path(tempfile.mkdtemp(prefix="callbot-pg-"))
-            if os.geteuid() == 0:
-                import pwd
-
-                entry = pwd.getpwnam("postgres")
-                os.chown(pg_root, entry.pw_uid, entry.pw_gid)
-            server = PostgresServer(bin_dir=_postgres_bin_dir(), root=pg_root, port=free_port())
-            server.init()
-            server.start()
-            try:
+            with throwaway_cluster() as server:
                 settings = Settings(data_dir=root / "pg-data", database_url=server.create_database())
                 run("postgresql", settings, args.calls, server.stop, server.start)
-            finally:
-                server.stop()
-                shutil.rmtree(pg_root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,16 @@ import logging
 from pathlib import Path
 
 import pytest
-from api_fixtures import PASSWORD, login
 from fastapi.testclient import TestClient
-from store_fixtures import change_ticket
-from test_call_session import (  # noqa: F401  (fixtures: a real call on a real store, and its caller's clips)
+from typer.testing import CliRunner
+
+from callbot.api import create_app
+from callbot.cli import app as cli
+from callbot.config import Settings
+from callbot.store import Role, TicketUpdate, open_store
+from callbot.types import Outcome, TicketDraft
+from tests.support.api import PASSWORD, login
+from tests.support.calls import (  # noqa: F401  (fixtures: a real call on a real store, and its caller's clips)
     KnownTranscripts,
     answer_every_question,
     clips,
@@ -29,13 +35,7 @@ from test_call_session import (  # noqa: F401  (fixtures: a real call on a real 
     store,
     ticket_of,
 )
-from typer.testing import CliRunner
-
-from callbot.api import create_app
-from callbot.cli import app as cli
-from callbot.config import Settings
-from callbot.store import Role, TicketUpdate, open_store
-from callbot.types import Outcome, TicketDraft
+from tests.support.stores import change_ticket
 
 pytestmark = pytest.mark.slow
 CITIZEN = ["nguyễn văn an", "ngõ ba mươi tư", "ngõ 34", "phố huế", "0912345678", "lương thực", "bị ngập",

@@ -18,7 +18,7 @@ from callbot.config import Settings
 from callbot.paths import SYSTEM_DATA_DIR, checkout_root, installed_home, shipped_path
 from callbot.store import open_store
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str], stdin: str | None = None,

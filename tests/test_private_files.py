@@ -14,9 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import espeak_wav
-from sip_caller import run_peer, start_service
-from test_call_session import (  # noqa: F401  (fixtures: real record-only calls on a real store)
+
+from callbot.api.security import load_secret_key
+from callbot.call.resources import SharedResources
+from callbot.private_files import create_private_file, private_dir, private_opener, restrict_umask, tighten
+from callbot.store.journal import TicketJournal
+from tests.support.calls import (  # noqa: F401  (fixtures: real record-only calls on a real store)
     answer_every_question,
     broken_store,
     clips,
@@ -27,12 +30,9 @@ from test_call_session import (  # noqa: F401  (fixtures: real record-only calls
     store,
     ticket_of,
 )
-from test_telephony_sip import ticket_of as sip_ticket_of
-
-from callbot.api.security import load_secret_key
-from callbot.call.resources import SharedResources
-from callbot.private_files import create_private_file, private_dir, private_opener, restrict_umask, tighten
-from callbot.store.journal import TicketJournal
+from tests.support.sip import run_peer, start_service
+from tests.support.sip import ticket_of as sip_ticket_of
+from tests.support.speech import espeak_wav
 
 LAX = 0o022
 
