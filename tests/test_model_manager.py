@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from callbot.cli import app
 from callbot.config import Settings
 from callbot.model_manager import ModelError, ModelManager, ModelNotFound
+from tests.support.ports import free_port
 
 VOSK_LAYOUT = {
     "am/final.mdl": b"acoustic model " * 4000,
@@ -373,7 +374,6 @@ def test_install_a_model_folder(server: ModelServer, models_dir: Path, tmp_path:
 
 def test_pull_with_a_local_url_installs_it_and_no_network_suggests_install(server: ModelServer, models_dir: Path,
                                                                            tmp_path: Path) -> None:
-    from postgres import free_port
 
     data = zip_archive(in_folder("x", VOSK_LAYOUT))
     manifest = write_manifest(models_dir / "manifest.toml", server, "model.zip", data)

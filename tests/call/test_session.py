@@ -30,7 +30,7 @@ import soundfile
 from sqlmodel import Session, select
 
 from callbot.asr import VoskModels
-from callbot.audio import read_wav, rms_dbfs, samples_per_frame
+from callbot.audio import read_wav, rms_dbfs, samples_per_frame, to_pcm16
 from callbot.call import session as session_module
 from callbot.call.playback import DRAIN_STALL_S
 from callbot.call.resources import SharedResources
@@ -544,6 +544,36 @@ def test_key_0_with_no_operator_free_promises_a_callback_and_the_ticket_owes_one
     assert bot[-2].startswith("Hiện chưa có tổng đài viên nào rảnh")  # the call-back promised, then goodbye
     assert not any("giữ máy" in text for text in bot)  # never "please hold the line"
 
+
+
+def test_star_over_the_name_question_repeats_it_and_waits_for_the_name(start, store) -> None:
+    """'*' (repeat) with the key's tone leaking into the audio, as a phone's keypad does: the tone is the key, not
+    an answer, so the repeated question plays to its end and the bot waits for the name (issue 16: it skipped)."""
+    call, control = start()
+    for _ in range(500):  # ten seconds in: the greeting is over and the name question is being said
+        call.tick()
+    assert call.session.bot_speaking and call.session.current_ask is not None
+    assert call.session.current_ask.slot == "name"
+    seconds = np.arange(RATE * 200 // 1000) / RATE  # 200 ms of 941 + 1209 Hz
+    tone = to_pcm16(0.3 * (np.sin(2 * np.pi * 941 * seconds) + np.sin(2 * np.pi * 1209 * seconds)) / 2)
+    call.session.on_dtmf("*")
+    for start_byte in range(0, len(tone), FRAME_BYTES):
+        call.clock.now += TICK_S
+        call.heard.append(call.session.pull_outbound())
+        call.session.push_inbound(tone[start_byte : start_byte + FRAME_BYTES])
+        call.session.step()
+        call.session.playback.produce_one(block=False)
+    call.until(lambda: not call.session.bot_speaking)  # the repeat played to its end, not cut by the tone
+    for _ in range(100):  # two seconds of silence: still waiting for the name
+        call.tick()
+    assert call.session.current_ask is not None and call.session.current_ask.slot == "name"
+    call.session.on_hangup()
+    call.until(lambda: call.session.ended)
+    call.close()
+    turns = read_ticket(store, call.session.ticket_number).turns
+    asked_name = [t for t in turns if t.speaker == "bot" and "họ và tên" in t.text]
+    assert len(asked_name) == 2 and not asked_name[-1].text.endswith("[cut]")
+    assert [t.kind.value for t in turns if t.speaker == "caller"] == ["dtmf"]  # the '*', and no answer
 
 def test_a_transfer_waits_for_playback_only_until_it_stalls(start, caplog) -> None:
     call, control = start()
