@@ -123,6 +123,11 @@ class TurnKind(StrEnum):
     bot = "bot"
 
 
+# A prompt the caller cut short ends with this in its stored text: language-neutral (no English "[cut]" in a
+# Vietnamese transcript); the UI shows it in the reader's language.
+CUT_MARK = " …"
+
+
 class Speaker(StrEnum):
     caller = "caller"
     bot = "bot"

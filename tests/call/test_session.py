@@ -43,7 +43,7 @@ from callbot.store.models import Call as CallRow
 from callbot.telephony.contracts import TICKET_HEADER
 from callbot.testing import FRAME_BYTES, RATE, SILENCE, TICK_S, FakeCallControl, FakeClock
 from callbot.tts import SpeechOutput
-from callbot.types import Ask, Speak, Transcript
+from callbot.types import CUT_MARK, Ask, Speak, Transcript
 from tests.support.calls import (  # noqa: F401  (fixtures: real calls on a real store, and the caller's clips)
     BrokenCallLog,
     KnownTranscripts,
@@ -163,7 +163,7 @@ def test_barge_in_cuts_the_prompt_within_200_ms_of_speech_start(korean_resources
     detail = ticket_of(store, call.session)
     kinds = [t.kind.value for t in detail.turns]
     assert "barge_in" in kinds and "speech" in kinds
-    assert any(t.speaker == "bot" and t.text.endswith("[cut]") for t in detail.turns)
+    assert any(t.speaker == "bot" and t.text.endswith(CUT_MARK) for t in detail.turns)
 
 
 def conversation_with(**changes: object) -> type[Conversation]:
@@ -216,7 +216,7 @@ def test_hangup_mid_prompt_files_a_partial_ticket(korean_resources, start_call, 
     assert detail.ticket.outcome == "partial"
     assert call.control.hangups == 0  # the caller already hung up: nothing to hang up
     assert detail.call is not None and detail.call.ended_at is not None and detail.call.recording_path
-    assert detail.turns[0].speaker == "bot" and detail.turns[0].text.endswith("[cut]")
+    assert detail.turns[0].speaker == "bot" and detail.turns[0].text.endswith(CUT_MARK)
 
 
 def test_hangup_mid_answer_keeps_what_the_caller_said(record_only_resources, start_call, clips, store):
@@ -526,7 +526,7 @@ def test_key_0_cuts_the_greeting_files_and_transfers_once_the_announcement_has_p
     detail = read_ticket(store, number)
     assert detail.ticket.outcome == "escalated"
     bot = [t.text for t in detail.turns if t.speaker == "bot"]
-    assert bot[0].endswith("[cut]") and not bot[-1].endswith("[cut]")  # the greeting cut, the announcement not
+    assert bot[0].endswith(CUT_MARK) and not bot[-1].endswith(CUT_MARK)  # the greeting cut, the announcement not
     assert [t.text for t in detail.turns if t.kind.value == "dtmf"] == ["0"]
 
 
@@ -572,7 +572,7 @@ def test_star_over_the_name_question_repeats_it_and_waits_for_the_name(start, st
     call.close()
     turns = read_ticket(store, call.session.ticket_number).turns
     asked_name = [t for t in turns if t.speaker == "bot" and "họ và tên" in t.text]
-    assert len(asked_name) == 2 and not asked_name[-1].text.endswith("[cut]")
+    assert len(asked_name) == 2 and not asked_name[-1].text.endswith(CUT_MARK)
     assert [t.kind.value for t in turns if t.speaker == "caller"] == ["dtmf"]  # the '*', and no answer
 
 def test_a_transfer_waits_for_playback_only_until_it_stalls(start, caplog) -> None:
@@ -608,5 +608,5 @@ def test_a_hang_up_mid_prompt_cuts_it_and_files_a_partial_ticket(start, store) -
     call.close()
     assert control.hangups == 0 and control.transfers == []  # the caller is gone: nothing to hang up
     detail = read_ticket(store, call.session.ticket_number or "")
-    assert detail.ticket.outcome == "partial" and detail.turns[0].text.endswith("[cut]")
+    assert detail.ticket.outcome == "partial" and detail.turns[0].text.endswith(CUT_MARK)
     assert detail.call is not None and detail.call.ended_at is not None and detail.call.recording_path

@@ -146,6 +146,42 @@ def test_slot_correction_is_audited_and_reroutes_names(store: Store) -> None:
         update(store, "12345678", "sup1", name="x")
 
 
+
+def test_correcting_the_place_routes_the_ticket_again_and_the_unit_change_is_audited(store: Store) -> None:
+    """A record-only ticket is filed with no ward (nobody understood the address): the supervisor's correction
+    is what routes it to a ward (issue 16)."""
+    number = store.call_log.file_ticket(draft=draft("unrouted", ward_code=None, province_code=None,
+                                                    needs_transcription=True))
+    assert read_ticket(store, number).ticket.unit_code is None  # no place, no province: unrouted
+    update(store, number, "sup1", ward_code="00004")  # the province comes from the ward
+    ticket = read_ticket(store, number).ticket
+    assert (ticket.province_code, ticket.ward_name, ticket.unit_code) == ("01", "Phường Ba Đình", "W00004")
+    [entry] = [e for e in audit_entries(store, target_id=number) if e.field == "unit_code"]
+    assert (entry.actor, entry.old_value, entry.new_value) == ("sup1", None, "W00004")
+    update(store, number, "sup1", category=Category.emergency)  # a category with its own unit routes again
+    assert read_ticket(store, number).ticket.unit_code == "P01-EMERGENCY"
+    update(store, number, "sup1", ward_code="00008", unit_code="P01-HOTLINE")  # the supervisor's unit wins
+    assert read_ticket(store, number).ticket.unit_code == "P01-HOTLINE"
+    update(store, number, "sup1", name="Lê Văn Bình")  # a change of something else leaves the unit alone
+    assert read_ticket(store, number).ticket.unit_code == "P01-HOTLINE"
+
+
+def test_the_queue_filters_the_calls_owed_a_callback_and_those_needing_transcription(store: Store) -> None:
+    callback = store.call_log.file_ticket(draft=draft("cb", outcome=Outcome.escalated, escalation="callback"))
+    operator = store.call_log.file_ticket(draft=draft("op", outcome=Outcome.escalated, escalation="operator"))
+    untranscribed = store.call_log.file_ticket(draft=draft("rec", needs_transcription=True))
+
+    def numbers(**filters: object) -> set[str]:
+        with store.session() as session:
+            page = tickets.list_tickets(session, filters=TicketFilter(limit=100, **filters))  # type: ignore[arg-type]
+        return {view.ticket.number for view in page.items}
+
+    assert numbers(escalation="callback") == {callback}
+    assert numbers(needs_transcription=True) == {untranscribed}
+    assert numbers(needs_transcription=False) == {callback, operator}
+    update(store, untranscribed, "sup1", needs_transcription=False)
+    assert numbers(needs_transcription=True) == set()
+
 def test_ticket_list_filters_search_and_pages(store: Store) -> None:
     now = datetime.now(UTC)
     old = file_call(store, "f-old", started_at=now - timedelta(days=3), category=Category.emergency,
