@@ -34,6 +34,7 @@ ANY_USER = frozenset(Role)
 POLICY: dict[tuple[str, str], frozenset] = {
     ("GET", "/api/openapi.json"): PUBLIC, ("GET", "/api/docs"): PUBLIC, ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/healthz"): PUBLIC, ("GET", "/metrics"): PUBLIC, ("GET", "/status/{number}"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/api/tickets"): READERS, ("GET", "/api/tickets/{number}"): READERS,
     ("PATCH", "/api/tickets/{number}"): READERS, ("GET", "/api/tickets/{number}/clips/{index}"): READERS,
     ("GET", "/api/calls"): READERS, ("GET", "/api/calls/{call_id}"): READERS,
@@ -166,7 +167,8 @@ def test_access_matrix(matrix: Matrix) -> None:
     for method, template in sorted(POLICY):
         allowed = POLICY[(method, template)]
         ui = not template.startswith("/api/") and (method, template) not in (
-            ("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/status/{number}"), ("GET", "/docs/oauth2-redirect"))
+            ("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/status/{number}"), ("GET", "/docs/oauth2-redirect"),
+            ("GET", "/favicon.ico"))
         for caller in matrix.callers:
             response = send(matrix, caller, method, template)
             where = f"{caller.label}: {method} {template} -> {response.status_code}"
@@ -193,7 +195,7 @@ def test_access_matrix(matrix: Matrix) -> None:
             else:
                 assert response.status_code == 403, where
             checked += 1
-    assert checked == len(POLICY) * len(matrix.callers) == 28 * 13
+    assert checked == len(POLICY) * len(matrix.callers) == 29 * 13
     print(f"access matrix: {len(POLICY)} routes x {len(matrix.callers)} callers = {checked} requests")
 
 
