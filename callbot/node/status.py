@@ -112,3 +112,11 @@ class StatusReporter:
     def _run(self) -> None:
         while not self._stop.wait(REPORT_INTERVAL_S):
             self.report()
+
+
+def node_runs_record_only(settings: Settings) -> bool:
+    """Whether a running worker of this node has no speech model (its answers wait for a person to transcribe):
+    what the workers report, not a guess from the API's own settings."""
+    now = time.time()
+    return any(status.record_only and status.fresh(now) and status.state == "running"
+               for status in read_statuses(status_dir(settings)))

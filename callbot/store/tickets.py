@@ -183,7 +183,9 @@ def update_ticket(session: Session, *, number: str, update: TicketUpdate, actor:
                               changes.get("province_code", ticket.province_code))
         changes.update(ward_code=place.ward_code, ward_name=place.ward_name,
                        province_code=place.province_code, province_name=place.province_name)
-    if changes.keys() & {"ward_code", "province_code", "category"} and "unit_code" not in changes:
+    moved = any(_as_text(getattr(ticket, name)) != _as_text(changes[name])
+                for name in ("ward_code", "province_code", "category") if name in changes)
+    if moved and "unit_code" not in changes:
         place = resolve_place(changes.get("ward_code", ticket.ward_code),
                               changes.get("province_code", ticket.province_code))
         changes["unit_code"] = router.route(category=changes.get("category", ticket.category), place=place,

@@ -163,6 +163,7 @@ def test_correcting_the_place_routes_the_ticket_again_and_the_unit_change_is_aud
     update(store, number, "sup1", ward_code="00008", unit_code="P01-HOTLINE")  # the supervisor's unit wins
     assert read_ticket(store, number).ticket.unit_code == "P01-HOTLINE"
     update(store, number, "sup1", name="Lê Văn Bình")  # a change of something else leaves the unit alone
+    update(store, number, "sup1", ward_code="8", province_code="01")  # the same place, as a form sends it back
     assert read_ticket(store, number).ticket.unit_code == "P01-HOTLINE"
 
 
