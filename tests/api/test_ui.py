@@ -301,3 +301,64 @@ def test_review_a_call_end_to_end(site: LiveSite, browser: Browser) -> None:
     page.goto(f"{site.url}/tickets/{site.number}")
     expect(page.locator("#forbidden")).to_be_visible()
     assert "Nguyễn" not in page.content()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_record_only_ticket_is_found_placed_by_ward_name_and_routed_in_the_browser(site: LiveSite,
+                                                                                     browser: Browser) -> None:
+    """Issue 16: in record-only mode no ticket reached a ward through the UI. The supervisor filters what needs
+    transcription, picks the province, then the ward by name from the province's list; the ticket is routed to
+    the ward's unit (audited), and once transcribed it leaves the filter."""
+    number = site.store.call_log.file_ticket(draft=draft("b3", name=None, address_text=None, need_text=None,
+                                                         ward_code=None, province_code=None,
+                                                         needs_transcription=True))
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _log_in(page, site)
+    expect(page.locator("#queue tbody tr")).to_have_count(3)
+    page.check("#needs-transcription-filter")
+    page.click("#apply-filters")
+    expect(page.locator("#total")).to_have_text("1")
+    expect(page.locator("#queue tbody tr.untranscribed .needs-transcription")).to_have_text("Cần chép lời")
+
+    page.click(".ticket-link")
+    page.wait_for_url(f"{site.url}/tickets/{number}")
+    expect(page.locator("#unit")).to_have_text("—")
+    expect(page.locator("#ward-choices option")).to_have_count(0)  # no province: no wards to offer yet
+    page.select_option("#province", "01")
+    page.click("#save")
+    page.wait_for_url(f"{site.url}/tickets/{number}?saved=1")
+    expect(page.locator("#unit")).to_have_text("Tổng đài 1022 Thành phố Hà Nội")  # the province routes it
+    expect(page.locator('#ward-choices option[value="Phường Ba Đình"]')).to_have_count(1)
+    assert page.locator("#ward-choices option").count() > 50  # Hà Nội's wards and communes, by name
+    page.fill("#ward", "Phường Ba Đình")  # what picking the suggestion puts in the field
+    page.click("#save")
+    page.wait_for_url(f"{site.url}/tickets/{number}?saved=1")
+    expect(page.locator("#unit")).to_have_text("UBND Phường Ba Đình")
+    expect(page.locator("#unit-code")).to_have_value("W00004")
+    ticket = read_ticket(site.store, number).ticket
+    assert (ticket.ward_code, ticket.unit_code) == ("00004", "W00004")
+    expect(page.locator("#history")).to_contain_text("Đơn vị phụ trách")
+    expect(page.locator("#history")).to_contain_text("UBND Phường Ba Đình")
+
+    page.uncheck("input[name=needs_transcription]")  # transcribed from the clips
+    page.click("#save")
+    page.wait_for_url(f"{site.url}/tickets/{number}?saved=1")
+    page.goto(site.url + "/tickets?needs_transcription=1")
+    expect(page.locator("#total")).to_have_text("0")
+    page.screenshot(path=str(site.screenshots / "record-only-routed.png"), full_page=True)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_queue_fits_a_390_px_phone(site: LiveSite, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    _log_in(page, site)
+    expect(page.locator("#queue tbody tr")).to_have_count(2)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing runs off the screen
+    expect(page.locator("#queue thead")).to_be_hidden()
+    first = page.locator("#queue tbody tr").first
+    box = first.bounding_box()
+    assert box is not None and box["width"] <= 390 and box["height"] > 150  # one card, its cells stacked
+    expect(first.locator(".ticket-link")).to_be_visible()
+    page.screenshot(path=str(site.screenshots / "queue-390.png"), full_page=True)
