@@ -242,7 +242,9 @@ def metric_value(http_port: int, sample: str) -> float | None:
 
 @pytest.mark.slow
 def test_callbot_serve_no_edge_runs_the_api_and_answers_calls_in_one_process(tmp_path: Path) -> None:
-    with serving_one_process(tmp_path) as (sip_port, http_port, _log):
+    with serving_one_process(tmp_path) as (sip_port, http_port, log_path):
+        # a fresh data directory: the banner says how to create the first login
+        assert "no users yet: run `callbot users add admin --role admin`" in log_path.read_text()
         report = run_peer(tmp_path / "c.json", "--target", f"sip:bot@127.0.0.1:{sip_port}",
                           "--step", "until_speech:10", "--step", "hangup")
         assert report["connected"] and report["heard_audio_s"] > 0, report
