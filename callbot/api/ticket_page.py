@@ -100,5 +100,6 @@ def history_rows(session: Session, entries: list[AuditEntryPublic], translate: T
         names = {"unit_code": units, "ward_code": wards, "province_code": provinces}.get(field, {})
         return names.get(value, value)
 
-    return [HistoryRow(entry.at, entry.actor, translate(f"field_{entry.field}"), shown(entry.field, entry.old_value),
-                       shown(entry.field, entry.new_value)) for entry in entries]
+    return [HistoryRow(entry.at, entry.actor, translate(f"field_{entry.field}"),
+                       shown(entry.field or "", entry.old_value), shown(entry.field or "", entry.new_value))
+            for entry in entries]
