@@ -80,6 +80,7 @@ def test_clips_are_named_by_their_question_with_their_length_before_play(world: 
                         page)
     assert labels == [("Họ tên", "1.5 s"), ("Địa chỉ", "3.0 s"), ("Địa chỉ (2)", "2.0 s")]
     assert page.count('preload="metadata"') == 3
+    assert '<dd id="outcome">Đã ghi âm, chưa chép lời</dd>' in page  # answered every question, nothing transcribed
     english = world.client.get(f"/tickets/{number}", params={"lang": "en"}).text
     assert '<span class="clip-label">Address (2)</span>' in english
 
