@@ -8,9 +8,10 @@ with the times their turn ended) and prompt cuts (barge-in) come out. It owns th
   ``DTMF_INTER_DIGIT_S`` without a key;
 - speech (or a key) over a prompt that allows barge-in cuts it; speech that began over a prompt that forbids
   it is not an answer and is discarded;
-- sound heard with a keypad press (the key's tone leaking into the audio, a hand on the phone: speech under way
-  when the key comes, or starting within ``KEY_SOUND_S`` of it) is the key, not an answer: it neither cuts the
-  prompt that answers the key (``*`` repeats the question) nor answers it;
+- sound heard with a keypad press (the key's tone leaking into the audio, a hand on the phone: sound that began
+  at most ``KEY_SOUND_S`` before the key or begins within ``KEY_SOUND_S`` after it) is the key, not an answer: it
+  neither cuts the prompt that answers the key (``*`` repeats the question) nor answers it; speech that was
+  already under way before that is the caller talking, and stays an answer;
 - an Ask that allows barge-in listens while it is spoken, one that does not listens once the bot is silent;
   the Listener's no-input timer only counts once the bot has stopped speaking and nobody is talking;
 - turn latency starts when the caller's speech ended: the arrival of its last voiced frame (``TurnEnd``).
@@ -110,6 +111,7 @@ class TurnTaker:
         self._digits = ""
         self._last_digit_at = 0.0
         self._key_stream_at: float | None = None  # stream time of the last keypad press
+        self._speech_started_at = 0.0  # stream time the utterance being heard began
         self._arrivals: list[tuple[int, float]] = [(-1, 0.0)] * ARRIVAL_RING_FRAMES  # (frame index, clock)
         self._last_index = -1
         self._declared_at = 0.0  # arrival of the frame being heard: where an end of speech is declared
@@ -164,8 +166,8 @@ class TurnTaker:
         out: list[TurnOutput] = self._cut(self.stream_time, "dtmf")
         self._last_digit_at = at
         self._key_stream_at = self.stream_time
-        if self._speech_in_progress:  # what is being heard now is the key (or drowned by it): not an answer
-            self._discard_utterance = True
+        if self._speech_in_progress and self.stream_time - self._speech_started_at <= KEY_SOUND_S:
+            self._discard_utterance = True  # the sound that began with the key is the key: not an answer
         wanted = self.current_ask.dtmf_digits if self.current_ask else 1
         if digit == "#" and self._digits:
             return [*out, self._send_digits(at)]
@@ -189,6 +191,7 @@ class TurnTaker:
         match event:
             case SpeechStarted():
                 self._speech_in_progress = True
+                self._speech_started_at = event.at
                 self._discard_utterance = (self._front is not None and not self._front.barge_in) or (
                     self._key_stream_at is not None and abs(event.at - self._key_stream_at) <= KEY_SOUND_S)
             case BargeIn():

@@ -293,3 +293,16 @@ def test_speech_well_after_a_key_still_cuts_the_repeated_question_and_answers(tu
     cut, turn = outputs
     assert isinstance(cut, PromptCut) and cut.by == "speech"
     assert isinstance(turn, CallerTurn) and isinstance(turn.event, FinalTranscript)
+
+
+def test_speech_under_way_long_before_a_key_stays_an_answer(turns: TurnTaker, clock: FakeClock,
+                                                           speech: np.ndarray) -> None:
+    """A caller who talks and presses a key while still talking (sip/uac_speech_dtmf.xml): the words are kept."""
+    line = Line(turns, clock)
+    asked(turns, ask("name"))
+    half = len(speech) // 2
+    assert line.play(0.5, speech[:half]) == []  # more than KEY_SOUND_S of speech before the key
+    turns.digit("*", clock.now)
+    turns.prompt(ask("name"))
+    outputs = line.play(speech[half:], 1.0)
+    assert [type(out.event) for out in outputs if isinstance(out, CallerTurn)] == [FinalTranscript]
