@@ -121,9 +121,11 @@ def test_a_wheel_install_finds_its_prompts_and_manifest_and_keeps_data_in_its_ho
         else:
             shutil.copy2(REPO / name, source / name)
     wheels = tmp_path / "wheels"
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(source)],
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-v", "-w", str(wheels), str(source)],
                            capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr
+    # setuptools' own output (-v shows it): no deprecation, e.g. the old `project.license` table (issue 16)
+    assert "SetuptoolsDeprecationWarning" not in built.stdout + built.stderr and "License" not in built.stderr
     (wheel,) = wheels.glob("callbot-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "callbot/_shipped/prompts/vi/prompts.yaml" in names and "callbot/_shipped/models/manifest.toml" in names
