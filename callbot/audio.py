@@ -119,13 +119,26 @@ def frames_of(pcm: bytes, rate: int, pad_last: bool = True, start: float = 0.0) 
         yield Frame(chunk, rate, start + index * FRAME_MS / 1000)
 
 
-def read_wav(path: Path | str, rate: int | None = None) -> Audio:
-    """Read a WAV (or any libsndfile format) at any rate and channel count, mixed to mono, optionally resampled."""
+def channel_count(path: Path | str) -> int:
+    try:
+        return int(soundfile.info(str(path)).channels)
+    except (RuntimeError, soundfile.LibsndfileError) as exc:
+        raise AudioError(f"cannot read audio file {path}: {exc}") from None
+
+
+def read_wav(path: Path | str, rate: int | None = None, channel: int | None = None) -> Audio:
+    """Read a WAV (or any libsndfile format) at any rate and channel count, optionally resampled: one channel
+    (0 = the first) or, with ``channel`` None, all of them mixed to mono."""
     try:
         data, file_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as exc:
         raise AudioError(f"cannot read audio file {path}: {exc}") from None
-    mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    if channel is not None and channel >= data.shape[1]:
+        raise AudioError(f"{path} has {data.shape[1]} channel(s): no channel {channel + 1}")
+    if channel is not None:
+        mono = data[:, channel]
+    else:
+        mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     audio = Audio(to_pcm16(mono), int(file_rate))
     return audio.resampled(rate) if rate and rate != file_rate else audio
 

@@ -7,21 +7,27 @@ the TOML file named by CALLBOT_CONFIG (or passed to ``load_settings``), the defa
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 import socket
+import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from pydantic_settings import SettingsError as SourceError
 
+from callbot.paths import default_data_dir, default_models_dir, shipped_path
 from callbot.types import OverflowMode
 
 Locale = Literal["vi", "en"]
@@ -37,12 +43,15 @@ class Settings(BaseSettings):
         env_prefix="CALLBOT_",
         extra="forbid",
         validate_default=True,
+        enable_decoding=False,  # lists and mappings are read by _list_or_mapping: JSON, "a,b" or "k=v,k2=v2"
     )
 
     # --- general -------------------------------------------------------------------------------
     locale: Locale = "vi"
-    models_dir: Path = Path("models")
-    data_dir: Path = Path("data")
+    # Defaults independent of the current directory (callbot.paths): a checkout's data/ and models/, else
+    # /var/lib/callbot (root) or $XDG_DATA_HOME/callbot.
+    models_dir: Path = Field(default_factory=default_models_dir)
+    data_dir: Path = Field(default_factory=default_data_dir)
 
     # --- audio front end / ASR (foundation) ----------------------------------------------------
     asr_model_vi: str = "vosk-model-small-vn-0.4"
@@ -63,7 +72,7 @@ class Settings(BaseSettings):
     confidence_accept: float = Field(0.75, ge=0.0, le=1.0)
     confidence_confirm: float = Field(0.45, ge=0.0, le=1.0)
     default_province: str | None = None
-    prompts_dir: Path = Path("prompts")
+    prompts_dir: Path = Field(default_factory=lambda: shipped_path("prompts"))  # the package's own prompts
     max_readbacks: int = Field(3, ge=1, le=10)  # read-backs (after corrections) before a person takes over
     # When a question's reprompts run out: hand to an operator if one is free (else callback), or go straight
     # to a callback ticket.
@@ -158,10 +167,20 @@ class Settings(BaseSettings):
             raise ValueError(f"not a SIP URI of a host: {value!r} (e.g. sip:pbx.example.org:5060)")
         return value
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _list_or_mapping(cls, value: Any, info: ValidationInfo) -> Any:
+        """A list or mapping setting given as text (an environment variable): JSON, or the plain forms
+        "a, b" and "key=value, key2=value2"."""
+        if not isinstance(value, str) or info.field_name is None:
+            return value
+        shape = _container_shape(cls.model_fields[info.field_name].annotation)
+        return value if shape is None else parse_container_text(value, shape)
+
     @field_validator("models_dir", "data_dir", "prompts_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
+        return value.expanduser().absolute()  # a relative path means the directory where it was given
 
     @field_validator("operator_domains")
     @classmethod
@@ -203,7 +222,7 @@ class Settings(BaseSettings):
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         toml_path = os.environ.get("CALLBOT_CONFIG")
         if toml_path:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_path)))
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=checked_config_file(Path(toml_path))))
         return tuple(sources)
 
     # --- derived values -------------------------------------------------------------------------------
@@ -263,16 +282,17 @@ def _mask_url_passwords(value: Any) -> Any:
 
 
 def load_settings(config_file: Path | str | None = None, **overrides: object) -> Settings:
-    """Build the settings, turning validation errors into one clear message per bad setting."""
+    """Build the settings, turning validation errors into one line per bad setting, naming its variable."""
     previous = os.environ.get("CALLBOT_CONFIG")
     if config_file is not None:
-        if not Path(config_file).is_file():
-            raise SettingsError(f"config file not found: {config_file}")
+        checked_config_file(Path(config_file), option="--config")
         os.environ["CALLBOT_CONFIG"] = str(config_file)
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise SettingsError(_describe(exc)) from None
+    except SourceError as exc:  # a source that could not read a value at all (pydantic-settings' own error)
+        raise SettingsError(f"invalid settings: {exc}") from None
     finally:
         if config_file is not None:
             if previous is None:
@@ -281,12 +301,80 @@ def load_settings(config_file: Path | str | None = None, **overrides: object) ->
                 os.environ["CALLBOT_CONFIG"] = previous
 
 
+# --- reading values ------------------------------------------------------------------------------------------
+ContainerShape = Literal["list", "mapping"]
+_TOML_POSITION = re.compile(r"\s*\(at line (?P<line>\d+), column (?P<column>\d+)\)$")
+
+
+def _container_shape(annotation: Any) -> ContainerShape | None:
+    """"list" or "mapping" for a list or dict setting (optional or not), None for anything else."""
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return "list"
+    if origin is dict:
+        return "mapping"
+    if origin in (typing.Union, types.UnionType):
+        shapes = {_container_shape(arg) for arg in typing.get_args(annotation)} - {None}
+        return shapes.pop() if len(shapes) == 1 else None
+    return None
+
+
+def parse_container_text(text: str, shape: ContainerShape) -> Any:
+    """``'["a", "b"]'`` or ``"a, b"`` -> ["a", "b"]; ``'{"k": "v"}'`` or ``"k=v, k2=v2"`` -> {"k": "v", ...}."""
+    stripped = text.strip()
+    if stripped.startswith(("[", "{")):
+        try:
+            return json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    items = [item.strip() for item in stripped.split(",") if item.strip()]
+    if shape == "list":
+        return items
+    mapping: dict[str, str] = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise ValueError(f"expected key=value pairs separated by commas (e.g. social_welfare=P{{province}}-LABOUR); "
+                             f"{item!r} has no '='")
+        mapping[key.strip()] = value.strip()
+    return mapping
+
+
+def checked_config_file(path: Path, option: str = "CALLBOT_CONFIG") -> Path:
+    """The TOML settings file, readable and well-formed; otherwise a one-line SettingsError saying where."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(f"config file not found: {path} ({option})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"cannot read config file {path} ({option}): {exc}") from None
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        position = _TOML_POSITION.search(message)
+        where = f"line {position['line']}, column {position['column']}" if position else "end of file"
+        reason = _TOML_POSITION.sub("", message).replace("(at end of document)", "").strip()
+        raise SettingsError(f"config file {path}, {where}: TOML syntax error: {reason}") from None
+    return path
+
+
 def _describe(exc: ValidationError) -> str:
-    lines = ["invalid settings:"]
+    """One line per bad setting: the environment variable (and the setting's name in a TOML file), why, and
+    the value given (never a whole mapping)."""
+    lines = []
     for err in exc.errors():
-        field = ".".join(str(part) for part in err["loc"]) or "settings"
-        env = f"CALLBOT_{field.split('.')[0].upper()}" if err["loc"] else "settings"
+        loc = err["loc"]
+        if not loc:
+            lines.append(f"invalid settings: {err['msg']}")
+            continue
+        name = str(loc[0])
+        where = ".".join(str(part) for part in loc)
         given = err.get("input")
-        shown = "" if isinstance(given, dict) else f" (got {given!r})"
-        lines.append(f"  {field} [{env}]: {err['msg']}{shown}")
+        shown = "" if isinstance(given, dict) or err["type"] == "missing" else f" (got {given!r})"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"unknown setting {name!r} (no CALLBOT_{name.upper()} exists; see `callbot config`)")
+        else:
+            reason = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"invalid setting CALLBOT_{name.upper()} ({where}): {reason}{shown}")
     return "\n".join(lines)

@@ -8,6 +8,10 @@ A pull downloads to ``<models_dir>/.downloads/*.part`` (resumed with an HTTP Ran
 checks size and sha256 when the manifest knows them, checks the archive's layout (one top folder holding the
 model's required files), unpacks into a hidden temporary folder and renames it into place: a model folder
 either appears whole or not at all. A failed check removes what was downloaded.
+
+An install (``callbot models install PATH|file://URL``, and ``pull --url`` with a local file) takes a zip,
+tar.gz or folder already on this machine through the same checks and the same atomic rename, leaving the
+source as it was: the way to add a model where no download site is reachable.
 """
 
 from __future__ import annotations
@@ -24,15 +28,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal, TextIO
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import httpx
 from pydantic import BaseModel, Field, ValidationError
 from tqdm import tqdm
 
 from callbot.config import Settings
+from callbot.paths import shipped_path
 
-REPO_MANIFEST = Path(__file__).resolve().parent.parent / "models" / "manifest.toml"
+REPO_MANIFEST = shipped_path("models/manifest.toml")  # the package's own copy, or the checkout's
 DOWNLOADS = ".downloads"
 CHUNK_BYTES = 1 << 16
 ModelKind = Literal["vosk", "piper", "coqui"]
@@ -114,17 +119,34 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_download(path: Path, size: int, sha256: str, label: str) -> None:
-    """Size and hash against the manifest; a file that fails is deleted (never resumed, never used)."""
+def check_download(path: Path, size: int, sha256: str, label: str, *, remove: bool = True) -> None:
+    """Size and hash against the manifest; a download that fails is deleted (never resumed, never used), a
+    local file given to ``install`` (``remove=False``) is left as it is."""
+    fate = "download removed" if remove else f"{path} left as it is"
     actual_size = path.stat().st_size
     if size and actual_size != size:
-        path.unlink()
-        raise ModelError(f"{label}: size mismatch (expected {size} bytes, got {actual_size}); download removed")
+        if remove:
+            path.unlink()
+        raise ModelError(f"{label}: size mismatch (expected {size} bytes, got {actual_size}); {fate}")
     if sha256:
         actual = sha256_of(path)
         if actual != sha256.lower():
-            path.unlink()
-            raise ModelError(f"{label}: sha256 mismatch (expected {sha256}, got {actual}); download removed")
+            if remove:
+                path.unlink()
+            raise ModelError(f"{label}: sha256 mismatch (expected {sha256}, got {actual}); {fate}")
+
+
+def local_source(source: str | Path) -> Path | None:
+    """The local path a ``file://`` URL or a plain path names; None for a network URL."""
+    text = str(source)
+    parsed = urlparse(text)
+    if parsed.scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise ModelError(f"{text}: a file:// URL must name a file on this machine (file:///path)")
+        return Path(unquote(parsed.path))
+    if parsed.scheme in ("http", "https"):
+        return None
+    return Path(text).expanduser()
 
 
 class ModelManager:
@@ -238,7 +260,10 @@ class ModelManager:
 
     # --- fetching -------------------------------------------------------------------------------------------
     def pull(self, name: str, url: str | None = None, force: bool = False) -> Path:
-        """Download, check and install a model; returns its folder. ``url`` overrides the manifest's."""
+        """Download, check and install a model; returns its folder. ``url`` overrides the manifest's; a local
+        file or folder (``file://`` or a path) is installed from where it is."""
+        if url is not None and local_source(url) is not None:
+            return self.install(url, name=name, force=force)[1]
         entry = self.entry(name)
         target = self.installed_path(entry)
         if target.is_dir() and not force and not self.verify(name):
@@ -269,7 +294,9 @@ class ModelManager:
                 if attempt == self.attempts:
                     raise ModelError(
                         f"{label}: download from {url} failed after {attempt} attempts ({exc}); "
-                        f"run the pull again to resume from {part.stat().st_size if part.exists() else 0} bytes"
+                        f"run the pull again to resume from {part.stat().st_size if part.exists() else 0} bytes. "
+                        f"No network here? Fetch {PurePosixPath(urlparse(url).path).name} on another machine, copy "
+                        f"it here and run: callbot models install FILE --name {label}"
                     ) from None
         check_download(part, size, sha256, label)
         part.replace(destination)
@@ -302,23 +329,86 @@ class ModelManager:
                     handle.write(block)
                     bar.update(len(block))
 
-    def _stage_archive(self, entry: ModelEntry, archive: Path) -> Path:
-        """Unpack into a hidden temporary folder beside the models; returns the model's top folder in it."""
+    def _stage_archive(self, entry: ModelEntry, archive: Path, *, keep_archive: bool = False) -> Path:
+        """Unpack into a hidden temporary folder beside the models; returns the model's top folder in it. A
+        downloaded archive is removed afterwards; one given to ``install`` is kept."""
         staging = Path(tempfile.mkdtemp(prefix=f".{entry.folder_name}.", dir=self.models_dir))
         try:
             top = unpack(archive, staging)
-            missing = missing_parts(top, entry.required)
-            if missing:
-                raise ModelError(
-                    f"{entry.name}: archive layout refused: its folder {top.name}/ lacks {', '.join(missing)} "
-                    f"(a {entry.kind} model needs {', '.join(entry.required)})"
-                )
+            self._check_staged(entry, top, f"archive layout refused: its folder {top.name}/")
         except (ModelError, zipfile.BadZipFile, tarfile.TarError, OSError) as exc:
             shutil.rmtree(staging, ignore_errors=True)
-            archive.unlink(missing_ok=True)
+            if not keep_archive:
+                archive.unlink(missing_ok=True)
             raise ModelError(str(exc) if isinstance(exc, ModelError) else f"{entry.name}: bad archive: {exc}") from None
-        archive.unlink()
+        if not keep_archive:
+            archive.unlink()
         return top
+
+    def _stage_folder(self, entry: ModelEntry, folder: Path) -> Path:
+        """Copy a model folder into a hidden temporary folder beside the models and check it there."""
+        staging = Path(tempfile.mkdtemp(prefix=f".{entry.folder_name}.", dir=self.models_dir))
+        top = staging / entry.folder_name
+        try:
+            shutil.copytree(folder, top, symlinks=False)
+            self._check_staged(entry, top, f"folder {folder}")
+        except (ModelError, OSError, shutil.Error) as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ModelError(str(exc) if isinstance(exc, ModelError) else f"{entry.name}: cannot copy {folder}: {exc}"
+                             ) from None
+        return top
+
+    @staticmethod
+    def _check_staged(entry: ModelEntry, top: Path, what: str) -> None:
+        """The model's required files, and each single file's size and hash where the manifest knows them."""
+        missing = missing_parts(top, entry.required)
+        if missing:
+            raise ModelError(f"{entry.name}: {what} lacks {', '.join(missing)} "
+                             f"(a {entry.kind} model needs {', '.join(entry.required)})")
+        for item in entry.files:
+            if (top / item.filename).is_file():
+                check_download(top / item.filename, item.size, item.sha256, f"{entry.name}: {item.filename}",
+                               remove=False)
+
+    # --- installing what is already on this machine ----------------------------------------------------------
+    def entry_for(self, source: Path) -> ModelEntry:
+        """The manifest entry a local archive or folder is: by its file name (the manifest URL's), its name
+        without the archive suffix, or, for a folder, the single files it holds."""
+        stem = source.name
+        for suffix in (".tar.gz", ".tgz", ".zip"):
+            stem = stem.removesuffix(suffix)
+        for entry in self.entries.values():
+            archive_name = PurePosixPath(urlparse(entry.url).path).name if entry.url else None
+            if source.name == archive_name or stem in (entry.name, entry.folder_name):
+                return entry
+            if source.is_dir() and entry.files and all((source / f.filename).is_file() for f in entry.files):
+                return entry
+        raise ModelNotFound(f"cannot tell which model {source} is (its name matches no entry of "
+                            f"{self.manifest_path}); name it: --name NAME (known: {', '.join(sorted(self.entries))})")
+
+    def install(self, source: str | Path, name: str | None = None, force: bool = False) -> tuple[ModelEntry, Path]:
+        """Install a model from a local zip, tar.gz or folder (a path or a ``file://`` URL), checked like a
+        pull (size and sha256 of an archive where the manifest knows them, the required files, each single
+        file's hash) and renamed into place whole. The source is left as it was."""
+        path = local_source(source)
+        if path is None:
+            raise ModelError(f"{source} is not on this machine: use callbot models pull NAME --url {source}")
+        if not path.exists():
+            raise ModelError(f"no such file or folder: {path}")
+        entry = self.entry(name) if name else self.entry_for(path)
+        target = self.installed_path(entry)
+        if target.is_dir() and not force and not self.verify(entry.name):
+            return entry, target
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.models_dir.glob(f".{entry.folder_name}.*"):  # staging left by a killed install
+            shutil.rmtree(stale, ignore_errors=True)
+        if path.is_dir():
+            staged = self._stage_folder(entry, path)
+        else:
+            if not entry.files:  # one archive in the manifest: its size and hash apply to this file
+                check_download(path, entry.size, entry.sha256, entry.name, remove=False)
+            staged = self._stage_archive(entry, path, keep_archive=True)
+        return entry, self._install(staged, target)
 
     def _stage_files(self, entry: ModelEntry, files: list[Path]) -> Path:
         staging = Path(tempfile.mkdtemp(prefix=f".{entry.folder_name}.", dir=self.models_dir))

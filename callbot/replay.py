@@ -1,7 +1,9 @@
 """Replaying a WAV through the same Listener a live call uses: segments, partials and finals on a timeline.
 
 The file is read at any rate and channel count, converted to the call rate (as a SIP call would deliver it)
-and cut into 20 ms frames; the Listener resamples speech to the recognizer's rate, exactly as in a call.
+and cut into 20 ms frames; the Listener resamples speech to the recognizer's rate, exactly as in a call. The
+product's own recordings are stereo, caller left and bot right (``callbot.recording``): ``channel`` picks one
+(``replay_channel`` says which to take when none was asked for).
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import Literal
+
 from callbot.asr import VoskModels, VoskRecognizer
-from callbot.audio import read_wav
+from callbot.audio import AudioError, channel_count, read_wav
 from callbot.config import Settings
 from callbot.listener import (
     BargeIn,
@@ -24,6 +28,24 @@ from callbot.listener import (
     Partial,
     SpeechStarted,
 )
+from callbot.recording import BOT_CHANNEL, CALLER_CHANNEL
+
+ChannelChoice = Literal["caller", "bot", "mix"]
+RECORDING_CHANNELS: dict[str, int] = {"caller": CALLER_CHANNEL, "bot": BOT_CHANNEL}
+
+
+def replay_channel(path: Path, asked: ChannelChoice | None) -> tuple[int | None, str | None]:
+    """The channel to hear (None: the only one, or all mixed) and a note for the user when it was chosen for
+    them: a 2-channel file is taken as a call recording, whose caller is the left channel."""
+    channels = channel_count(path)
+    if asked == "mix" or (channels == 1 and asked in (None, "caller")):
+        return None, None
+    if channels == 1:
+        raise AudioError(f"{path} is mono: it has no separate {asked} channel (leave --channel out)")
+    if asked is None:
+        return CALLER_CHANNEL, (f"note: {path.name} has {channels} channels: replaying the caller's (left, as in "
+                                "the bot's call recordings); --channel bot or --channel mix for the others")
+    return RECORDING_CHANNELS[asked], None
 
 
 @dataclass(slots=True)
@@ -63,12 +85,14 @@ def replay(
     model_path: Path | None,
     *,
     realtime: bool = False,
+    channel: int | None = None,
     models: VoskModels | None = None,
     on_event: Callable[[ListenerEvent], None] | None = None,
 ) -> ReplayResult:
-    """Run ``path`` through endpointing and recognition (``model_path`` None: record-only, no text)."""
+    """Run ``path`` through endpointing and recognition (``model_path`` None: record-only, no text); one
+    ``channel`` of it, or all channels mixed (None)."""
     rate = settings.call_sample_rate
-    audio = read_wav(path, rate)
+    audio = read_wav(path, rate, channel)
     recognizer = None
     if model_path is not None:
         model = (models or VoskModels()).get(model_path)

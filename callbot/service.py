@@ -87,7 +87,9 @@ class CallbotService:
             worker_id=self.worker_id, pid=os.getpid(), sip=f"{self.settings.sip_bind}:{self.settings.sip_port}",
             call_limit=stats.call_limit, active_calls=stats.active_calls, answered=stats.answered,
             rejected=stats.rejected, state=self._state,
-            started_at=self._started_at, updated_at=time.time(),
+            started_at=self._started_at, updated_at=time.time(), record_only=self.record_only,
+            turn_latency=self.resources.turn_latencies.snapshot(),
+            asr_backlog_s=round(sum(session.backlog_s for session in self.live_sessions()), 3),
         )
 
     # --- CallHandler (SIP thread) ------------------------------------------------------------------------

@@ -126,6 +126,11 @@ class TurnKind(StrEnum):
     bot = "bot"
 
 
+# A prompt the caller cut short ends with this in its stored text: language-neutral (no English "[cut]" in a
+# Vietnamese transcript); the UI shows it in the reader's language.
+CUT_MARK = " …"
+
+
 class Speaker(StrEnum):
     caller = "caller"
     bot = "bot"
@@ -227,6 +232,13 @@ class TransferResult:
 
 
 @dataclass(frozen=True, slots=True)
+class OperatorAvailability:
+    """The runtime's answer to ``FindOperator``: whether an operator is free to take the call now."""
+
+    free: bool
+
+
+@dataclass(frozen=True, slots=True)
 class RecordedAnswer:
     """Record-only mode (no ASR model for the locale): the caller answered the current question, kept as a clip.
 
@@ -252,7 +264,7 @@ class TicketLookedUp:
 
 
 CallerEvent = Union[FinalTranscript, DtmfInput, NoInput, Hangup, TicketFiled, TransferResult, RecordedAnswer,
-                    TicketLookedUp]
+                    TicketLookedUp, OperatorAvailability]
 
 
 # --- decisions (dialogue -> audio/telephony/store) ----------------------------------------------------
@@ -294,6 +306,11 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class FindOperator:
+    """Before promising a person: is an operator free now? (answered with ``OperatorAvailability``)"""
+
+
+@dataclass(frozen=True, slots=True)
 class EndCall:
     reason: str = "done"
 
@@ -305,4 +322,4 @@ class LookupTicket:
     number: str
 
 
-Decision = Union[Speak, Ask, FileTicket, Transfer, EndCall, LookupTicket]
+Decision = Union[Speak, Ask, FileTicket, Transfer, FindOperator, EndCall, LookupTicket]

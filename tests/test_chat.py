@@ -59,9 +59,9 @@ def test_end_of_input_hangs_up_with_a_partial_ticket() -> None:
 
 def test_keypad_zero_and_busy_operators() -> None:
     result = chat(["/dtmf 0"], "--locale", "vi", "--operators-busy")
-    assert "[transfer to operator: nobody free]" in result.output
-    assert "Hiện chưa có tổng đài viên nào rảnh" in result.output
-    assert "[ticket] outcome:  escalated (escalation: operator)" in result.output
+    assert "[operator free: no]" in result.output and "[transfer to operator" not in result.output
+    assert "Hiện chưa có tổng đài viên nào rảnh" in result.output and "giữ máy" not in result.output
+    assert "[ticket] outcome:  escalated (escalation: callback)" in result.output
 
 
 def test_bad_commands_are_explained_and_the_call_goes_on() -> None:

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from callbot.cli import app
 from callbot.config import Settings
 from callbot.model_manager import ModelError, ModelManager, ModelNotFound
+from tests.support.ports import free_port
 
 VOSK_LAYOUT = {
     "am/final.mdl": b"acoustic model " * 4000,
@@ -313,3 +314,91 @@ def test_models_commands(server: ModelServer, models_dir: Path, monkeypatch: pyt
     (models_dir / "vosk-model-test-vi" / "am" / "final.mdl").unlink()
     broken = runner.invoke(app, ["models", "verify"])
     assert broken.exit_code == 1 and "missing am/final.mdl" in broken.output
+
+
+# --- installing a model already on this machine (issue 16): no network needed ------------------------------------
+def test_install_a_local_archive_by_path_or_file_url_checked_like_a_pull(server: ModelServer, models_dir: Path,
+                                                                         tmp_path: Path) -> None:
+    data = zip_archive(in_folder("vosk-model-small-vn", VOSK_LAYOUT))
+    manifest = write_manifest(models_dir / "manifest.toml", server, "vosk-model-test-vi.zip", data)
+    archive = tmp_path / "vosk-model-test-vi.zip"  # the manifest URL's file name tells which model it is
+    archive.write_bytes(data)
+    entry, path = manager_for(models_dir, manifest).install(archive)
+    assert entry.name == "vosk-model-test-vi" and path == models_dir / "vosk-model-test-vi"
+    assert (path / "am" / "final.mdl").read_bytes() == VOSK_LAYOUT["am/final.mdl"]
+    assert archive.read_bytes() == data and leftovers(models_dir) == ["vosk-model-test-vi"]  # the source stays
+    assert server.requests == []  # nothing was downloaded
+    _, again = manager_for(models_dir, manifest).install(archive.as_uri(), name="vosk-model-test-vi", force=True)
+    assert again == path and (path / "conf" / "model.conf").is_file()
+
+
+def test_install_refuses_a_local_archive_that_fails_the_manifest_and_keeps_it(server: ModelServer, models_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    data = tar_gz_archive(in_folder("m", VOSK_LAYOUT))
+    manifest = write_manifest(models_dir / "manifest.toml", server, "model.tar.gz", data, sha256="0" * 64)
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(data)
+    with pytest.raises(ModelError, match=f"sha256 mismatch .*; {archive} left as it is"):
+        manager_for(models_dir, manifest).install(archive, name="vosk-model-test-vi")
+    assert archive.read_bytes() == data and leftovers(models_dir) == []
+    no_graph = {name: body for name, body in VOSK_LAYOUT.items() if not name.startswith("graph/")}
+    archive.write_bytes(tar_gz_archive(in_folder("m", no_graph)))
+    manifest = write_manifest(models_dir / "manifest.toml", server, "model.tar.gz", archive.read_bytes())
+    with pytest.raises(ModelError, match="lacks graph/"):
+        manager_for(models_dir, manifest).install(archive, name="vosk-model-test-vi")
+    assert archive.is_file() and leftovers(models_dir) == []
+
+
+def test_install_a_model_folder(server: ModelServer, models_dir: Path, tmp_path: Path) -> None:
+    manifest = write_manifest(models_dir / "manifest.toml", server, "model.zip", b"")
+    voice = tmp_path / "downloaded voice"
+    voice.mkdir()
+    (voice / "voice-test.onnx").write_bytes(b"onnx" * 1000)
+    (voice / "voice-test.onnx.json").write_text("{}")
+    entry, path = manager_for(models_dir, manifest).install(voice)  # told by the single files it holds
+    assert entry.name == "voice-test" and sorted(p.name for p in path.iterdir()) == ["voice-test.onnx",
+                                                                                      "voice-test.onnx.json"]
+    (voice / "voice-test.onnx").write_bytes(b"tampered")
+    with pytest.raises(ModelError, match="voice-test.onnx: sha256 mismatch"):
+        manager_for(models_dir, manifest).install(voice, force=True)
+    assert (path / "voice-test.onnx").read_bytes() == b"onnx" * 1000  # a refused install keeps the working model
+    model = tmp_path / "my-vn-model"
+    for name, body in VOSK_LAYOUT.items():
+        (model / name).parent.mkdir(parents=True, exist_ok=True)
+        (model / name).write_bytes(body)
+    with pytest.raises(ModelNotFound, match="cannot tell which model .*--name NAME"):
+        manager_for(models_dir, manifest).install(model)
+    _, installed = manager_for(models_dir, manifest).install(model, name="vosk-model-test-vi")
+    assert (installed / "graph" / "HCLr.fst").read_bytes() == VOSK_LAYOUT["graph/HCLr.fst"] and model.is_dir()
+
+
+def test_pull_with_a_local_url_installs_it_and_no_network_suggests_install(server: ModelServer, models_dir: Path,
+                                                                           tmp_path: Path) -> None:
+
+    data = zip_archive(in_folder("x", VOSK_LAYOUT))
+    manifest = write_manifest(models_dir / "manifest.toml", server, "model.zip", data)
+    archive = tmp_path / "copied.zip"
+    archive.write_bytes(data)
+    path = manager_for(models_dir, manifest).pull("vosk-model-test-vi", url=archive.as_uri())
+    assert (path / "am" / "final.mdl").is_file() and server.requests == []
+    manager_for(models_dir, manifest).pull("vosk-model-test-vi", url=str(archive), force=True)  # a plain path too
+    offline = f"http://127.0.0.1:{free_port()}/vosk-model-small-vn-0.4.zip"  # nothing listens: no network
+    with pytest.raises(ModelError) as failed:
+        manager_for(models_dir, manifest).pull("vosk-model-test-vi", url=offline, force=True)
+    assert ("No network here? Fetch vosk-model-small-vn-0.4.zip on another machine, copy it here and run: "
+            "callbot models install FILE --name vosk-model-test-vi") in str(failed.value)
+
+
+def test_models_install_command(server: ModelServer, models_dir: Path, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    data = zip_archive(in_folder("vosk-model-test-vi", VOSK_LAYOUT))
+    write_manifest(models_dir / "manifest.toml", server, "model.zip", data)
+    monkeypatch.setenv("CALLBOT_MODELS_DIR", str(models_dir))
+    archive = tmp_path / "vosk-model-test-vi.zip"
+    archive.write_bytes(data)
+    runner = CliRunner()
+    installed = runner.invoke(app, ["models", "install", archive.as_uri()])
+    assert installed.exit_code == 0, installed.output
+    assert installed.output.strip() == f"vosk-model-test-vi: installed at {models_dir / 'vosk-model-test-vi'}"
+    missing = runner.invoke(app, ["models", "install", str(tmp_path / "nothing.zip")])
+    assert missing.exit_code == 1 and "no such file or folder" in missing.output

@@ -84,3 +84,64 @@ def test_replay_of_an_unreadable_file_is_a_clear_error(tmp_path: Path, korean_mo
     bogus.write_text("hello")
     result = CliRunner().invoke(app, ["replay", str(bogus), "--model", str(korean_model_path)])
     assert result.exit_code == 1 and "cannot read audio file" in result.output
+
+
+# --- the product's own call recordings: stereo, caller left, bot right (issue 16) --------------------------------
+@pytest.fixture(scope="module")
+def call_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[float, float], tuple[float, float]]:
+    """A recording written by the call's own StereoRecorder: the caller speaks first, then the bot answers."""
+    from callbot.audio import frames_of
+    from callbot.recording import StereoRecorder
+
+    tmp = tmp_path_factory.mktemp("recording")
+    caller = build_call(8000, [0.6, trimmed_speech(tmp, "안녕하세요 저는 서울에 살고 있습니다", "ko", 8000), 3.0])
+    bot = build_call(8000, [3.4, trimmed_speech(tmp, "저는 부산에 있습니다", "ko", 8000), 1.0])
+    recorder = StereoRecorder(tmp / "call-1.wav", 8000)
+    for caller_frame, bot_frame in zip(frames_of(caller.pcm, 8000), frames_of(bot.pcm, 8000)):
+        recorder.write_frame(caller_frame.pcm, bot_frame.pcm)
+    recorder.close()
+    return recorder.path, caller.truth[0], bot.truth[0]
+
+
+def test_replay_hears_one_side_of_a_call_recording(call_recording) -> None:
+    from callbot.replay import replay_channel
+
+    path, (caller_start, caller_end), (bot_start, bot_end) = call_recording
+    picked, note = replay_channel(path, None)
+    assert picked == 0 and note is not None and "replaying the caller's (left" in note
+    caller = replay(path, Settings(), None, channel=picked)
+    assert len(caller.segments) == 1 and abs(caller.segments[0][0] - caller_start) <= 0.1
+    assert abs(caller.segments[0][1] - caller_end) <= 0.1
+    bot = replay(path, Settings(), None, channel=replay_channel(path, "bot")[0])
+    assert len(bot.segments) == 1 and abs(bot.segments[0][0] - bot_start) <= 0.1
+    assert replay_channel(path, "mix") == (None, None)
+    mixed = replay(path, Settings(), None, channel=None).segments  # both sides at once, the old way
+    assert abs(mixed[0][0] - caller_start) <= 0.1 and abs(mixed[-1][1] - bot_end) <= 0.1
+
+
+def test_a_mono_file_has_no_bot_channel(tmp_path: Path) -> None:
+    from callbot.audio import AudioError
+    from callbot.replay import replay_channel
+
+    wav = write_wav(tmp_path / "mono.wav", b"\x00\x00" * 8000, 8000)
+    assert replay_channel(wav, None) == (None, None) and replay_channel(wav, "caller") == (None, None)
+    with pytest.raises(AudioError, match="mono: it has no separate bot channel"):
+        replay_channel(wav, "bot")
+
+
+@pytest.mark.slow
+def test_replay_command_takes_the_caller_of_a_call_recording_by_default(call_recording, korean_model_path: Path,
+                                                                         tmp_path: Path) -> None:
+    path, (caller_start, _), (bot_start, _) = call_recording
+    default = subprocess.run([*CALLBOT, "replay", str(path), "--model", str(korean_model_path), "--json"],
+                             capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert default.returncode == 0, default.stderr
+    assert "replaying the caller's" in default.stderr
+    (final,) = json.loads(default.stdout)["finals"]
+    assert caller_start - 0.35 <= final["start"] and final["text"]
+    bot = subprocess.run([*CALLBOT, "replay", str(path), "--model", str(korean_model_path), "--json",
+                          "--channel", "bot"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    (final,) = json.loads(bot.stdout)["finals"]
+    assert bot.returncode == 0 and "note:" not in bot.stderr and final["start"] >= bot_start - 0.35
+    wrong = CliRunner().invoke(app, ["replay", str(path), "--model", str(korean_model_path), "--channel", "left"])
+    assert wrong.exit_code == 2 and "--channel must be caller, bot or mix" in wrong.output

@@ -19,6 +19,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -204,13 +206,15 @@ def test_sigterm_during_a_call_files_its_ticket_and_exits_cleanly(tmp_path: Path
         store.close()
 
 
-@pytest.mark.slow
-def test_callbot_serve_no_edge_runs_the_api_and_answers_calls_in_one_process(tmp_path: Path) -> None:
+@contextmanager
+def serving_one_process(tmp_path: Path, **settings: str) -> Iterator[tuple[int, int, Path]]:
+    """``callbot serve --no-edge`` (API and SIP in one process) as a subprocess: (SIP port, HTTP port, its log);
+    stopped with SIGTERM, which must exit 0."""
     sip_port, http_port = free_sip_port(), free_sip_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("CALLBOT_")}
     env.update({
         "CALLBOT_DATA_DIR": str(tmp_path / "data"), "CALLBOT_PROMPTS_DIR": str(REPO / "prompts"),
-        "CALLBOT_SIP_PORT": str(sip_port), "CALLBOT_HTTP_PORT": str(http_port),
+        "CALLBOT_SIP_PORT": str(sip_port), "CALLBOT_HTTP_PORT": str(http_port), **settings,
     })
     log_path = tmp_path / "serve.log"
     with log_path.open("w") as log_file:
@@ -221,21 +225,65 @@ def test_callbot_serve_no_edge_runs_the_api_and_answers_calls_in_one_process(tmp
                                output=log_path.read_text)
         assert health.status_code == 200
         assert f"answering SIP calls on 127.0.0.1:{sip_port}" in log_path.read_text()
-        report = run_peer(tmp_path / "c.json", "--target", f"sip:bot@127.0.0.1:{sip_port}",
-                          "--step", "until_speech:10", "--step", "hangup")
-        assert report["connected"] and report["heard_audio_s"] > 0, report
-        metrics = f"http://127.0.0.1:{http_port}/metrics"  # the process reports itself as the node's one worker
-        wait_until(lambda: "callbot_node_calls_answered_total 1.0" in httpx.get(metrics, timeout=5).text, 10,
-                   "the answered call in /metrics")
+        yield sip_port, http_port, log_path
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(60)
     assert server.returncode == 0, log_path.read_text()[-3000:]
+
+
+def metric_value(http_port: int, sample: str) -> float | None:
+    """The value of one sample line of /metrics (``name{labels}``), None while it is absent."""
+    for line in httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=5).text.splitlines():
+        if line.startswith(sample + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+@pytest.mark.slow
+def test_callbot_serve_no_edge_runs_the_api_and_answers_calls_in_one_process(tmp_path: Path) -> None:
+    with serving_one_process(tmp_path) as (sip_port, http_port, log_path):
+        # a fresh data directory: the banner says how to create the first login
+        assert "no users yet: run `callbot users add admin --role admin`" in log_path.read_text()
+        report = run_peer(tmp_path / "c.json", "--target", f"sip:bot@127.0.0.1:{sip_port}",
+                          "--step", "until_speech:10", "--step", "hangup")
+        assert report["connected"] and report["heard_audio_s"] > 0, report
+        # the process reports itself as the node's one worker
+        wait_until(lambda: metric_value(http_port, "callbot_node_calls_answered_total") == 1, 10,
+                   "the answered call in /metrics")
     store = open_store(Settings(data_dir=tmp_path / "data"), migrate=False)
     try:
         assert any(c.call_id == report["call_id"] and c.ticket_number for c in listed_calls(store, limit=50))
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_a_call_over_the_limit_is_refused_logged_without_the_number_and_counted_in_metrics(tmp_path: Path) -> None:
+    """Issue 16: a 486 was neither logged nor in /metrics. One call slot: a second real SIP call while the first
+    is up is refused; the log names its call id and source host (never the caller's number) and /metrics counts
+    it, with the node's active calls and the turn-latency histogram beside it."""
+    with serving_one_process(tmp_path, CALLBOT_MAX_CALLS="1") as (sip_port, http_port, log_path):
+        target = f"sip:bot@127.0.0.1:{sip_port}"
+        first = start_peer(tmp_path / "first.json", "--target", target, "--user", "0912345678",
+                           "--step", "until_speech:10", "--step", "wait:30")
+        try:
+            wait_until(lambda: metric_value(http_port, "callbot_node_active_calls") == 1, 30,
+                       "the first call up in /metrics")
+            refused = run_peer(tmp_path / "second.json", "--target", target, "--user", "0987654321")
+            assert not refused["connected"] and refused["final_status"] == 486, refused
+            wait_until(lambda: metric_value(http_port, 'callbot_node_calls_rejected_total{reason="full"}') == 1,
+                       10, "the refused call in /metrics")
+            assert metric_value(http_port, "callbot_node_asr_backlog_seconds") is not None
+            assert metric_value(http_port, 'callbot_node_turn_latency_seconds_bucket{le="+Inf"}') is not None
+            assert metric_value(http_port, "callbot_node_record_only_workers") == 1  # no Vietnamese model here
+        finally:
+            first.kill()
+            first.wait(30)
+    log = log_path.read_text()
+    [line] = [line for line in log.splitlines() if "refused INVITE" in line]
+    assert refused["call_id"] in line and "from 127.0.0.1: 486 full" in line
+    assert "0912345678" not in log and "0987654321" not in log  # the callers' numbers are citizen data
 
 
 @pytest.mark.slow

@@ -59,7 +59,8 @@ from callbot.store import (
 )
 from callbot.store.models import OperatorStatusUpdate, TicketUpdate
 from callbot.store.numbers import InvalidTicketNumber
-from callbot.types import Category, Priority
+from callbot.store.routing import Router
+from callbot.types import Category, Escalation, Priority
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "no credentials, or unknown ones"},
@@ -110,6 +111,8 @@ def list_tickets(
     priority: Priority | None = None,
     ward: Annotated[str | None, Query(max_length=8, pattern=r"^[0-9]+$")] = None,
     province: Annotated[str | None, Query(max_length=8, pattern=r"^[0-9]+$")] = None,
+    escalation: Annotated[Escalation | None, Query(description="callback: the calls owed a call-back")] = None,
+    needs_transcription: Annotated[bool | None, Query(description="record-only answers not transcribed")] = None,
     since: QueryDateTime | None = None,
     until: QueryDateTime | None = None,
     q: Annotated[str | None, Query(max_length=200, pattern=NoControl, description="text search")] = None,
@@ -119,6 +122,7 @@ def list_tickets(
     filters = TicketFilter(
         status=status_, category=category.value if category else None, priority=priority.value if priority else None,
         ward_code=ward.zfill(5) if ward else None, province_code=province.zfill(2) if province else None,
+        escalation=escalation.value if escalation else None, needs_transcription=needs_transcription,
         since=since, until=until, text=q or None, offset=offset, limit=limit,
     )
     page = tickets.list_tickets(session, filters=filters)
@@ -143,15 +147,16 @@ def ticket_or_404(session: Session, number: str) -> tickets.TicketRecord:
 @router.patch("/tickets/{number}", response_model=TicketPublic, tags=["tickets"],
               responses={**BODY_RESPONSES, 404: {"description": "no such ticket"},
                          409: {"description": "change not allowed"}})
-def update_ticket(number: TicketNumberPath, update: TicketUpdate, session: SessionDep,
+def update_ticket(number: TicketNumberPath, update: TicketUpdate, session: SessionDep, settings: SettingsDep,
                   editor: TicketEditor) -> TicketPublic:
     """Assign, change status (only along the life cycle), correct a slot, or (supervisor, admin) approve the
-    call as a tuning fixture engineers may export; each change is audit-logged."""
+    call as a tuning fixture engineers may export; each change is audit-logged. A corrected ward, province or
+    category routes the ticket again (the unit change is audited too) unless the change sets ``unit_code``."""
     if "approved_for_tuning" in update.model_fields_set and editor.role not in TUNING_APPROVERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only a supervisor or an admin approves tickets for tuning")
     try:
         view = tickets.update_ticket(session, number=ticket_number_or_404(number), update=update,
-                                     actor=editor.name)
+                                     actor=editor.name, router=Router(settings.category_units))
     except TicketNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
     except InvalidChange as exc:

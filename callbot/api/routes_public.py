@@ -1,11 +1,12 @@
-"""Routes without login: health, Prometheus metrics, and the caller-facing ticket status lookup."""
+"""Routes without login: health, Prometheus metrics, the caller-facing ticket status lookup, the favicon."""
 
 from __future__ import annotations
 
+from pathlib import Path as FsPath
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,6 +17,13 @@ from callbot.store import parse_ticket_number, tickets
 from callbot.store.numbers import InvalidTicketNumber
 
 router = APIRouter()
+FAVICON = FsPath(__file__).resolve().parent / "static" / "favicon.ico"
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> FileResponse:
+    """Browsers ask for it on every first visit; a 404 in the log each time says something is broken."""
+    return FileResponse(FAVICON, media_type="image/vnd.microsoft.icon", headers={"Cache-Control": "max-age=86400"})
 
 
 @router.get("/healthz", response_model=Health, tags=["health"],

@@ -5,7 +5,9 @@ URLs: a call with a recording carries the link it is served at."""
 from __future__ import annotations
 
 import re
+import wave
 from datetime import datetime
+from pathlib import PurePath
 from typing import Annotated
 
 from pydantic import BeforeValidator
@@ -131,11 +133,21 @@ class TuningTicketPage(SQLModel):
     limit: int
 
 
+class ClipPublic(SQLModel):
+    """A record-only answer kept for transcription: which question it answers and how long it is."""
+
+    url: str
+    slot: str  # the question's slot (name, address, need, ...); the file is <slot>.wav, <slot>-2.wav when re-asked
+    attempt: int = 1
+    seconds: float | None = None  # None: the file is gone (retention) or unreadable
+
+
 class TicketDetailPublic(SQLModel):
     ticket: TicketPublic
     call: CallPublic | None
     turns: list[TurnPublic]
     clip_urls: list[str] = []  # the caller's answers kept for transcription
+    clips: list[ClipPublic] = []  # the same, with their slot and duration
 
 
 class CallDetailPublic(SQLModel):
@@ -184,6 +196,8 @@ def ticket_detail_public(record: TicketRecord) -> TicketDetailPublic:
     return TicketDetailPublic(
         ticket=ticket, call=call_public(record.call, ticket.number) if record.call else None,
         turns=turns_public(record), clip_urls=clip_urls(ticket.number, len(record.clips)),
+        clips=[clip_public(url, path) for url, path in zip(clip_urls(ticket.number, len(record.clips)),
+                                                           record.clips, strict=True)],
     )
 
 
@@ -215,3 +229,15 @@ def stats_public(stats: CallStats) -> Stats:
 
 def clip_urls(number: str, count: int) -> list[str]:
     return [f"/api/tickets/{number}/clips/{index}" for index in range(count)]
+
+
+def clip_public(url: str, path: str) -> ClipPublic:
+    stem = PurePath(path).stem
+    base, dash, suffix = stem.rpartition("-")
+    slot, attempt = (base, int(suffix)) if dash and suffix.isdigit() else (stem, 1)
+    try:
+        with wave.open(path, "rb") as clip:
+            seconds: float | None = round(clip.getnframes() / clip.getframerate(), 1)
+    except (OSError, EOFError, wave.Error):
+        seconds = None
+    return ClipPublic(url=url, slot=slot, attempt=attempt, seconds=seconds)

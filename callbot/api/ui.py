@@ -39,6 +39,8 @@ from callbot.api.schemas import (
     ticket_public,
 )
 from callbot.api.security import client_address
+from callbot.api.ticket_page import clip_rows, history_rows, ward_choices, ward_code_for
+from callbot.node.status import node_runs_record_only
 from callbot.store import (
     InvalidChange,
     Principal,
@@ -52,14 +54,15 @@ from callbot.store import (
 )
 from callbot.store.models import ALLOWED_TRANSITIONS, TicketUpdate
 from callbot.store.numbers import InvalidTicketNumber
-from callbot.store.routing import province_choices
-from callbot.types import Category, Priority, Speaker
+from callbot.store.routing import Router, province_choices
+from callbot.store.units import units_of_province
+from callbot.types import CUT_MARK, Category, Escalation, Priority, Speaker
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 DISPLAY_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 PAGE_SIZE = 25
-EDITABLE_TEXT = ("name", "address_text", "need_text", "assigned_to", "ward_code")
+EDITABLE_TEXT = ("name", "address_text", "need_text", "assigned_to")
 
 
 def make_templates() -> Jinja2Templates:
@@ -119,8 +122,9 @@ def _secure_cookies(request: Request) -> bool:
 def _login_form(request: Request, *, next_target: str, error: str | None, status_code: int) -> HTMLResponse:
     """The login page with a fresh form token, bound to the nonce cookie it (re)sets."""
     nonce, form_token = request.app.state.login_tokens.issue(request.cookies.get(LOGIN_NONCE_COOKIE))
-    response = render(request, "login.html", {"form_token": form_token, "next": next_target, "error": error},
-                      status_code=status_code)
+    no_users = not request.app.state.store.accounts.list_users()  # a fresh install: say how to add one
+    response = render(request, "login.html", {"form_token": form_token, "next": next_target, "error": error,
+                                              "no_users": no_users}, status_code=status_code)
     response.set_cookie(LOGIN_NONCE_COOKIE, nonce, max_age=3600, path="/login", httponly=True, samesite="strict",
                         secure=_secure_cookies(request))
     return response
@@ -225,11 +229,15 @@ def ticket_queue(
     since: str | None = None,
     until: str | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    escalation: str | None = None,
+    needs_transcription: str | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     filters = TicketFilter(
         status=_choice(status_, TicketStatus), category=getattr(_choice(category, Category), "value", None),
         priority=getattr(_choice(priority, Priority), "value", None),
+        escalation=getattr(_choice(escalation, Escalation), "value", None),
+        needs_transcription=True if needs_transcription == "1" else None,
         ward_code=ward.strip().zfill(5) if ward and ward.strip().isdigit() else None,
         province_code=province if province and province.isdigit() else None,
         since=_day_bound(since, end=False), until=_day_bound(until, end=True),
@@ -238,28 +246,34 @@ def ticket_queue(
     result = tickets.list_tickets(session, filters=filters)
     chosen = {"status": status_ or "", "category": category or "", "priority": priority or "",
               "ward": ward or "", "province": province or "", "since": since or "", "until": until or "",
-              "q": q or ""}
+              "q": q or "", "escalation": filters.escalation or "",
+              "needs_transcription": "1" if filters.needs_transcription else ""}
     kept = {k: v for k, v in chosen.items() if v}
     return render(request, "tickets.html", {
         "tickets": [ticket_public(view) for view in result.items], "total": result.total, "page": page,
         "pages": max(1, -(-result.total // PAGE_SIZE)), "filters": chosen,
         "page_link": lambda n: "/tickets?" + urlencode({**kept, "page": n}),
         "statuses": list(TicketStatus), "categories": list(Category), "priorities": list(Priority),
-        "provinces": province_choices(),
+        "provinces": province_choices(), "escalations": list(Escalation),
+        "record_only": node_runs_record_only(request.app.state.settings),
     }, principal)
 
 
 # --- call page (ticket, transcript, recording) -------------------------------------------------------
 def _transcript_rows(turns: list[TurnPublic], accept: float) -> list[dict[str, Any]]:
-    """Each turn with its words flagged when the recognizer was unsure (below the accept threshold)."""
+    """Each turn with its words flagged when the recognizer was unsure (below the accept threshold), and whether
+    the caller cut the prompt short (marked in the reader's language by the page)."""
     rows = []
     for turn in turns:
+        cut = turn.speaker == Speaker.bot and turn.text.endswith(CUT_MARK)
+        if cut:
+            turn = turn.model_copy(update={"text": turn.text.removesuffix(CUT_MARK)})
         if turn.words:
             words = [{"text": w.get("word", ""), "low": float(w.get("confidence", 1.0)) < accept} for w in turn.words]
         else:
             low = turn.speaker != Speaker.bot and turn.confidence is not None and turn.confidence < accept
             words = [{"text": turn.text, "low": low}]
-        rows.append({"turn": turn, "words": words})
+        rows.append({"turn": turn, "words": words, "cut": cut})
     return rows
 
 
@@ -271,14 +285,19 @@ def _call_page(request: Request, session: Session, principal: Principal, number:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
     current = TicketStatus(detail.ticket.status)
     history = audit.list_entries(session, target_id=detail.ticket.number, action="ticket.update", limit=50)
+    translate = request.app.state.catalogue.translator(language_of(request))
+    units = units_of_province(session, province_code=detail.ticket.province_code)
     return render(request, "ticket.html", {
         "ticket": detail.ticket, "call": detail.call, "transcript": _transcript_rows(
             detail.turns, request.app.state.settings.confidence_accept),
         "recording_url": detail.call.recording_url if detail.call else None,
-        "clip_urls": detail.clip_urls,
+        "clips": clip_rows(detail.clips, translate),
+        "wards": ward_choices(units), "units": [unit for unit in units if unit.kind != "ward"] + [
+            unit for unit in units if unit.kind == "ward" and unit.ward_code == detail.ticket.ward_code],
         "status_choices": [current, *sorted(ALLOWED_TRANSITIONS[current], key=list(TicketStatus).index)],
         "categories": list(Category), "priorities": list(Priority), "provinces": province_choices(),
-        "history": [audit_entry_public(entry) for entry in history],
+        "history": history_rows(session, [audit_entry_public(entry) for entry in history], translate),
+        "record_only": node_runs_record_only(request.app.state.settings),
         "can_edit": principal.role in TICKET_EDITORS, "can_approve": principal.role in TUNING_APPROVERS,
         "saved": request.query_params.get("saved") == "1",
         "error": error,
@@ -304,13 +323,18 @@ async def correct_ticket(number: str, request: Request, session: SessionDep,
     for key in ("status", "category", "priority", "province_code"):
         if form.get(key):
             values[key] = str(form[key])
+    if str(form.get("unit_code", "")) != str(form.get("unit_was", "")):  # a unit the supervisor chose
+        values["unit_code"] = str(form.get("unit_code", "")) or None
     values["needs_transcription"] = form.get("needs_transcription") == "on"
     if principal.role in TUNING_APPROVERS:  # the checkbox is on their form only
         values["approved_for_tuning"] = form.get("approved_for_tuning") == "on"
     try:
+        values["ward_code"] = ward_code_for(session, province_code=values.get("province_code"),
+                                            picked=str(form.get("ward", "")))
         update = TicketUpdate.model_validate(values)
         digits = parse_ticket_number(number)
-        tickets.update_ticket(session, number=digits, update=update, actor=principal.name)
+        tickets.update_ticket(session, number=digits, update=update, actor=principal.name,
+                              router=Router(request.app.state.settings.category_units))
     except (InvalidTicketNumber, TicketNotFound):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
     except ValidationError as exc:
@@ -331,7 +355,7 @@ def dashboard(request: Request, session: SessionDep, principal: UiStatsReader,
     hourly = [(h.hour.astimezone(DISPLAY_ZONE).strftime("%Hh"), h.calls) for h in figures.calls_per_hour]
     latency = figures.turn_latency
     return render(request, "dashboard.html", {
-        "stats": figures, "hours": hours,
+        "stats": figures, "hours": hours, "record_only": node_runs_record_only(request.app.state.settings),
         "calls_chart": column_chart(hourly, title=translate("calls_per_hour"), width=1200,
                                     label_every=max(1, len(hourly) // 12)),
         "outcomes_chart": bar_chart([(translate(f"outcome_{k}"), v) for k, v in figures.outcomes.items()],

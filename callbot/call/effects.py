@@ -7,6 +7,7 @@ the SIP transfer and hang-up) and the interpreter hands the answers back to the 
 - ``Speak``/``Ask`` -> ``effects.say`` (not once the caller hung up or the call is being wound up);
 - ``FileTicket`` -> ``effects.file_ticket(draft)`` -> ``TicketFiled(number)``; None (not filed, not even
   journaled) drops what was waiting and ends the call with ``EndCall("ticket could not be filed")``;
+- ``FindOperator`` -> ``OperatorAvailability(effects.operator_free())``;
 - ``Transfer`` -> ``TransferResult(effects.transfer(decision))``;
 - ``LookupTicket`` -> ``effects.lookup_ticket(decision)``: a ``TicketLookedUp`` (status by phone);
 - ``EndCall`` -> ``effects.end_call``, and nothing after it runs.
@@ -25,12 +26,13 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from callbot.dialogue.conversation import Conversation
-from callbot.types import Ask, Decision, EndCall, FileTicket, LookupTicket, Speak, Speaker, TicketDraft, Transfer
-from callbot.types import CallerEvent, DtmfInput, FinalTranscript, Hangup, NoInput, TicketFiled, TicketLookedUp
-from callbot.types import TransferResult
+from callbot.types import Ask, Decision, EndCall, FileTicket, FindOperator, LookupTicket, Speak, Speaker
+from callbot.types import TicketDraft, Transfer, CallerEvent, DtmfInput, FinalTranscript, Hangup, NoInput
+from callbot.types import OperatorAvailability, TicketFiled, TicketLookedUp, TransferResult
 
 UNFILED_REASON = "ticket could not be filed"
-RUNTIME_ANSWERS = (TicketFiled, TransferResult)  # the runtime's own answers reach even an ended conversation
+# the runtime's own answers reach even an ended conversation
+RUNTIME_ANSWERS = (TicketFiled, TransferResult, OperatorAvailability)
 
 
 class Dialogue(Protocol):
@@ -51,6 +53,10 @@ class Effects(Protocol):
 
     def file_ticket(self, draft: TicketDraft) -> str | None:
         """The ticket's number; None when it could not be filed at all (the call then ends)."""
+        ...
+
+    def operator_free(self) -> bool:
+        """Whether an operator is free to take the call now (asked before a person is promised)."""
         ...
 
     def transfer(self, decision: Transfer) -> bool:
@@ -115,6 +121,8 @@ class DecisionInterpreter:
                         self.pending.append(EndCall(UNFILED_REASON))
                     else:
                         self.handle(TicketFiled(number))
+                case FindOperator():
+                    self.handle(OperatorAvailability(self.effects.operator_free()))
                 case Transfer():
                     self.handle(TransferResult(self.effects.transfer(decision)))
                 case LookupTicket():
@@ -204,6 +212,10 @@ class SimulatedEffects:
         self.filed = draft
         self._line(TranscriptLine("system", f"ticket filed: {self.ticket_number} ({draft.outcome.value})"))
         return self.ticket_number
+
+    def operator_free(self) -> bool:
+        self._line(TranscriptLine("system", f"operator free: {'yes' if self.operators_free else 'no'}"))
+        return self.operators_free
 
     def transfer(self, decision: Transfer) -> bool:
         ok = self.operators_free or decision.target == "emergency"

@@ -118,7 +118,7 @@ class Playback:
         if mark.started:
             job.playing_since = stream_time
             if job.answers is not None and job.first_frame_queued_at is not None:
-                self.stats.turn_latencies.append(job.answers.latency(job.first_frame_queued_at, at))
+                self.stats.add_turn_latency(job.answers.latency(job.first_frame_queued_at, at))
             return None
         self._speaking.remove(job)
         return job

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from callbot.asr import Recognizer, VoskModels, VoskRecognizer
+from callbot.call.stats import LatencyHistogram
 from callbot.config import Settings
 from callbot.dialogue import DialogueResources
 from callbot.model_manager import ModelManager, ModelNotFound
@@ -31,6 +32,7 @@ class SharedResources:
     asr_model_paths: dict[str, Path] = field(default_factory=dict)  # a locale missing here runs record-only
     dialogue: DialogueResources | None = None  # None: built from the settings
     recognizer_factory: RecognizerFactory | None = None
+    turn_latencies: LatencyHistogram = field(default_factory=LatencyHistogram)  # every call's, for /metrics
 
     def __post_init__(self) -> None:
         if self.dialogue is None:

@@ -81,7 +81,7 @@ class CallSession:
         self.control = control
         self.clock = clock
         self.frame_bytes = 2 * samples_per_frame(rate)
-        self.stats = CallStats()
+        self.stats = CallStats(process_latencies=resources.turn_latencies)
         self.record_only = resources.record_only(locale)
         self.storage = CallStorage(call_id=call_id, caller_id=caller_id, locale=locale, rate=rate,
                                    record_only=self.record_only, settings=settings,
@@ -131,6 +131,11 @@ class CallSession:
     @property
     def bot_speaking(self) -> bool:
         return self.playback.front is not None
+
+    @property
+    def backlog_s(self) -> float:
+        """Seconds of the caller's audio received and not yet heard (VAD, recognition): the worker's lag."""
+        return len(self._inbound) * FRAME_SECONDS
 
     def start(self) -> None:
         """Run the call on its own threads (the worker and the speech thread)."""
@@ -406,6 +411,9 @@ class _CallEffects:
 
     def file_ticket(self, draft: TicketDraft) -> str | None:
         return self.session._file_ticket(draft)
+
+    def operator_free(self) -> bool:
+        return self.session.control.operator_uri_free() is not None
 
     def transfer(self, decision: Transfer) -> bool:
         return self.session._transfer(decision)

@@ -24,8 +24,8 @@ from callbot.dialogue import Conversation
 from callbot.private_files import private_dir, private_opener
 from callbot.recording import clips_dir_of, recording_path_of, safe_file_stem
 from callbot.store import CallLog
-from callbot.types import CallerEvent, Decision, DtmfInput, FinalTranscript, Outcome, Speaker, TicketDraft
-from callbot.types import Transcript, TurnKind
+from callbot.types import CUT_MARK, CallerEvent, Decision, DtmfInput, FinalTranscript, Outcome, Speaker
+from callbot.types import TicketDraft, Transcript, TurnKind
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +94,13 @@ class CallStorage:
                       start=cut.speech_at, end=cut.cut_at)
 
     def bot_turn(self, job: SpeechJob, end: float) -> None:
-        """A prompt played to its end, or cut (``[cut]``), at stream time ``end``; with the latency of the
+        """A prompt played to its end, or cut (ends with ``CUT_MARK``), at stream time ``end``; with the latency of the
         answer it begins (from the end of the caller's turn to its first frame queued)."""
         start = job.playing_since if job.playing_since is not None else end
         latency = None
         if job.answers is not None and job.first_frame_queued_at is not None:
             latency = job.first_frame_queued_at - job.answers.ended_at
-        text = job.decision.text + (" [cut]" if job.cut else "")
+        text = job.decision.text + (CUT_MARK if job.cut else "")
         self.add_turn(speaker=Speaker.bot, kind=TurnKind.bot, text=text, confidence=None, start=start,
                       end=end, latency_s=latency)
 

@@ -8,6 +8,10 @@ with the times their turn ended) and prompt cuts (barge-in) come out. It owns th
   ``DTMF_INTER_DIGIT_S`` without a key;
 - speech (or a key) over a prompt that allows barge-in cuts it; speech that began over a prompt that forbids
   it is not an answer and is discarded;
+- sound heard with a keypad press (the key's tone leaking into the audio, a hand on the phone: sound that began
+  at most ``KEY_SOUND_S`` before the key or begins within ``KEY_SOUND_S`` after it) is the key, not an answer: it
+  neither cuts the prompt that answers the key (``*`` repeats the question) nor answers it; speech that was
+  already under way before that is the caller talking, and stays an answer;
 - an Ask that allows barge-in listens while it is spoken, one that does not listens once the bot is silent;
   the Listener's no-input timer only counts once the bot has stopped speaking and nobody is talking;
 - turn latency starts when the caller's speech ended: the arrival of its last voiced frame (``TurnEnd``).
@@ -29,6 +33,7 @@ from callbot.types import Ask, DtmfInput, FinalTranscript, NoInput, RecordedAnsw
 
 FRAME_SECONDS = FRAME_MS / 1000
 DTMF_INTER_DIGIT_S = 3.0  # an unfinished keypad answer is sent after this pause
+KEY_SOUND_S = 0.5  # speech starting this close to a keypad press (stream seconds) is the key's own sound
 ARRIVAL_RING_FRAMES = 3000  # remembers when each of the last 60 s of frames arrived (turn latency)
 
 Clock = Callable[[], float]
@@ -105,6 +110,8 @@ class TurnTaker:
         self._discard_utterance = False  # speech that began over a prompt the caller may not interrupt
         self._digits = ""
         self._last_digit_at = 0.0
+        self._key_stream_at: float | None = None  # stream time of the last keypad press
+        self._speech_started_at = 0.0  # stream time the utterance being heard began
         self._arrivals: list[tuple[int, float]] = [(-1, 0.0)] * ARRIVAL_RING_FRAMES  # (frame index, clock)
         self._last_index = -1
         self._declared_at = 0.0  # arrival of the frame being heard: where an end of speech is declared
@@ -158,6 +165,9 @@ class TurnTaker:
         """A keypad digit pressed at ``at`` on the clock."""
         out: list[TurnOutput] = self._cut(self.stream_time, "dtmf")
         self._last_digit_at = at
+        self._key_stream_at = self.stream_time
+        if self._speech_in_progress and self.stream_time - self._speech_started_at <= KEY_SOUND_S:
+            self._discard_utterance = True  # the sound that began with the key is the key: not an answer
         wanted = self.current_ask.dtmf_digits if self.current_ask else 1
         if digit == "#" and self._digits:
             return [*out, self._send_digits(at)]
@@ -181,9 +191,11 @@ class TurnTaker:
         match event:
             case SpeechStarted():
                 self._speech_in_progress = True
-                self._discard_utterance = self._front is not None and not self._front.barge_in
+                self._speech_started_at = event.at
+                self._discard_utterance = (self._front is not None and not self._front.barge_in) or (
+                    self._key_stream_at is not None and abs(event.at - self._key_stream_at) <= KEY_SOUND_S)
             case BargeIn():
-                return self._cut(event.at, "speech")
+                return [] if self._discard_utterance else self._cut(event.at, "speech")
             case Final():
                 self._speech_in_progress = False
                 if self._discard_utterance:

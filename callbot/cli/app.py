@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from sqlalchemy.engine import URL
 
 from callbot.config import Settings, SettingsError, load_settings
 
@@ -36,8 +37,13 @@ def settings_from(ctx: typer.Context, **overrides: object) -> Settings:
     try:
         return load_settings(config, **{k: v for k, v in overrides.items() if v is not None})
     except SettingsError as exc:
-        typer.echo(str(exc), err=True)
+        typer.echo("\n".join(f"error: {line}" for line in str(exc).splitlines()), err=True)
         raise typer.Exit(2) from None
+
+
+def say_database(url: URL) -> None:
+    """Every command that opens the database says which one, on stderr (stdout stays the command's output)."""
+    typer.echo(f"callbot: database {url.render_as_string(hide_password=True)}", err=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -43,7 +43,8 @@ def models_list(ctx: typer.Context, manifest: ManifestOption = None) -> None:
 def models_pull(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Model name from `callbot models list`.")],
-    url: Annotated[str | None, typer.Option("--url", help="Download from here instead (a mirror).")] = None,
+    url: Annotated[str | None, typer.Option(
+        "--url", help="Download from here instead (a mirror); a local file or file:// URL is installed as is.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Fetch again even if installed.")] = False,
     manifest: ManifestOption = None,
 ) -> None:
@@ -53,6 +54,24 @@ def models_pull(
     except ModelError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{name}: installed at {path}")
+
+
+@models_app.command("install")
+def models_install(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="A zip, tar.gz or folder on this machine (a path or file:///...).")],
+    name: Annotated[str | None, typer.Option("--name", help="Which model it is (default: told by its file "
+                                                            "name, as in the manifest's URL).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Install again even if installed.")] = False,
+    manifest: ManifestOption = None,
+) -> None:
+    """Install a model already on this machine (no network needed): checked like a pull (size and sha256 where
+    the manifest knows them, the required files) and put in place whole; the source is left as it is."""
+    try:
+        entry, path = _manager(ctx, manifest).install(source, name=name, force=force)
+    except ModelError as exc:
+        raise fail(str(exc)) from None
+    typer.echo(f"{entry.name}: installed at {path}")
 
 
 @models_app.command("verify")
@@ -94,10 +113,13 @@ def replay_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object with segments and finals.")] = False,
     realtime: Annotated[bool, typer.Option("--realtime", help="Feed frames at real-time pace.")] = False,
+    channel: Annotated[str | None, typer.Option(
+        "--channel", help="caller, bot or mix: which side of a call recording (stereo, caller left) to hear "
+                          "(default: caller for a 2-channel file).")] = None,
 ) -> None:
     """Run a recording through endpointing and recognition, as a live call would, and print a timeline."""
     from callbot.asr import AsrError
-    from callbot.replay import describe, replay
+    from callbot.replay import describe, replay, replay_channel
 
     settings = settings_from(ctx)
     manager = ModelManager(settings)
@@ -107,9 +129,14 @@ def replay_command(
         raise fail(str(exc)) from None
     if not wav.is_file():
         raise fail(f"no such file: {wav}")
+    if channel not in (None, "caller", "bot", "mix"):
+        raise fail(f"--channel must be caller, bot or mix, not {channel!r}", 2)
     on_event = None if as_json else (lambda event: typer.echo(describe(event)))
     try:
-        result = replay(wav, settings, model_path, realtime=realtime, on_event=on_event)
+        picked, note = replay_channel(wav, channel)  # type: ignore[arg-type]
+        if note:
+            typer.echo(note, err=True)
+        result = replay(wav, settings, model_path, realtime=realtime, channel=picked, on_event=on_event)
     except (AudioError, AsrError) as exc:
         raise fail(str(exc)) from None
     if as_json:

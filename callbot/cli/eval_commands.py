@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from callbot.cli.app import app, fail, settings_from
+from callbot.cli.app import app, fail, say_database, settings_from
 
 fixtures_app = typer.Typer(help="Audio fixtures for callbot eval.", no_args_is_help=True)
 app.add_typer(fixtures_app, name="fixtures")
@@ -87,6 +87,7 @@ def export_command(
 
     settings = settings_from(ctx)
     store = open_store(settings)
+    say_database(store.database.engine.url)
     try:
         with store.session() as session:
             result = export_ticket(session, settings, ticket, out_dir)
@@ -98,4 +99,7 @@ def export_command(
     for problem in result.skipped:
         typer.echo(f"skipped {problem}", err=True)
     typer.echo(f"NOTICE: {PRIVACY_NOTICE}")
-    typer.echo(f"replay it with: callbot eval {result.script}")
+    if result.to_transcribe:
+        typer.echo(f"{result.to_transcribe} answer(s) were never transcribed (a record-only call): replace each "
+                   f'say: "TRANSCRIBE: ..." in {result.script} with what the caller says in that clip, then')
+    typer.echo(f"replay it with: {result.eval_command}")

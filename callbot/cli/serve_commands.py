@@ -30,6 +30,14 @@ def http_server(settings: Settings, store: Store, node_metrics: Collector | None
     return uvicorn.Server(config)
 
 
+def announce_http(settings: Settings, store: Store) -> None:
+    """Where the UI is and which database it reads; on a fresh install, how to create the first login."""
+    typer.echo(f"callbot: API and UI on http://{settings.http_host}:{settings.http_port}/ "
+               f"(database {store.database.engine.url.render_as_string(hide_password=True)})")
+    if not store.accounts.list_users():
+        typer.echo("callbot: no users yet: run `callbot users add admin --role admin` to create the first login")
+
+
 def config_file(ctx: typer.Context) -> Path | None:
     return (ctx.find_root().obj or {}).get("config")
 
@@ -80,8 +88,7 @@ def serve_node(ctx: typer.Context, settings: Settings) -> None:
     typer.echo(f"callbot: node answering SIP on {settings.sip_bind}:{settings.sip_port} (UDP, TCP) through the "
                f"Kamailio edge: {' + '.join(parts)} = capacity {supervisor.capacity} calls "
                f"(logs in {supervisor.logs_dir})")
-    typer.echo(f"callbot: API and UI on http://{settings.http_host}:{settings.http_port}/ "
-               f"(database {store.database.engine.url.render_as_string(hide_password=True)})")
+    announce_http(settings, store)
     collector = NodeCollector(status_dir(settings), worker_ids=[w.worker_id for w in supervisor.workers],
                               edge=supervisor.edge, restart_counts=supervisor.restarts)
     try:
@@ -111,8 +118,7 @@ def serve_single_process(settings: Settings, *, sip: bool) -> None:
         calls.absorb_exit_signals()
         collector = NodeCollector(status_dir(settings), worker_ids=[calls.worker_id])
     store = calls.resources.store if calls is not None else open_store(settings)
-    typer.echo(f"callbot: API and UI on http://{settings.http_host}:{settings.http_port}/ "
-               f"(database {store.database.engine.url.render_as_string(hide_password=True)})")
+    announce_http(settings, store)
     try:
         http_server(settings, store, collector).run()
     finally:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from callbot.cli.app import app, fail, settings_from
+from callbot.cli.app import app, fail, say_database, settings_from
 from callbot.recovery import STALE_AFTER_S, recover_any_dead_calls
 from callbot.store import AccountError, ReplayReport, Role, Store, audit, format_ticket_number, open_store
 from callbot.store.database import current_revision, engine_for_settings, upgrade_schema
@@ -30,6 +30,7 @@ ROLE_NAMES = ", ".join(r.value for r in Role)
 def _open_store(ctx: typer.Context) -> Store:
     settings = settings_from(ctx)
     store = open_store(settings)
+    say_database(store.database.engine.url)
     if not store.database.ping():
         raise fail(f"the database is unreachable ({store.database.engine.url.render_as_string(hide_password=True)})")
     return store
@@ -227,6 +228,7 @@ def _print_replay(report: ReplayReport, journal: TicketJournal) -> None:
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply the schema migrations (also done whenever the service starts)."""
     engine = engine_for_settings(settings_from(ctx))
+    say_database(engine.url)
     try:
         upgrade_schema(engine)
         revision = current_revision(engine)

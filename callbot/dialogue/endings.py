@@ -1,4 +1,9 @@
-"""How a call ends: the ticket filed (complete, partial, escalated), the number read back, transfers answered."""
+"""How a call ends: the ticket filed (complete, partial, escalated), the number read back, transfers answered.
+
+A person is promised only when one is free: an escalation to an operator first asks the runtime
+(``FindOperator`` -> ``OperatorAvailability``); with nobody free the ticket is filed with escalation ``callback``
+and the caller hears that an operator will call back. A transfer that still finds nobody (the operator was taken
+meanwhile) files the call again as a callback, so the ticket always shows the call-back owed."""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from callbot.dialogue.context import PolicyContext, Step
 from callbot.dialogue.need import NeedReading
 from callbot.dialogue.state import AddressValue, AfterFiling, DialogueState
 from callbot.dialogue.text import words
-from callbot.types import Category, Decision, EndCall, Escalation, FileTicket, Outcome, Priority, Transfer
+from callbot.types import Category, Decision, EndCall, Escalation, FileTicket, FindOperator, Outcome, Priority, Transfer
 
 
 def file_ticket(
@@ -27,23 +32,32 @@ def file_ticket(
 
 
 def exhausted(state: DialogueState, ctx: PolicyContext, reason: str) -> Step:
-    """The form cannot be finished: a partial ticket, handed to an operator or kept for a callback."""
+    """The form cannot be finished: a partial ticket, handed to an operator if one is free, else kept for a
+    callback."""
     state = state.noted(reason)
     if ctx.config.exhausted_action == "transfer":
-        said = speak(ctx, "exhausted_transfer")
-        return file_ticket(state, ctx, Outcome.partial, Escalation.operator, "transfer_operator", said)
+        return find_operator(state, Outcome.partial)
     return file_ticket(state, ctx, Outcome.partial, Escalation.callback, "callback")
 
 
 def escalate_operator(state: DialogueState, ctx: PolicyContext, note: str) -> Step:
-    return file_ticket(
-        state.noted(note),
-        ctx,
-        Outcome.escalated,
-        Escalation.operator,
-        "transfer_operator",
-        speak(ctx, "transfer_operator"),
-    )
+    """The caller asked for a person (keypad 0, "cho tôi gặp tổng đài viên")."""
+    return find_operator(state.noted(note), Outcome.escalated)
+
+
+def find_operator(state: DialogueState, outcome: Outcome) -> Step:
+    return replace(state, outcome=outcome, phase="finding_operator", question=None), [FindOperator()]
+
+
+def on_operator(state: DialogueState, free: bool, ctx: PolicyContext) -> Step:
+    """Transfer to the free operator (announced), or file a callback ticket and say an operator will call back."""
+    if state.phase != "finding_operator":
+        return state, []
+    outcome = state.outcome or Outcome.escalated
+    if free:
+        announcement = speak(ctx, "transfer_operator" if outcome == Outcome.escalated else "exhausted_transfer")
+        return file_ticket(state, ctx, outcome, Escalation.operator, "transfer_operator", announcement)
+    return file_ticket(state.noted("no operator free: callback"), ctx, outcome, Escalation.callback, "callback")
 
 
 def escalate_emergency(state: DialogueState, text: str, ctx: PolicyContext) -> Step:
@@ -59,6 +73,10 @@ def escalate_emergency(state: DialogueState, text: str, ctx: PolicyContext) -> S
 
 
 def hang_up(state: DialogueState, ctx: PolicyContext) -> Step:
+    if state.phase == "finding_operator":  # asked for a person, gone before one was found: a call-back is owed
+        state = replace(state.noted("caller hung up waiting for an operator"), escalation=Escalation.callback,
+                        phase="ended")
+        return state, [FileTicket(state.draft()), EndCall("hangup")]
     if state.phase in ("asking", "lookup"):  # every call leaves a ticket, a status lookup's too
         state = state.noted(f"caller hung up during {state.question or 'greeting'}")
         pending = state.pending_address
@@ -99,5 +117,10 @@ def on_transfer(state: DialogueState, ok: bool, ctx: PolicyContext) -> Step:
             EndCall("transfer_failed"),
         ]
     spoken = spoken_number(state.ticket_number or "", ctx)
-    ended = ended.noted("no operator free: callback")
-    return ended, [speak(ctx, "callback", number=spoken), speak(ctx, "goodbye"), EndCall("callback")]
+    ended = replace(ended.noted("no operator free: callback"), escalation=Escalation.callback)
+    return ended, [
+        FileTicket(ended.draft()),  # filed again: the same number, now owing a call-back
+        speak(ctx, "callback", number=spoken),
+        speak(ctx, "goodbye"),
+        EndCall("callback"),
+    ]

@@ -12,9 +12,11 @@ at the read-back by any value given while correcting (``filling.take_aside``). D
 
 Protocol with the runtime that carries the decisions out:
 - complete: ``FileTicket`` -> runtime answers ``TicketFiled(number)`` -> ticket number, goodbye, ``EndCall``;
+- escalation to a person: ``FindOperator`` -> ``OperatorAvailability(free)``: free -> the escalation below;
+  nobody free -> ``FileTicket`` (escalation callback) -> ``TicketFiled`` -> callback message -> ``EndCall``;
 - escalation: ``FileTicket`` (outcome escalated, or partial when reprompts ran out) -> ``TicketFiled`` ->
-  ``Transfer(target, number)`` -> ``TransferResult(ok)``: ok -> ``EndCall``; not ok -> callback message
-  (emergency: "dial 115") -> ``EndCall``;
+  ``Transfer(target, number)`` -> ``TransferResult(ok)``: ok -> ``EndCall``; not ok -> ``FileTicket`` again
+  (escalation callback; the same number) and the callback message (emergency: "dial 115") -> ``EndCall``;
 - hangup: ``FileTicket`` (partial) and ``EndCall`` at once; the later ``TicketFiled`` is ignored.
 """
 
@@ -33,6 +35,7 @@ from callbot.dialogue.endings import (
     file_ticket,
     hang_up,
     on_filed,
+    on_operator,
     on_transfer,
 )
 from callbot.dialogue.filling import ANY_CUE, EXPLICIT, Taken, corrected, take_aside
@@ -56,6 +59,7 @@ from callbot.types import (
     FinalTranscript,
     Hangup,
     NoInput,
+    OperatorAvailability,
     Outcome,
     Question,
     RecordedAnswer,
@@ -83,6 +87,8 @@ def step(state: DialogueState, event: CallerEvent, ctx: PolicyContext) -> Step:
         return on_filed(state, event.number, ctx)
     if isinstance(event, TransferResult):
         return on_transfer(state, event.ok, ctx)
+    if isinstance(event, OperatorAvailability):
+        return on_operator(state, event.free, ctx)
     if state.phase == "lookup" or isinstance(event, TicketLookedUp):
         return lookup.step(state, event, ctx)
     if lookup.wants_lookup(state, event, ctx):

@@ -9,7 +9,7 @@ from callbot.dialogue.address import AddressParse, ProvinceRef, WardRef
 from callbot.dialogue.need import NeedReading
 from callbot.types import Ask, Category, Escalation, Outcome, Priority, Question, Slot, TicketDraft
 
-Phase = Literal["asking", "lookup", "filing", "transferring", "ended"]
+Phase = Literal["asking", "lookup", "finding_operator", "filing", "transferring", "ended"]
 AfterFiling = Literal["goodbye", "callback", "transfer_operator", "transfer_emergency"]
 
 

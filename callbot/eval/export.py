@@ -1,6 +1,10 @@
 """A real call cut into a regression case: one WAV per caller turn from the call's stereo recording (caller on
 the left channel, see ``callbot.recording``), and a conversation script whose ``expect`` holds the ticket's
 values as they stand now (after any supervisor's corrections). The files hold personal data: they stay local.
+
+A record-only call has clips but no text: each such answer gets a ``say: "TRANSCRIBE: ..."`` placeholder for the
+supervisor to replace with what the caller says (``callbot eval`` refuses a placeholder, naming it), and, while
+the ticket still needs transcription, ``expect`` keeps only what does not depend on the words.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlmodel import Session
 
 from callbot.audio import write_wav
 from callbot.config import Settings
+from callbot.eval.script import TRANSCRIBE_PLACEHOLDER
 from callbot.private_files import private_dir, private_opener
 from callbot.recording import CALLER_CHANNEL
 from callbot.store import TicketNotFound, audit, tickets
@@ -40,11 +45,22 @@ class ExportResult:
     script: Path
     wavs: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # caller turns that could not be cut, and why
+    to_transcribe: int = 0  # answers exported with a TRANSCRIBE placeholder (a record-only call)
+
+    @property
+    def eval_command(self) -> str:
+        """How to replay it: the say: text stands in for the recognizer when a person wrote it."""
+        return f"callbot eval {'--asr reference ' if self.to_transcribe else ''}{self.script}"
+
+
+# expect keys whose values come from the caller's words: unknown while the ticket still needs transcription
+WORD_DEPENDENT_KEYS = ("name", "address", "ward", "province", "need", "category", "priority")
 
 
 def expected_values(ticket: Any) -> dict[str, Any]:
-    """The ticket's current slots in the keys of a conversation script's ``expect``."""
-    return {
+    """The ticket's current slots in the keys of a conversation script's ``expect``; while it still needs
+    transcription, only those that do not depend on the caller's words."""
+    values = {
         "outcome": ticket.outcome,
         "name": ticket.name,
         "address": ticket.address_text,
@@ -55,6 +71,9 @@ def expected_values(ticket: Any) -> dict[str, Any]:
         "priority": ticket.priority,
         "escalation": ticket.escalation,
     }
+    if ticket.needs_transcription:
+        return {key: value for key, value in values.items() if key not in WORD_DEPENDENT_KEYS}
+    return values
 
 
 def export_ticket(session: Session, settings: Settings, number: str, out_dir: Path, *,
@@ -103,8 +122,15 @@ def export_ticket(session: Session, settings: Settings, number: str, out_dir: Pa
                 continue
             relative = f"answers/turn-{turn.seq:03d}.wav"
             result.wavs.append(write_wav(out_dir / relative, np.ascontiguousarray(clip).tobytes(), rate))
-            turns.append({"wav": relative, "say": turn.text} if turn.text.strip() else {"wav": relative})
+            said = turn.text.strip()
+            if not said:  # record-only: the answer was kept as a clip, nobody has written it down yet
+                said = f"{TRANSCRIBE_PLACEHOLDER} what the caller says in {relative}"
+                result.to_transcribe += 1
+            turns.append({"wav": relative, "say": said})
             previous_end = turn.end
+    confirmed = bool(result.to_transcribe) and detail.ticket.outcome == "complete"
+    if confirmed:  # a record-only call reads nothing back; with the words filled in, the replay asks "is it right?"
+        turns.append({"dtmf": "1"})
     case: dict[str, Any] = {"id": f"ticket-{digits}"}
     if detail.call.caller_id:
         case["caller_id"] = detail.call.caller_id
@@ -122,6 +148,19 @@ def export_ticket(session: Session, settings: Settings, number: str, out_dir: Pa
         f"# {PRIVACY_NOTICE}\n"
         "# `say:` is what the bot heard on the call, not a checked transcript: correct it to measure WER.\n"
     )
+    if result.to_transcribe:
+        header += (
+            f"# TO DO: {result.to_transcribe} answer(s) were recorded but never transcribed (record-only mode): replace\n"
+            f'# each `say: "{TRANSCRIBE_PLACEHOLDER} ..."` with what the caller says in that clip, then run:\n'
+            f"#   {result.eval_command}\n"
+        )
+    if confirmed:
+        header += "# The last turn (keypad 1) confirms the read-back a record-only call never had.\n"
+    if detail.ticket.needs_transcription:
+        header += (
+            "# The ticket still needs transcription, so `expect` holds only the outcome and the escalation: add\n"
+            f"# {', '.join(WORD_DEPENDENT_KEYS)} once known (or correct the ticket and export it again).\n"
+        )
     body = yaml.safe_dump(script, allow_unicode=True, sort_keys=False, width=120)
     with open(result.script, "w", encoding="utf-8", opener=private_opener) as handle:
         handle.write(header + body)

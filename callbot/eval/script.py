@@ -64,6 +64,10 @@ CASE_KEYS = {"id", "caller_id", "turns", "expect", "operators_free", "tickets", 
 OUTCOMES = tuple(o.value for o in Outcome)
 
 
+# Marks a `say:` that `callbot fixtures export` could not fill (a record-only call: nobody transcribed the answer)
+TRANSCRIBE_PLACEHOLDER = "TRANSCRIBE:"
+
+
 class MalformedEvalFile(ValueError):
     """The message names the file, the case and the field."""
 
@@ -216,9 +220,16 @@ Turn = TextTurn | WavTurn
 Fail = Callable[[str, str], MalformedEvalFile]
 
 
+def _untranscribed(text: str, fail: Fail) -> None:
+    if text.strip().startswith(TRANSCRIBE_PLACEHOLDER):
+        raise fail("say", f"still the transcription placeholder ({text.strip()}): replace it with what the "
+                          "caller says there")
+
+
 def _parse_say(raw: dict[str, Any], fail: Fail) -> Turn:
     if not isinstance(raw["say"], str) or not raw["say"].strip():
         raise fail("say", "must be a non-empty string")
+    _untranscribed(raw["say"], fail)
     confidence = raw.get("confidence", 1.0)
     if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1:
         raise fail("confidence", "must be a number from 0 to 1")
@@ -255,6 +266,8 @@ def _parse_wav(raw: dict[str, Any], fail: Fail) -> Turn:
     reference = raw.get("say")
     if reference is not None and (not isinstance(reference, str) or not reference.strip()):
         raise fail("say", "must be a non-empty string (the reference transcript)")
+    if reference is not None:
+        _untranscribed(reference, fail)
     return WavTurn(raw["wav"], reference)
 
 

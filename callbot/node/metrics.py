@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from callbot.call.stats import TURN_LATENCY_BUCKETS_S
 from callbot.node.edge import EdgeProcess
 from callbot.node.status import WorkerStatus, read_statuses
 
@@ -32,7 +33,7 @@ class NodeCollector(Collector):
             return [status for status in statuses if status.worker_id in self._worker_ids]
         return [status for status in statuses if status.fresh(now) and status.state != "stopped"]
 
-    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
         now = time.time()
         statuses = self._statuses()
         edge_counts = self._edge.counters() if self._edge is not None else {}
@@ -71,6 +72,7 @@ class NodeCollector(Collector):
         yield active
         yield limit
         yield up
+        yield from self._call_figures([s for s in statuses if s.fresh(now) and s.state == "running"], statuses)
 
         restarts = CounterMetricFamily("callbot_node_worker_restarts", "Worker processes restarted by the supervisor",
                                        labels=["worker"])
@@ -86,3 +88,32 @@ class NodeCollector(Collector):
             for destination in self._edge.destinations():
                 edge_calls.add_metric([destination.worker_id, destination.flags], destination.calls)
             yield edge_calls
+
+    @staticmethod
+    def _call_figures(running: list[WorkerStatus],
+                      statuses: list[WorkerStatus]) -> Iterator[GaugeMetricFamily | HistogramMetricFamily]:
+        """The node's calls as a whole: in progress, the recognizers' backlog, record-only workers, and the turn
+        latency histogram summed over the workers' own (each worker's status file carries its bucket counts)."""
+        calls = GaugeMetricFamily("callbot_node_active_calls", "Calls in progress on the node")
+        calls.add_metric([], sum(status.active_calls for status in running))
+        yield calls
+        backlog = GaugeMetricFamily("callbot_node_asr_backlog_seconds",
+                                    "Caller audio received by live calls and not yet heard (VAD and recognition)")
+        backlog.add_metric([], sum(status.asr_backlog_s for status in running))
+        yield backlog
+        record_only = GaugeMetricFamily("callbot_node_record_only_workers",
+                                        "Workers without a speech model: answers recorded for transcription")
+        record_only.add_metric([], sum(1 for status in running if status.record_only))
+        yield record_only
+        counts, total = [0] * (len(TURN_LATENCY_BUCKETS_S) + 1), 0.0
+        for status in statuses:
+            worker_counts, worker_sum = status.turn_latency.get("counts"), status.turn_latency.get("sum", 0.0)
+            if isinstance(worker_counts, list) and len(worker_counts) == len(counts):
+                counts = [mine + int(theirs) for mine, theirs in zip(counts, worker_counts, strict=True)]
+                total += float(worker_sum) if isinstance(worker_sum, int | float) else 0.0
+        cumulative = [sum(counts[: index + 1]) for index in range(len(counts))]
+        latency = HistogramMetricFamily(
+            "callbot_node_turn_latency_seconds", "End of the caller's speech to the bot's answer on the wire")
+        bounds = [f"{bound:g}" for bound in TURN_LATENCY_BUCKETS_S] + ["+Inf"]
+        latency.add_metric([], [(bound, float(count)) for bound, count in zip(bounds, cumulative, strict=True)], total)
+        yield latency

@@ -41,6 +41,9 @@ class WorkerStatus:
     state: WorkerState = "running"
     started_at: float = 0.0  # unix time
     updated_at: float = 0.0
+    record_only: bool = False  # no speech recognition model: answers are recorded for a person to transcribe
+    turn_latency: dict[str, object] = field(default_factory=dict)  # LatencyHistogram.snapshot(): counts, sum
+    asr_backlog_s: float = 0.0  # caller audio received by the live calls and not yet heard
 
     def fresh(self, now: float | None = None) -> bool:
         return (now if now is not None else time.time()) - self.updated_at < STALE_AFTER_S
@@ -109,3 +112,11 @@ class StatusReporter:
     def _run(self) -> None:
         while not self._stop.wait(REPORT_INTERVAL_S):
             self.report()
+
+
+def node_runs_record_only(settings: Settings) -> bool:
+    """Whether a running worker of this node has no speech model (its answers wait for a person to transcribe):
+    what the workers report, not a guess from the API's own settings."""
+    now = time.time()
+    return any(status.record_only and status.fresh(now) and status.state == "running"
+               for status in read_statuses(status_dir(settings)))

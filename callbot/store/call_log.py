@@ -26,7 +26,7 @@ from callbot.store.models import Operator, as_utc, utcnow
 from callbot.store.numbers import new_ticket_number
 from callbot.store.operations import CallOperations, draft_dict
 from callbot.store.routing import Router
-from callbot.types import Speaker, TicketDraft, TurnKind
+from callbot.types import Escalation, Speaker, TicketDraft, TurnKind
 
 log = logging.getLogger(__name__)
 
@@ -148,12 +148,12 @@ class CallLog:
         reason: str | None = None,
     ) -> str:
         """File the call's ticket and return its 8-digit number; the ticket is durable (committed, or fsynced
-        in the journal) before this returns. Filing the same call again returns the same number. ``reason``
-        says why a call ended abnormally (``crashed``: filed by recovery)."""
+        in the journal) before this returns. Filing the same call again returns the same number (and may move
+        its escalation from operator to callback: a transfer that found nobody). ``reason`` says why a call
+        ended abnormally (``crashed``: filed by recovery)."""
         call_id = draft.call_id
         journaled = self.journal.ticket_number(call_id)
-        if journaled and not self._replay_call_if_possible(call_id):
-            return journaled
+        replayed = bool(journaled) and self._replay_call_if_possible(call_id)
         op = {
             "op": "file_ticket",
             "number": journaled or new_ticket_number(),
@@ -163,6 +163,10 @@ class CallLog:
             "filed_at": utcnow().isoformat(),
             "reason": reason,
         }
+        if journaled and not replayed:
+            if draft.escalation == Escalation.callback:  # a call-back owed since: replayed behind the first filing
+                self._journal(call_id, op)
+            return journaled
         return self._apply(call_id, op) or op["number"]
 
     def free_operator(self) -> Operator | None:

@@ -20,7 +20,7 @@ from callbot.store.models import AuditEntry, Call, Ticket, Turn, as_utc, utcnow
 from callbot.store.numbers import new_ticket_number
 from callbot.store.routing import Router, resolve_place
 from callbot.store.units import unit_exists
-from callbot.types import Speaker, TicketDraft, TurnKind
+from callbot.types import Escalation, Speaker, TicketDraft, TurnKind
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ class CallOperations:
         if existing is not None:
             if existing.reason == CRASHED and op.get("reason") != CRASHED:
                 return self._supersede(session, existing, op)
+            if existing.escalation == Escalation.operator and draft.get("escalation") == Escalation.callback:
+                self._owe_callback(session, existing, draft)
             return existing.number
         call = self.call_row(session, call_id, {**op, "locale": draft.get("locale")})
         if draft.get("caller_id") and not call.caller_id:
@@ -163,6 +165,22 @@ class CallOperations:
         session.flush()
         log.warning("call %s: its own filing replaced the ticket recovery had filed for it", ticket.call_id)
         return ticket.number
+
+    def _owe_callback(self, session: Session, ticket: Ticket, draft: dict[str, Any]) -> None:
+        """The call was filed for a transfer that then found nobody: it now owes the caller a call-back
+        (audited like a supervisor's change, so the ticket's history shows it)."""
+        now = utcnow()
+        for name, value in (("escalation", Escalation.callback.value), ("notes", draft.get("notes") or None)):
+            old = getattr(ticket, name)
+            if old == value:
+                continue
+            setattr(ticket, name, value)
+            if name == "escalation":
+                session.add(AuditEntry(at=now, actor="callbot", action="ticket.update", target_type="ticket",
+                                       target_id=ticket.number, field=name, old_value=str(old), new_value=value))
+        ticket.updated_at = now
+        session.add(ticket)
+        session.flush()
 
     def _free_number(self, session: Session, number: str) -> str:
         """``number`` unless another ticket has it (1 in 10^7 per ticket); the audit log records a change."""

@@ -24,7 +24,7 @@ from callbot.store.models import (
     as_utc,
     utcnow,
 )
-from callbot.store.routing import resolve_place
+from callbot.store.routing import Router, resolve_place
 from callbot.store.turns import turns_of
 from callbot.store.units import unit_exists, unit_names
 
@@ -71,6 +71,8 @@ class TicketFilter:
     priority: str | None = None
     ward_code: str | None = None
     province_code: str | None = None
+    escalation: str | None = None  # "callback": the calls owed a call-back
+    needs_transcription: bool | None = None  # record-only answers nobody has transcribed yet
     since: datetime | None = None
     until: datetime | None = None
     text: str | None = None
@@ -93,9 +95,12 @@ def list_tickets(session: Session, *, filters: TicketFilter) -> Rows[TicketView]
     if filters.status:
         conditions.append(Ticket.status == filters.status)
     for column, value in ((Ticket.category, filters.category), (Ticket.priority, filters.priority),
-                          (Ticket.ward_code, filters.ward_code), (Ticket.province_code, filters.province_code)):
+                          (Ticket.ward_code, filters.ward_code), (Ticket.province_code, filters.province_code),
+                          (Ticket.escalation, filters.escalation)):
         if value:
             conditions.append(column == value)
+    if filters.needs_transcription is not None:
+        conditions.append(Ticket.needs_transcription == filters.needs_transcription)
     if filters.since:
         conditions.append(Ticket.created_at >= as_utc(filters.since))
     if filters.until:
@@ -150,9 +155,10 @@ def tickets_approved_for_tuning(session: Session, *, offset: int = 0, limit: int
     return Rows(items=list(rows), total=total)
 
 
-def update_ticket(session: Session, *, number: str, update: TicketUpdate, actor: str) -> TicketView:
+def update_ticket(session: Session, *, number: str, update: TicketUpdate, actor: str, router: Router) -> TicketView:
     """Apply a supervisor's change and commit; every changed field gets an audit entry (who, when, old, new).
-    ``approved_for_tuning`` records who approved the ticket as a tuning fixture, and when."""
+    ``approved_for_tuning`` records who approved the ticket as a tuning fixture, and when. A corrected ward,
+    province or category routes the ticket again (as filing does), unless the change names the unit itself."""
     changes = update.model_dump(exclude_unset=True)
     for required in REQUIRED_TICKET_FIELDS & changes.keys():
         if changes[required] is None:  # TicketUpdate refuses this already; the store never writes it
@@ -177,6 +183,13 @@ def update_ticket(session: Session, *, number: str, update: TicketUpdate, actor:
                               changes.get("province_code", ticket.province_code))
         changes.update(ward_code=place.ward_code, ward_name=place.ward_name,
                        province_code=place.province_code, province_name=place.province_name)
+    moved = any(_as_text(getattr(ticket, name)) != _as_text(changes[name])
+                for name in ("ward_code", "province_code", "category") if name in changes)
+    if moved and "unit_code" not in changes:
+        place = resolve_place(changes.get("ward_code", ticket.ward_code),
+                              changes.get("province_code", ticket.province_code))
+        changes["unit_code"] = router.route(category=changes.get("category", ticket.category), place=place,
+                                            exists=lambda code: unit_exists(session, code=code))
     if changes.get("assigned_to") and "status" not in changes and ticket.status == TicketStatus.new:
         changes["status"] = TicketStatus.assigned  # assigning a new ticket moves it along
     now = utcnow()

@@ -32,3 +32,12 @@ def unit_names(session: Session, *, codes: Iterable[str | None]) -> dict[str, st
 
 def unit_exists(session: Session, *, code: str) -> bool:
     return session.get(Unit, code) is not None
+
+
+def units_of_province(session: Session, *, province_code: str | None) -> list[Unit]:
+    """The province's units (its hotline, emergency, labour units, then a unit per ward, by name): the pickers of
+    the ticket page (the unit a supervisor sends a ticket to, the ward picked by name)."""
+    if not province_code:
+        return []
+    rows = session.exec(select(Unit).where(Unit.province_code == province_code)).all()
+    return sorted(rows, key=lambda unit: (unit.kind == "ward", unit.name))

@@ -136,3 +136,29 @@ class OperatorDirectory:
                 return None
             return operator.uri if operator is not None else None
         return next((uri for uri, status in self._status.items() if status == OperatorStatus.available), None)
+
+
+class RefusalLog:
+    """One log line per refused call or request (call id, source host, status and reason: never the From, which
+    is the caller's number), at most ``burst`` lines per ``window_s``: a flood does not drown the log, the next
+    line says how many went unlogged (the counters in /metrics count them all)."""
+
+    def __init__(self, clock: Callable[[], float], *, burst: int = 20, window_s: float = 10.0) -> None:
+        self._clock = clock
+        self._burst = burst
+        self._window_s = window_s
+        self._window_start = float("-inf")
+        self._logged = 0
+        self._unlogged = 0
+
+    def refused(self, method: str, call_id: str, host: str, status: int, reason: str) -> None:
+        now = self._clock()
+        if now - self._window_start >= self._window_s:
+            self._window_start, self._logged = now, 0
+        if self._logged >= self._burst:
+            self._unlogged += 1
+            return
+        self._logged += 1
+        unlogged, self._unlogged = self._unlogged, 0
+        log.info("refused %s %s from %s: %s %s%s", method, call_id or "(no call id)", host, status, reason,
+                 f" ({unlogged} more refused, not logged)" if unlogged else "")

@@ -37,7 +37,7 @@ from callbot.config import Settings
 from callbot.telephony.contracts import CallHandler, IncomingCall, MediaSession, OutboundCall, OutboundEnd
 from callbot.telephony.contracts import NotDialled, OutboundHandler, sip_host_of
 from callbot.telephony.frame_buffer import read_bytes, write_bytes
-from callbot.telephony.overflow import Admission, InviteContext, Verdict, source_host
+from callbot.telephony.overflow import Admission, InviteContext, RefusalLog, Verdict, source_host
 from callbot.telephony.pjsip_native import SWALLOW, PjsuaLibrary, RequestGuard, RxRequest
 
 log = logging.getLogger(__name__)
@@ -323,6 +323,7 @@ class SipEndpoint:
         self._answered = 0
         self._redirected = 0
         self._rejected: dict[str, int] = {}
+        self._refusals = RefusalLog(time.monotonic)
         self._accepting = True
         self._stop = threading.Event()
         self._ready = threading.Event()
@@ -585,7 +586,10 @@ class SipEndpoint:
         if self.handler.is_trusted(request.source_host):
             return None
         self._count_rejection("untrusted")
-        return SWALLOW if request.method == "ACK" else 403
+        if request.method == "ACK":
+            return SWALLOW
+        self._refusals.refused(request.method, request.call_id, request.source_host, 403, "untrusted source")
+        return 403
 
     def _screen_new_call(self, request: RxRequest) -> int | None:
         """A new INVITE from a trusted source: refused statelessly when it could not be answered anyway
@@ -593,24 +597,26 @@ class SipEndpoint:
         if request.method != "INVITE":
             return None
         if not self._accepting or self._stop.is_set():
-            self._count_rejection("draining")
-            return 503
+            return self._refuse_new_call(request, 503, "draining")
         assert self._library is not None
         in_pjsua = self._library.call_count()
         if in_pjsua >= self.call_limit:
-            self._count_rejection("full")
-            return 486
+            return self._refuse_new_call(request, 486, "full")
         now = time.monotonic()
         released = self._media_released_at
         while released and now - released[0] > MEDIA_RELEASE_HOLD_S:
             released.popleft()
         if 2 * (in_pjsua + len(released) + 1) > IOQUEUE_MEDIA_HANDLES:
-            self._count_rejection("media_budget")
-            return 503
+            return self._refuse_new_call(request, 503, "media_budget")
         return None
 
     def _count_rejection(self, reason: str) -> None:
         self._rejected[reason] = self._rejected.get(reason, 0) + 1
+
+    def _refuse_new_call(self, request: RxRequest, status_code: int, reason: str) -> int:
+        self._count_rejection(reason)
+        self._refusals.refused(request.method, request.call_id, request.source_host, status_code, reason)
+        return status_code
 
     # callbacks and commands (SIP thread) -------------------------------------------------------------------
     def _on_incoming(self, account: BotAccount, prm: pj.OnIncomingCallParam) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import ipaddress
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 PRIORITY_BEFORE_DIALOGS = 31  # PJSIP_MOD_PRIORITY_UA_PROXY_LAYER (32) routes in-dialog requests to their dialog
 PRIORITY_AFTER_DIALOGS = 33
 SCAN_LIMIT_BYTES = 16384  # pjsip_rx_data is ~4.5 kB with PJSIP_MAX_PKT_LEN 4000 (msg_info.info at 4448 here)
+MAX_PACKET_BYTES = 65536  # a sane bound on msg_info.len before reading the raw packet
 SWALLOW = 0  # a verdict: drop the request without any response (an ACK cannot be answered)
 
 
@@ -84,6 +86,17 @@ class RxRequest:
     method: str
     source_host: str  # the transport source (pjsip's rdata->pkt_info.src_name), never a header's claim
     source_port: int
+    call_id: str = ""  # an INVITE's Call-ID header (to log a refusal by; never the From, the caller's number)
+
+
+CALL_ID_HEADER = re.compile(rb"^(?:call-id|i)[ \t]*:[ \t]*([^\s]{1,128})", re.IGNORECASE | re.MULTILINE)
+
+
+def call_id_of(packet: bytes) -> str:
+    """The Call-ID of a raw SIP message (full or compact form), or "" when it has none."""
+    head = packet.split(b"\r\n\r\n", 1)[0]
+    found = CALL_ID_HEADER.search(head)
+    return found.group(1).decode("ascii", "replace") if found else ""
 
 
 class RxDataLayout:
@@ -116,7 +129,12 @@ class RxDataLayout:
         ipaddress.ip_address(source_host)  # ValueError if the layout is not what it should be
         if not 0 < source_port < 65536:
             raise ValueError("rx data layout check failed (port)")
-        return RxRequest(method, source_host, source_port)
+        call_id = ""
+        if method == "INVITE":
+            length = ctypes.c_int.from_address(msg_info + 8).value
+            if 0 < length <= MAX_PACKET_BYTES:
+                call_id = call_id_of(ctypes.string_at(packet, length))
+        return RxRequest(method, source_host, source_port, call_id)
 
     @staticmethod
     def _find_pointer(rdata: int, value: int) -> int:

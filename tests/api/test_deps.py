@@ -36,6 +36,7 @@ MANAGERS = frozenset({Role.supervisor, Role.admin})  # campaigns and the do-not-
 POLICY: dict[tuple[str, str], frozenset] = {
     ("GET", "/api/openapi.json"): PUBLIC, ("GET", "/api/docs"): PUBLIC, ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/healthz"): PUBLIC, ("GET", "/metrics"): PUBLIC, ("GET", "/status/{number}"): PUBLIC,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/api/tickets"): READERS, ("GET", "/api/tickets/{number}"): READERS,
     ("PATCH", "/api/tickets/{number}"): READERS, ("GET", "/api/tickets/{number}/clips/{index}"): READERS,
     ("GET", "/api/calls"): READERS, ("GET", "/api/calls/{call_id}"): READERS,
@@ -176,7 +177,8 @@ def test_access_matrix(matrix: Matrix) -> None:
     for method, template in sorted(POLICY):
         allowed = POLICY[(method, template)]
         ui = not template.startswith("/api/") and (method, template) not in (
-            ("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/status/{number}"), ("GET", "/docs/oauth2-redirect"))
+            ("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/status/{number}"), ("GET", "/docs/oauth2-redirect"),
+            ("GET", "/favicon.ico"))
         for caller in matrix.callers:
             response = send(matrix, caller, method, template)
             where = f"{caller.label}: {method} {template} -> {response.status_code}"
@@ -203,7 +205,7 @@ def test_access_matrix(matrix: Matrix) -> None:
             else:
                 assert response.status_code == 403, where
             checked += 1
-    assert checked == len(POLICY) * len(matrix.callers) == 37 * 13
+    assert checked == len(POLICY) * len(matrix.callers) == 38 * 13
     print(f"access matrix: {len(POLICY)} routes x {len(matrix.callers)} callers = {checked} requests")
 
 

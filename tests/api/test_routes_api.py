@@ -42,6 +42,29 @@ def test_ticket_list_filters_and_pages(world: ApiWorld) -> None:
     assert bad.status_code == 422
 
 
+
+def test_ticket_list_filters_callbacks_and_untranscribed_answers(world: ApiWorld) -> None:
+    callback = world.store.call_log.file_ticket(draft=draft("api-cb", outcome=Outcome.escalated,
+                                                            escalation="callback"))
+    untranscribed = world.store.call_log.file_ticket(draft=draft("api-rec", needs_transcription=True))
+    get = lambda **params: world.client.get("/api/tickets", params=params, headers=world.auth())
+    assert [t["number"] for t in get(escalation="callback").json()["items"]] == [callback]
+    listed = get(needs_transcription="true").json()["items"]
+    assert [(t["number"], t["needs_transcription"]) for t in listed] == [(untranscribed, True)]
+    assert untranscribed not in {t["number"] for t in get(needs_transcription="false").json()["items"]}
+    assert get(escalation="later").status_code == 422 and get(needs_transcription="maybe").status_code == 422
+
+
+def test_patch_correcting_the_ward_routes_the_ticket_to_its_unit(world: ApiWorld) -> None:
+    number = world.store.call_log.file_ticket(draft=draft("api-unrouted", ward_code=None, province_code=None))
+    url = f"/api/tickets/{number}"
+    assert world.client.get(url, headers=world.auth()).json()["ticket"]["unit_code"] is None
+    patched = world.client.patch(url, json={"ward_code": "00004", "province_code": "01"}, headers=world.auth())
+    assert patched.status_code == 200
+    assert (patched.json()["unit_code"], patched.json()["unit_name"]) == ("W00004", "UBND Phường Ba Đình")
+    entries = {(e.field, e.old_value, e.new_value) for e in audit_entries(world.store, target_id=number)}
+    assert ("unit_code", None, "W00004") in entries
+
 def test_ticket_detail_has_call_transcript_and_recording_link(world: ApiWorld) -> None:
     shown = f"{world.number[:4]}-{world.number[4:]}"
     body = world.client.get(f"/api/tickets/{shown}", headers=world.auth()).json()

@@ -5,6 +5,7 @@ server)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,10 +13,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, expect
 
 from callbot.api import create_app
 from callbot.api.i18n import Catalogue
+from callbot.node.status import WorkerStatus, status_path, write_status
 from callbot.store import Role, Store, open_store
 from tests.support.api import PASSWORD, ApiWorld, login, served, tone_wav
 from tests.support.stores import audit_entries, draft, read_ticket, store_settings
@@ -60,8 +63,8 @@ def test_queue_filters_and_call_page(world: ApiWorld) -> None:
 
 def test_form_correction_needs_csrf_and_is_audited(world: ApiWorld) -> None:
     csrf = login(world.client, "lan")
-    fields = {"name": "Nguyễn Văn Ân", "address_text": "số 12 ngõ 34 phố Huế", "ward_code": "00070",
-              "province_code": "01", "category": "essential_supplies", "priority": "high",
+    fields = {"name": "Nguyễn Văn Ân", "address_text": "số 12 ngõ 34 phố Huế", "ward": "Phường Hoàn Kiếm",
+              "province_code": "01", "unit_code": "W00070", "unit_was": "W00070", "category": "essential_supplies", "priority": "high",
               "need_text": "cần hỗ trợ lương thực", "status": "in_progress", "assigned_to": "minh"}
     forged = world.client.post(f"/tickets/{world.number}", data={**fields, "csrf_token": "x"})
     assert forged.status_code == 403
@@ -103,6 +106,49 @@ def test_dashboard_charts_are_inline_svg(world: ApiWorld) -> None:
     assert page.count("<svg") == 4 and "<script src=\"/static/app.js\"" in page and "http://" not in page
     assert 'id="calls-total">1<' in page
 
+
+
+def test_the_queue_shows_and_filters_what_needs_transcription_and_the_callbacks_owed(world: ApiWorld) -> None:
+    untranscribed = world.store.call_log.file_ticket(draft=draft("q-rec", needs_transcription=True))
+    callback = world.store.call_log.file_ticket(draft=draft("q-cb", outcome="escalated", escalation="callback"))
+    login(world.client, "lan")
+    queue = world.client.get("/tickets").text
+    row = re.search(rf'<tr class="[^"]*untranscribed">(.*?)</tr>', queue, re.S).group(1)  # type: ignore[union-attr]
+    assert untranscribed in row and "Cần chép lời" in row and "Đã ghi âm, chưa chép lời" in row  # not "complete"
+    only = world.client.get("/tickets", params={"needs_transcription": "1"}).text
+    assert 'id="total">1<' in only and untranscribed in only and 'id="needs-transcription-filter" checked' in only
+    owed = world.client.get("/tickets", params={"escalation": "callback"}).text
+    assert 'id="total">1<' in owed and callback in owed and "Cần gọi lại" in owed
+
+
+def test_the_queue_and_dashboard_say_when_the_node_runs_record_only(world: ApiWorld) -> None:
+    login(world.client, "lan")
+    assert 'id="record-only"' not in world.client.get("/tickets").text  # no worker reports it
+    status = WorkerStatus(worker_id="w1", pid=1, sip="127.0.0.1:5060", call_limit=4, active_calls=0, answered=0,
+                          updated_at=time.time(), record_only=True)
+    write_status(status_path(world.store.settings, "w1"), status)
+    for path in ("/tickets", "/dashboard"):
+        page = world.client.get(path).text
+        assert 'id="record-only"' in page and "CHỈ GHI ÂM" in page, path
+
+
+def test_a_fresh_install_s_login_page_says_how_to_add_the_first_user(request: pytest.FixtureRequest,
+                                                                     tmp_path: Path, world: ApiWorld) -> None:
+    assert 'id="no-users"' not in world.client.get("/login").text  # the world has users
+    settings = store_settings(request, tmp_path / "fresh", "sqlite")
+    store = open_store(settings)
+    try:
+        with TestClient(create_app(settings, store)) as client:
+            page = client.get("/login").text
+    finally:
+        store.close()
+    assert 'id="no-users"' in page and "callbot users add admin --role admin" in page
+
+
+def test_the_favicon_is_served(world: ApiWorld) -> None:
+    icon = world.client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/vnd.microsoft.icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
 
 def test_catalogues_have_the_same_keys() -> None:
     catalogue = Catalogue()
@@ -241,3 +287,64 @@ def test_review_a_call_end_to_end(site: LiveSite, browser: Browser) -> None:
     page.goto(f"{site.url}/tickets/{site.number}")
     expect(page.locator("#forbidden")).to_be_visible()
     assert "Nguyễn" not in page.content()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_record_only_ticket_is_found_placed_by_ward_name_and_routed_in_the_browser(site: LiveSite,
+                                                                                     browser: Browser) -> None:
+    """Issue 16: in record-only mode no ticket reached a ward through the UI. The supervisor filters what needs
+    transcription, picks the province, then the ward by name from the province's list; the ticket is routed to
+    the ward's unit (audited), and once transcribed it leaves the filter."""
+    number = site.store.call_log.file_ticket(draft=draft("b3", name=None, address_text=None, need_text=None,
+                                                         ward_code=None, province_code=None,
+                                                         needs_transcription=True))
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    _log_in(page, site)
+    expect(page.locator("#queue tbody tr")).to_have_count(3)
+    page.check("#needs-transcription-filter")
+    page.click("#apply-filters")
+    expect(page.locator("#total")).to_have_text("1")
+    expect(page.locator("#queue tbody tr.untranscribed .needs-transcription")).to_have_text("Cần chép lời")
+
+    page.click(".ticket-link")
+    page.wait_for_url(f"{site.url}/tickets/{number}")
+    expect(page.locator("#unit")).to_have_text("—")
+    expect(page.locator("#ward-choices option")).to_have_count(0)  # no province: no wards to offer yet
+    page.select_option("#province", "01")
+    page.click("#save")
+    page.wait_for_url(f"{site.url}/tickets/{number}?saved=1")
+    expect(page.locator("#unit")).to_have_text("Tổng đài 1022 Thành phố Hà Nội")  # the province routes it
+    expect(page.locator('#ward-choices option[value="Phường Ba Đình"]')).to_have_count(1)
+    assert page.locator("#ward-choices option").count() > 50  # Hà Nội's wards and communes, by name
+    page.fill("#ward", "Phường Ba Đình")  # what picking the suggestion puts in the field
+    page.click("#save")
+    page.wait_for_url(f"{site.url}/tickets/{number}?saved=1")
+    expect(page.locator("#unit")).to_have_text("UBND Phường Ba Đình")
+    expect(page.locator("#unit-code")).to_have_value("W00004")
+    ticket = read_ticket(site.store, number).ticket
+    assert (ticket.ward_code, ticket.unit_code) == ("00004", "W00004")
+    expect(page.locator("#history")).to_contain_text("Đơn vị phụ trách")
+    expect(page.locator("#history")).to_contain_text("UBND Phường Ba Đình")
+
+    page.uncheck("input[name=needs_transcription]")  # transcribed from the clips
+    page.click("#save")
+    page.wait_for_url(f"{site.url}/tickets/{number}?saved=1")
+    page.goto(site.url + "/tickets?needs_transcription=1")
+    expect(page.locator("#total")).to_have_text("0")
+    page.screenshot(path=str(site.screenshots / "record-only-routed.png"), full_page=True)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_queue_fits_a_390_px_phone(site: LiveSite, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    _log_in(page, site)
+    expect(page.locator("#queue tbody tr")).to_have_count(2)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing runs off the screen
+    expect(page.locator("#queue thead")).to_be_hidden()
+    first = page.locator("#queue tbody tr").first
+    box = first.bounding_box()
+    assert box is not None and box["width"] <= 390 and box["height"] > 150  # one card, its cells stacked
+    expect(first.locator(".ticket-link")).to_be_visible()
+    page.screenshot(path=str(site.screenshots / "queue-390.png"), full_page=True)

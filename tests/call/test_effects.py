@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from callbot.call.effects import DecisionInterpreter, SimulatedCall, SimulatedEffects
+from callbot.call.effects import DecisionInterpreter, SimulatedCall, SimulatedEffects, TranscriptLine
 from callbot.config import Settings
 from callbot.dialogue import Conversation, DialogueResources
 from callbot.types import (
@@ -18,9 +18,11 @@ from callbot.types import (
     DtmfInput,
     EndCall,
     FileTicket,
+    FindOperator,
     FinalTranscript,
     Hangup,
     NoInput,
+    OperatorAvailability,
     Outcome,
     Speak,
     TicketDraft,
@@ -63,6 +65,7 @@ class RecordedEffects:
 
     number: str | None = "1234-5671"
     transfer_ok: bool = True
+    operators_free: bool = True
     held: bool = False
     done: list[tuple[str, str]] = field(default_factory=list)
 
@@ -72,6 +75,10 @@ class RecordedEffects:
     def file_ticket(self, draft: TicketDraft) -> str | None:
         self.done.append(("file", draft.outcome.value))
         return self.number
+
+    def operator_free(self) -> bool:
+        self.done.append(("find operator", str(self.operators_free)))
+        return self.operators_free
 
     def transfer(self, decision: Transfer) -> bool:
         self.done.append(("transfer", f"{decision.target} {decision.ticket_number}"))
@@ -192,6 +199,17 @@ def test_winding_up_after_the_caller_hung_up_changes_nothing() -> None:
     assert not decisions.wind_up("service shutting down") and decisions.ending is None
 
 
+def test_finding_an_operator_is_answered_before_what_was_waiting() -> None:
+    dialogue = ScriptedDialogue(
+        [FindOperator(), say("after")],
+        {OperatorAvailability(False): [FileTicket(DRAFT)], TicketFiled("1234-5671"): [say("callback")]},
+    )
+    effects = RecordedEffects(operators_free=False)
+    interpreter(dialogue, effects).start()
+    assert effects.done == [("find operator", "False"), ("file", "partial"), ("say", "callback"), ("say", "after")]
+    assert dialogue.events == [OperatorAvailability(False), TicketFiled("1234-5671")]
+
+
 @pytest.fixture(scope="module")
 def resources() -> DialogueResources:
     return DialogueResources(Settings())
@@ -205,16 +223,46 @@ def test_the_real_policy_keypad_zero_with_nobody_free_ends_in_a_callback(resourc
     call = real_call(resources, SimulatedEffects("0000-0042", operators_free=False))
     call.start()
     call.caller(DtmfInput("0"))
-    assert call.ended and call.effects.transfers == ["operator"]
+    assert call.ended and call.effects.transfers == []  # nobody to transfer to: no transfer tried
     system = [line.text for line in call.effects.transcript if line.speaker == "system"]
     assert system == [
+        "operator free: no",
         "ticket filed: 0000-0042 (escalated)",
-        "transfer to operator: nobody free",
         "call ended (callback)",
     ]
     keys = [line.key for line in call.effects.transcript if line.speaker == "bot"]
-    assert keys.index("ticket_before_transfer") < keys.index("callback") < keys.index("goodbye")
+    assert keys == ["greeting", "ask_name", "callback", "goodbye"]  # never "please hold the line"
+    assert call.effects.filed is not None and call.effects.filed.escalation == "callback"
     assert call.conversation.ticket_number == "0000-0042"
+
+
+@dataclass
+class OperatorTakenMeanwhile(SimulatedEffects):
+    """An operator is free when the bot asks, and busy by the time the transfer reaches the PBX."""
+
+    def transfer(self, decision: Transfer) -> bool:
+        self.transfers.append(decision.target)
+        self._line(TranscriptLine("system", f"transfer to {decision.target}: nobody free"))
+        return False
+
+
+def test_the_real_policy_a_transfer_finding_nobody_refiles_the_ticket_as_a_callback(
+    resources: DialogueResources,
+) -> None:
+    call = real_call(resources, OperatorTakenMeanwhile("0000-0042"))
+    call.start()
+    call.caller(DtmfInput("0"))
+    system = [line.text for line in call.effects.transcript if line.speaker == "system"]
+    assert system == [
+        "operator free: yes",
+        "ticket filed: 0000-0042 (escalated)",
+        "transfer to operator: nobody free",
+        "ticket filed: 0000-0042 (escalated)",
+        "call ended (callback)",
+    ]
+    keys = [line.key for line in call.effects.transcript if line.speaker == "bot"]
+    assert keys[-4:] == ["transfer_operator", "ticket_before_transfer", "callback", "goodbye"]
+    assert call.effects.filed is not None and call.effects.filed.escalation == "callback"
 
 
 def test_the_real_policy_when_the_store_fails_ends_the_call_without_a_number(

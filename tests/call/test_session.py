@@ -30,7 +30,7 @@ import soundfile
 from sqlmodel import Session, select
 
 from callbot.asr import VoskModels
-from callbot.audio import read_wav, rms_dbfs, samples_per_frame
+from callbot.audio import read_wav, rms_dbfs, samples_per_frame, to_pcm16
 from callbot.call import session as session_module
 from callbot.call.playback import DRAIN_STALL_S
 from callbot.call.resources import SharedResources
@@ -43,7 +43,7 @@ from callbot.store.models import Call as CallRow
 from callbot.telephony.contracts import TICKET_HEADER
 from callbot.testing import FRAME_BYTES, RATE, SILENCE, TICK_S, FakeCallControl, FakeClock
 from callbot.tts import SpeechOutput
-from callbot.types import Ask, Speak, Transcript
+from callbot.types import CUT_MARK, Ask, Speak, Transcript
 from tests.support.calls import (  # noqa: F401  (fixtures: real calls on a real store, and the caller's clips)
     BrokenCallLog,
     KnownTranscripts,
@@ -163,7 +163,7 @@ def test_barge_in_cuts_the_prompt_within_200_ms_of_speech_start(korean_resources
     detail = ticket_of(store, call.session)
     kinds = [t.kind.value for t in detail.turns]
     assert "barge_in" in kinds and "speech" in kinds
-    assert any(t.speaker == "bot" and t.text.endswith("[cut]") for t in detail.turns)
+    assert any(t.speaker == "bot" and t.text.endswith(CUT_MARK) for t in detail.turns)
 
 
 def conversation_with(**changes: object) -> type[Conversation]:
@@ -216,7 +216,7 @@ def test_hangup_mid_prompt_files_a_partial_ticket(korean_resources, start_call, 
     assert detail.ticket.outcome == "partial"
     assert call.control.hangups == 0  # the caller already hung up: nothing to hang up
     assert detail.call is not None and detail.call.ended_at is not None and detail.call.recording_path
-    assert detail.turns[0].speaker == "bot" and detail.turns[0].text.endswith("[cut]")
+    assert detail.turns[0].speaker == "bot" and detail.turns[0].text.endswith(CUT_MARK)
 
 
 def test_hangup_mid_answer_keeps_what_the_caller_said(record_only_resources, start_call, clips, store):
@@ -445,6 +445,7 @@ class NotingControl:
     session: CallSession | None = None
     transfers: list[tuple[str, dict[str, str], bool]] = field(default_factory=list)
     hangups: int = 0
+    free_operator: str | None = OPERATOR
 
     def transfer(self, target_uri: str, headers: dict[str, str]) -> bool:
         assert self.session is not None
@@ -455,7 +456,7 @@ class NotingControl:
         self.hangups += 1
 
     def operator_uri_free(self) -> str | None:
-        return OPERATOR
+        return self.free_operator
 
 
 class SteppedCall:
@@ -525,9 +526,54 @@ def test_key_0_cuts_the_greeting_files_and_transfers_once_the_announcement_has_p
     detail = read_ticket(store, number)
     assert detail.ticket.outcome == "escalated"
     bot = [t.text for t in detail.turns if t.speaker == "bot"]
-    assert bot[0].endswith("[cut]") and not bot[-1].endswith("[cut]")  # the greeting cut, the announcement not
+    assert bot[0].endswith(CUT_MARK) and not bot[-1].endswith(CUT_MARK)  # the greeting cut, the announcement not
     assert [t.text for t in detail.turns if t.kind.value == "dtmf"] == ["0"]
 
+
+def test_key_0_with_no_operator_free_promises_a_callback_and_the_ticket_owes_one(start, store) -> None:
+    call, control = start()
+    control.free_operator = None  # every operator busy (the PBX pushed their status)
+    call.until(lambda: bool(call.heard) and call.heard[-1] is not None)
+    call.session.on_dtmf("0")
+    call.until(lambda: call.session.ended)
+    call.close()
+    assert control.transfers == [] and control.hangups == 1
+    detail = read_ticket(store, call.session.ticket_number)
+    assert (detail.ticket.outcome, detail.ticket.escalation) == ("escalated", "callback")
+    bot = [t.text for t in detail.turns if t.speaker == "bot"]
+    assert bot[-2].startswith("Hiện chưa có tổng đài viên nào rảnh")  # the call-back promised, then goodbye
+    assert not any("giữ máy" in text for text in bot)  # never "please hold the line"
+
+
+
+def test_star_over_the_name_question_repeats_it_and_waits_for_the_name(start, store) -> None:
+    """'*' (repeat) with the key's tone leaking into the audio, as a phone's keypad does: the tone is the key, not
+    an answer, so the repeated question plays to its end and the bot waits for the name (issue 16: it skipped)."""
+    call, control = start()
+    for _ in range(500):  # ten seconds in: the greeting is over and the name question is being said
+        call.tick()
+    assert call.session.bot_speaking and call.session.current_ask is not None
+    assert call.session.current_ask.slot == "name"
+    seconds = np.arange(RATE * 200 // 1000) / RATE  # 200 ms of 941 + 1209 Hz
+    tone = to_pcm16(0.3 * (np.sin(2 * np.pi * 941 * seconds) + np.sin(2 * np.pi * 1209 * seconds)) / 2)
+    call.session.on_dtmf("*")
+    for start_byte in range(0, len(tone), FRAME_BYTES):
+        call.clock.now += TICK_S
+        call.heard.append(call.session.pull_outbound())
+        call.session.push_inbound(tone[start_byte : start_byte + FRAME_BYTES])
+        call.session.step()
+        call.session.playback.produce_one(block=False)
+    call.until(lambda: not call.session.bot_speaking)  # the repeat played to its end, not cut by the tone
+    for _ in range(100):  # two seconds of silence: still waiting for the name
+        call.tick()
+    assert call.session.current_ask is not None and call.session.current_ask.slot == "name"
+    call.session.on_hangup()
+    call.until(lambda: call.session.ended)
+    call.close()
+    turns = read_ticket(store, call.session.ticket_number).turns
+    asked_name = [t for t in turns if t.speaker == "bot" and "họ và tên" in t.text]
+    assert len(asked_name) == 2 and not asked_name[-1].text.endswith(CUT_MARK)
+    assert [t.kind.value for t in turns if t.speaker == "caller"] == ["dtmf"]  # the '*', and no answer
 
 def test_a_transfer_waits_for_playback_only_until_it_stalls(start, caplog) -> None:
     call, control = start()
@@ -562,5 +608,5 @@ def test_a_hang_up_mid_prompt_cuts_it_and_files_a_partial_ticket(start, store) -
     call.close()
     assert control.hangups == 0 and control.transfers == []  # the caller is gone: nothing to hang up
     detail = read_ticket(store, call.session.ticket_number or "")
-    assert detail.ticket.outcome == "partial" and detail.turns[0].text.endswith("[cut]")
+    assert detail.ticket.outcome == "partial" and detail.turns[0].text.endswith(CUT_MARK)
     assert detail.call is not None and detail.call.ended_at is not None and detail.call.recording_path

@@ -239,3 +239,70 @@ def test_record_only_answers_are_clips_kept_under_the_question_s_slot(clock: Fak
     assert slot == "address" and turn.event.clip == "/clips/address.wav"
     assert abs(clip_bytes / 2 / RATE - (len(speech) / RATE + 0.6)) < 0.1  # the speech and 2 x 300 ms padding
     assert turn.event.seconds == pytest.approx(kept[0][0] / 2 / RATE)
+
+
+# --- a key's own sound ------------------------------------------------------------------------------------------
+def key_tone(seconds: float, low: float = 941.0, high: float = 1209.0) -> np.ndarray:
+    """The DTMF tone of '*' (941 + 1209 Hz) leaking into the caller's audio: float samples on the PCM16 scale."""
+    t = np.arange(int(RATE * seconds)) / RATE
+    return 0.3 * 32767 * (np.sin(2 * np.pi * low * t) + np.sin(2 * np.pi * high * t)) / 2
+
+
+def repeat_asked(turns: TurnTaker, clock: FakeClock) -> list[TurnOutput]:
+    """The caller pressed '*' (repeat) over the name question; the dialogue asks it again (listening meanwhile)."""
+    outputs = turns.digit("*", clock.now)
+    assert answers(outputs) == [DtmfInput("*")]
+    turns.prompt(ask("name"))
+    return outputs
+
+
+@pytest.mark.parametrize("tone_s", [0.1, 0.2, 0.4])
+def test_a_key_s_tone_heard_after_the_key_neither_cuts_the_repeated_question_nor_answers_it(
+    turns: TurnTaker, clock: FakeClock, speech: np.ndarray, tone_s: float
+) -> None:
+    line = Line(turns, clock)
+    turns.prompt(ask("name"))
+    line.play(0.6)
+    repeat_asked(turns, clock)
+    assert line.play(key_tone(tone_s), 2.0) == []  # the key's sound: the repeat plays on, nothing answered
+    assert turns.bot_speaking
+    turns.speaking(None)
+    (turn,) = line.play(0.5, speech, 1.0)  # the caller's real answer, after the question was heard
+    assert isinstance(turn, CallerTurn) and isinstance(turn.event, FinalTranscript)
+
+
+def test_a_key_pressed_while_its_tone_is_already_heard_discards_that_sound(turns: TurnTaker, clock: FakeClock,
+                                                                          speech: np.ndarray) -> None:
+    line = Line(turns, clock)
+    turns.prompt(ask("name"))
+    tone = key_tone(0.4)
+    heard = line.play(0.6, tone[: len(tone) // 2])  # the tone's first half reaches the audio before the key event
+    outputs = heard + repeat_asked(turns, clock)
+    assert len([out for out in outputs if isinstance(out, PromptCut)]) == 1  # the tone (or the key) cut it once
+    assert line.play(tone[len(tone) // 2 :], 2.0) == []
+    assert turns.bot_speaking
+
+
+def test_speech_well_after_a_key_still_cuts_the_repeated_question_and_answers(turns: TurnTaker, clock: FakeClock,
+                                                                             speech: np.ndarray) -> None:
+    line = Line(turns, clock)
+    turns.prompt(ask("name"))
+    line.play(0.6)
+    repeat_asked(turns, clock)
+    outputs = line.play(1.0, speech, 1.0)  # the caller answers over the repeat, a second after the key
+    cut, turn = outputs
+    assert isinstance(cut, PromptCut) and cut.by == "speech"
+    assert isinstance(turn, CallerTurn) and isinstance(turn.event, FinalTranscript)
+
+
+def test_speech_under_way_long_before_a_key_stays_an_answer(turns: TurnTaker, clock: FakeClock,
+                                                           speech: np.ndarray) -> None:
+    """A caller who talks and presses a key while still talking (sip/uac_speech_dtmf.xml): the words are kept."""
+    line = Line(turns, clock)
+    asked(turns, ask("name"))
+    half = len(speech) // 2
+    assert line.play(0.5, speech[:half]) == []  # more than KEY_SOUND_S of speech before the key
+    turns.digit("*", clock.now)
+    turns.prompt(ask("name"))
+    outputs = line.play(speech[half:], 1.0)
+    assert [type(out.event) for out in outputs if isinstance(out, CallerTurn)] == [FinalTranscript]

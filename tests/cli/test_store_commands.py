@@ -47,19 +47,19 @@ def test_users_add_creates_the_first_admin() -> None:
 def test_tokens_add_prints_a_working_token_of_the_least_privileged_role() -> None:
     result = CliRunner().invoke(app, ["tokens", "add", "wallboard"])
     assert result.exit_code == 0
-    token = result.output.strip()
+    token = result.stdout.strip()
     principal = _store().accounts.principal_for_token(token)
     assert principal is not None and principal.role == Role.monitor and principal.name == "token:wallboard"
     pbx = CliRunner().invoke(app, ["tokens", "add", "pbx", "--role", "pbx"])
-    assert _store().accounts.principal_for_token(pbx.output.strip()).role == Role.pbx  # type: ignore[union-attr]
+    assert _store().accounts.principal_for_token(pbx.stdout.strip()).role == Role.pbx  # type: ignore[union-attr]
     assert "monitor, the least privileged" in CliRunner().invoke(app, ["tokens", "add", "--help"]).output
 
 
 def test_tokens_revoke_by_name_or_id() -> None:
     runner = CliRunner()
-    first, second = (runner.invoke(app, ["tokens", "add", "pbx", "--role", "pbx"]).output.strip() for _ in range(2))
-    other = runner.invoke(app, ["tokens", "add", "grafana"]).output.strip()
-    listed = runner.invoke(app, ["tokens", "list"]).output.splitlines()
+    first, second = (runner.invoke(app, ["tokens", "add", "pbx", "--role", "pbx"]).stdout.strip() for _ in range(2))
+    other = runner.invoke(app, ["tokens", "add", "grafana"]).stdout.strip()
+    listed = runner.invoke(app, ["tokens", "list"]).stdout.splitlines()
     assert [line.split("\t")[1:3] + [line.split("\t")[4]] for line in listed] == [
         ["grafana", "monitor", "active"], ["pbx", "pbx", "active"], ["pbx", "pbx", "active"]]
     assert first not in "\n".join(listed)  # only hashes are kept

@@ -10,7 +10,7 @@ import pytest
 from callbot.config import Settings
 from callbot.dialogue import Conversation, DialogueResources
 from callbot.types import Ask, DtmfInput, FileTicket, FinalTranscript, Hangup, LookupTicket, NoInput, Speak
-from callbot.types import TicketLookedUp
+from callbot.types import FindOperator, OperatorAvailability, TicketLookedUp
 
 VALID, MISTYPED = "12345671", "12345672"  # Damm check digit 1 / a wrong one
 
@@ -87,6 +87,7 @@ def test_three_misses_give_up_and_a_hang_up_still_files(resources) -> None:
 def test_keypad_0_during_a_lookup_escalates(resources) -> None:
     conv = started(resources)
     conv.handle(DtmfInput("9"))
-    decisions = conv.handle(DtmfInput("0"))
+    assert conv.handle(DtmfInput("0")) == [FindOperator()]  # a person is promised only if one is free
+    decisions = conv.handle(OperatorAvailability(True))
     assert keys(decisions) == ["transfer_operator", "FileTicket"]
     assert decisions[1].draft.outcome.value == "escalated"

@@ -20,8 +20,10 @@ from callbot.types import (
     EndCall,
     FileTicket,
     FinalTranscript,
+    FindOperator,
     Hangup,
     NoInput,
+    OperatorAvailability,
     Outcome,
     Priority,
     RecordedAnswer,
@@ -164,7 +166,9 @@ def test_ticket_number_without_a_dash_is_read_in_groups(resources) -> None:
 def test_operator_escalation_protocol(resources) -> None:
     conv = conversation(resources)
     say(conv, "tôi là lê minh")
-    decisions = say(conv, "cho tôi gặp tổng đài viên")
+    assert say(conv, "cho tôi gặp tổng đài viên") == [FindOperator()]  # a person is promised only if one is free
+    assert say(conv, "alo alo") == []  # talking while the operator is looked for changes nothing
+    decisions = conv.handle(OperatorAvailability(True))
     assert keys(decisions) == ["transfer_operator", "FileTicket"]
     assert (decisions[1].draft.outcome, decisions[1].draft.escalation) == (Outcome.escalated, "operator")
     assert decisions[1].draft.name == "Lê Minh"
@@ -176,11 +180,37 @@ def test_operator_escalation_protocol(resources) -> None:
     assert conv.ended
 
 
-def test_operator_busy_means_callback(resources) -> None:
+def test_keypad_0_with_no_operator_free_files_a_callback_and_promises_one(resources) -> None:
+    conv = conversation(resources)
+    assert conv.handle(DtmfInput("0")) == [FindOperator()]
+    (filing,) = conv.handle(OperatorAvailability(False))  # nothing said before: no "please hold the line"
+    assert isinstance(filing, FileTicket)
+    assert (filing.draft.outcome, filing.draft.escalation) == (Outcome.escalated, "callback")
+    assert "no operator free: callback" in filing.draft.notes
+    assert keys(conv.handle(TicketFiled("0000-0017"))) == ["callback", "goodbye", "EndCall"]
+    assert conv.ended
+
+
+def test_a_transfer_that_finds_nobody_files_the_call_again_owing_a_callback(resources) -> None:
     conv = conversation(resources)
     conv.handle(DtmfInput("0"))
+    first = conv.handle(OperatorAvailability(True))[1]
+    assert first.draft.escalation == "operator"
     conv.handle(TicketFiled("0000-0017"))
-    assert keys(conv.handle(TransferResult(False))) == ["callback", "goodbye", "EndCall"]
+    decisions = conv.handle(TransferResult(False))  # the operator was taken meanwhile
+    assert keys(decisions) == ["FileTicket", "callback", "goodbye", "EndCall"]
+    assert (decisions[0].draft.escalation, decisions[0].draft.outcome) == ("callback", Outcome.escalated)
+    assert conv.handle(TicketFiled("0000-0017")) == []  # the same ticket, filed again: nothing more to say
+
+
+def test_a_hangup_while_an_operator_is_looked_for_still_owes_a_callback(resources) -> None:
+    conv = conversation(resources)
+    say(conv, "tôi là lê minh")
+    conv.handle(DtmfInput("0"))
+    decisions = conv.handle(Hangup())
+    assert keys(decisions) == ["FileTicket", "EndCall"]
+    assert (decisions[0].draft.escalation, decisions[0].draft.name) == ("callback", "Lê Minh")
+    assert conv.handle(OperatorAvailability(True)) == []
 
 
 def test_emergency_escalates_at_once(resources) -> None:
@@ -218,7 +248,8 @@ def test_reprompts_are_counted_per_question(resources) -> None:
     say(conv, "tôi là lê minh")
     assert keys(conv.handle(NoInput(8))) == ["reprompt_address_1"]  # a new question starts at 1
     assert keys(conv.handle(NoInput(8))) == ["reprompt_address_2"]
-    assert keys(conv.handle(NoInput(8))) == ["exhausted_transfer", "FileTicket"]
+    assert conv.handle(NoInput(8)) == [FindOperator()]
+    assert keys(conv.handle(OperatorAvailability(True))) == ["exhausted_transfer", "FileTicket"]
 
 
 def test_more_reprompts_than_prompts_reuse_the_last(resources) -> None:
@@ -292,7 +323,8 @@ def test_correction_in_readback(resources) -> None:
 def test_readback_limit_hands_over(resources) -> None:
     conv = conversation(resources, max_readbacks=1)
     fill_form(conv)
-    decisions = say(conv, "không, tên tôi là nguyễn văn bình")
+    assert say(conv, "không, tên tôi là nguyễn văn bình") == [FindOperator()]
+    decisions = conv.handle(OperatorAvailability(True))
     assert keys(decisions) == ["exhausted_transfer", "FileTicket"]
     draft = decisions[1].draft
     assert (draft.outcome, draft.escalation, draft.name) == (Outcome.partial, "operator", "Nguyễn Văn Bình")
@@ -357,10 +389,13 @@ CALLER_TURNS = st.one_of(
 @given(
     locale=st.sampled_from(["vi", "en"]),
     turns=st.lists(CALLER_TURNS, max_size=25),
+    operators_free=st.booleans(),
     transfers_answered=st.booleans(),
 )
-def test_every_call_files_exactly_one_ticket_and_ends(resources, locale, turns, transfers_answered) -> None:
-    """Whatever the caller does, the call ends with one ticket filed and one EndCall, and then stays quiet."""
+def test_every_call_files_exactly_one_ticket_and_ends(resources, locale, turns, operators_free,
+                                                      transfers_answered) -> None:
+    """Whatever the caller does, the call ends with one ticket filed and one EndCall, and then stays quiet. The
+    ticket is filed a second time only to owe a call-back after a transfer that found nobody."""
     conv = Conversation(Settings(default_province=HANOI), locale=locale, call_id="p", resources=resources)
     decisions = conv.start()
     filed: list[FileTicket] = []
@@ -369,10 +404,12 @@ def test_every_call_files_exactly_one_ticket_and_ends(resources, locale, turns, 
     def run(batch: list) -> None:
         replies = []
         for decision in batch:
-            assert isinstance(decision, (Speak, Ask, FileTicket, Transfer, EndCall))
+            assert isinstance(decision, (Speak, Ask, FileTicket, FindOperator, Transfer, EndCall))
             if isinstance(decision, FileTicket):
                 filed.append(decision)
                 replies.append(TicketFiled("1234-5678"))
+            elif isinstance(decision, FindOperator):
+                replies.append(OperatorAvailability(operators_free))
             elif isinstance(decision, Transfer):
                 replies.append(TransferResult(transfers_answered))
             elif isinstance(decision, EndCall):
@@ -388,7 +425,11 @@ def test_every_call_files_exactly_one_ticket_and_ends(resources, locale, turns, 
         assert conv.ended or isinstance(conv.last_ask, Ask)
     if not conv.ended:
         run(conv.handle(Hangup()))
-    assert conv.ended and len(filed) == 1 and len(ends) == 1
+    assert conv.ended and len(ends) == 1
+    if len(filed) == 2:
+        assert (filed[0].draft.escalation, filed[1].draft.escalation) == ("operator", "callback")
+    else:
+        assert len(filed) == 1
     assert filed[0].draft.outcome in (Outcome.complete, Outcome.partial, Outcome.escalated)
     assert conv.handle(FinalTranscript("alo")) == [] and conv.handle(Hangup()) == []
 

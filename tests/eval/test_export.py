@@ -25,6 +25,7 @@ from tests.support.calls import (  # noqa: F401  (fixtures: a real call on a rea
     clips,
     dataclasses_replace_recognizer,
     korean_resources,
+    record_only_resources,
     settings,
     speech_output,
     start_call,
@@ -120,3 +121,41 @@ def test_export_of_an_unknown_or_malformed_ticket_exits_2(tmp_path: Path) -> Non
     malformed = CliRunner().invoke(app, ["fixtures", "export", "12", "-o", str(tmp_path)])
     assert unknown.exit_code == 2 and "no ticket 1234-5671" in unknown.output
     assert malformed.exit_code == 2 and "not a valid ticket number" in malformed.output
+
+
+@pytest.mark.slow
+def test_export_of_a_record_only_call_writes_a_transcription_stub_that_replays_once_filled(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    resources, begin_call, ticket_store, answers = map(
+        request.getfixturevalue, ("record_only_resources", "start_call", "store", "clips"))
+    call = begin_call(resources, speed=2.0)
+    assert answer_every_question(call, answers) == ["name", "address", "need"]
+    ticket = ticket_of(ticket_store, call.session).ticket
+    assert ticket.needs_transcription and ticket.name is None
+    change_ticket(ticket_store, ticket.number, TicketUpdate(approved_for_tuning=True), actor="supervisor")
+    out = tmp_path / "export"
+    exported = CliRunner().invoke(app, ["fixtures", "export", ticket.number, "-o", str(out)])
+    assert exported.exit_code == 0, exported.output
+    script_path = out / f"ticket-{ticket.number}.yaml"
+    assert "3 answer(s) were never transcribed" in exported.output
+    assert f"replay it with: callbot eval --asr reference {script_path}" in exported.output
+    text = script_path.read_text(encoding="utf-8")
+    assert "# TO DO: 3 answer(s) were recorded but never transcribed" in text
+    (case,) = yaml.safe_load(text)["cases"]
+    wav_turns = [turn for turn in case["turns"] if "wav" in turn]
+    assert [turn["say"] for turn in wav_turns] == [f"TRANSCRIBE: what the caller says in {turn['wav']}"
+                                                   for turn in wav_turns]
+    assert case["expect"] == {"outcome": ticket.outcome, "escalation": None}  # nothing that needs the words
+
+    unfilled = callbot("eval", "--asr", "reference", script_path)
+    assert unfilled.returncode == 2 and "still the transcription placeholder" in unfilled.stderr
+    assert "turns[" in unfilled.stderr and str(script_path) in unfilled.stderr  # which file, case and turn
+
+    for turn, label in zip(wav_turns, ("name", "address", "need"), strict=True):  # the supervisor listens, writes
+        text = text.replace(turn["say"], answers[label][0])
+    script_path.write_text(text, encoding="utf-8")
+    filled = callbot("eval", "--json", "--asr", "reference", script_path)
+    report = report_of(filled)
+    assert filled.returncode == 0, report["results"][0]["differences"]
+    assert report["results"][0]["got"]["name"] == "Nguyễn Văn An"

@@ -51,6 +51,20 @@ def test_sqlite_file_unreachable_then_back(request: pytest.FixtureRequest, tmp_p
     store.close()
 
 
+def test_a_callback_owed_while_journaled_reaches_the_ticket(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    settings = store_settings(request, tmp_path, "sqlite")
+    store = open_store(settings, retry_interval_s=0.0)
+    (tmp_path / "db").rename(tmp_path / "db-away")
+    try:
+        number = store.call_log.file_ticket(draft=draft("cb", escalation="operator"))
+        assert store.call_log.file_ticket(draft=draft("cb", escalation="callback")) == number  # the transfer failed
+    finally:
+        (tmp_path / "db-away").rename(tmp_path / "db")
+    store.call_log.replay_journal()
+    assert read_ticket(store, number).ticket.escalation == "callback"
+    store.close()
+
+
 def test_after_a_failure_the_database_is_left_alone_for_a_moment(request: pytest.FixtureRequest,
                                                                   tmp_path: Path) -> None:
     settings = store_settings(request, tmp_path, "sqlite")

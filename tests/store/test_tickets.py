@@ -57,6 +57,20 @@ def test_filing_is_idempotent_per_call(store: Store) -> None:
     assert len(rows) == 1 and rows[0].name == "Nguyễn Văn An"
 
 
+def test_filing_again_as_a_callback_moves_the_escalation_and_the_history_shows_it(store: Store) -> None:
+    """A transfer that found nobody: the call's own session files it again, owing a call-back (issue 16)."""
+    first = store.call_log.file_ticket(draft=draft("call-cb", outcome=Outcome.escalated, escalation="operator"))
+    again = store.call_log.file_ticket(draft=draft("call-cb", outcome=Outcome.escalated, escalation="callback",
+                                                   notes=["caller pressed 0", "no operator free: callback"]))
+    ticket = read_ticket(store, first).ticket
+    assert again == first and ticket.escalation == "callback" and ticket.notes[-1] == "no operator free: callback"
+    [entry] = [e for e in audit_entries(store, target_id=first) if e.field == "escalation"]
+    assert (entry.actor, entry.action, entry.old_value, entry.new_value) == ("callbot", "ticket.update", "operator",
+                                                                             "callback")
+    store.call_log.file_ticket(draft=draft("call-cb", escalation="operator"))  # never back to a promised transfer
+    assert read_ticket(store, first).ticket.escalation == "callback"
+
+
 def test_ticket_without_a_started_call_still_files(store: Store) -> None:
     """A hangup before start_call was recorded must not lose the ticket (the call row is made for it)."""
     number = store.call_log.file_ticket(draft=draft("orphan", ward_code=None, province_code=None),
@@ -131,6 +145,43 @@ def test_slot_correction_is_audited_and_reroutes_names(store: Store) -> None:
     with pytest.raises(TicketNotFound):
         update(store, "12345678", "sup1", name="x")
 
+
+
+def test_correcting_the_place_routes_the_ticket_again_and_the_unit_change_is_audited(store: Store) -> None:
+    """A record-only ticket is filed with no ward (nobody understood the address): the supervisor's correction
+    is what routes it to a ward (issue 16)."""
+    number = store.call_log.file_ticket(draft=draft("unrouted", ward_code=None, province_code=None,
+                                                    needs_transcription=True))
+    assert read_ticket(store, number).ticket.unit_code is None  # no place, no province: unrouted
+    update(store, number, "sup1", ward_code="00004")  # the province comes from the ward
+    ticket = read_ticket(store, number).ticket
+    assert (ticket.province_code, ticket.ward_name, ticket.unit_code) == ("01", "Phường Ba Đình", "W00004")
+    [entry] = [e for e in audit_entries(store, target_id=number) if e.field == "unit_code"]
+    assert (entry.actor, entry.old_value, entry.new_value) == ("sup1", None, "W00004")
+    update(store, number, "sup1", category=Category.emergency)  # a category with its own unit routes again
+    assert read_ticket(store, number).ticket.unit_code == "P01-EMERGENCY"
+    update(store, number, "sup1", ward_code="00008", unit_code="P01-HOTLINE")  # the supervisor's unit wins
+    assert read_ticket(store, number).ticket.unit_code == "P01-HOTLINE"
+    update(store, number, "sup1", name="Lê Văn Bình")  # a change of something else leaves the unit alone
+    update(store, number, "sup1", ward_code="8", province_code="01")  # the same place, as a form sends it back
+    assert read_ticket(store, number).ticket.unit_code == "P01-HOTLINE"
+
+
+def test_the_queue_filters_the_calls_owed_a_callback_and_those_needing_transcription(store: Store) -> None:
+    callback = store.call_log.file_ticket(draft=draft("cb", outcome=Outcome.escalated, escalation="callback"))
+    operator = store.call_log.file_ticket(draft=draft("op", outcome=Outcome.escalated, escalation="operator"))
+    untranscribed = store.call_log.file_ticket(draft=draft("rec", needs_transcription=True))
+
+    def numbers(**filters: object) -> set[str]:
+        with store.session() as session:
+            page = tickets.list_tickets(session, filters=TicketFilter(limit=100, **filters))  # type: ignore[arg-type]
+        return {view.ticket.number for view in page.items}
+
+    assert numbers(escalation="callback") == {callback}
+    assert numbers(needs_transcription=True) == {untranscribed}
+    assert numbers(needs_transcription=False) == {callback, operator}
+    update(store, untranscribed, "sup1", needs_transcription=False)
+    assert numbers(needs_transcription=True) == set()
 
 def test_ticket_list_filters_search_and_pages(store: Store) -> None:
     now = datetime.now(UTC)

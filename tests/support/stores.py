@@ -15,6 +15,7 @@ from callbot.config import Settings
 from callbot.store import Store, TicketUpdate, audit, calls, open_store, operators, tickets
 from callbot.store.calls import CallRecord
 from callbot.store.models import AuditEntry, Operator, Ticket
+from callbot.store.routing import Router
 from callbot.store.tickets import TicketRecord
 from callbot.types import Category, OperatorStatus, Outcome, Priority, TicketDraft
 
@@ -81,7 +82,8 @@ def read_ticket(store: Store, number: str) -> TicketRecord:
 
 def change_ticket(store: Store, number: str, update: TicketUpdate, *, actor: str) -> Ticket:
     with store.session() as session:
-        return tickets.update_ticket(session, number=number, update=update, actor=actor).ticket
+        return tickets.update_ticket(session, number=number, update=update, actor=actor,
+                                     router=Router(store.settings.category_units)).ticket
 
 
 def audit_entries(store: Store, *, target_id: str | None = None, action: str | None = None,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from callbot.telephony.overflow import (
     AdmissionPolicy,
     InviteContext,
     OperatorDirectory,
+    RefusalLog,
     Verdict,
     parse_trusted_peers,
     source_host,
@@ -120,3 +123,17 @@ def test_directory_without_store_uses_configured_uris_and_statuses() -> None:
     assert directory.free_operator_uri() == "sip:b@pbx"
     directory.set_status("sip:b@pbx", "offline")
     assert directory.free_operator_uri() is None
+
+
+def test_a_refused_call_is_logged_by_call_id_and_host_and_a_flood_only_in_part(caplog) -> None:
+    now = [0.0]
+    refusals = RefusalLog(lambda: now[0], burst=3, window_s=10.0)
+    with caplog.at_level(logging.INFO, logger="callbot.telephony.overflow"):
+        for index in range(5):
+            refusals.refused("INVITE", f"call-{index}@10.0.0.9", "10.0.0.9", 486, "full")
+        now[0] = 11.0
+        refusals.refused("INVITE", "call-5@10.0.0.9", "10.0.0.9", 486, "full")
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines[0] == "refused INVITE call-0@10.0.0.9 from 10.0.0.9: 486 full"
+    assert len(lines) == 4 and lines[-1].endswith("486 full (2 more refused, not logged)")
+

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from callbot.telephony.pjsip_native import call_id_of
 from tests.support.node import responses_to_invite, sipp
 from tests.support.raw_sip import RawSipCaller, send_in_dialog
 from tests.support.sip import ServiceProcess, calls_of, run_peer, start_service, ticket_of
@@ -98,3 +99,11 @@ def test_a_refer_from_a_trusted_peer_is_refused_by_the_worker_itself(worker: Ser
         caller.close()
         lure.close()
     assert ticket_of(worker, dialog.call_id) is not None
+
+
+def test_the_call_id_is_read_from_a_raw_invite_in_either_header_form() -> None:
+    invite = (b"INVITE sip:bot@127.0.0.1 SIP/2.0\r\nFrom: <sip:0912345678@pbx>;tag=1\r\n"
+              b"Call-ID: abc123@pbx\r\nCSeq: 1 INVITE\r\n\r\nv=0\r\ni=Call-ID: not-a-header\r\n")
+    assert call_id_of(invite) == "abc123@pbx"
+    assert call_id_of(b"INVITE sip:x SIP/2.0\r\ni: compact-1\r\n\r\n") == "compact-1"
+    assert call_id_of(b"INVITE sip:x SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n") == ""
