@@ -50,6 +50,15 @@ class Settings(BaseSettings):
     speech_start_ms: int = Field(60, ge=20, le=1000)
     end_silence_ms: int = Field(600, ge=100, le=10000)
     address_end_silence_ms: int = Field(1200, ge=100, le=10000)
+    # End of turn: "timer" ends after end_silence_ms of silence (address_end_silence_ms for an address), as
+    # before; "smart" ends when the caller is done (the turn model, the words against the question), never
+    # before turn_min_silence_ms and always by turn_max_silence_ms (address_max_silence_ms for an address).
+    turn_detector: Literal["timer", "smart"] = "smart"
+    turn_model: str = "smart-turn-v3.2"  # a manifest name or an .onnx file / folder
+    turn_threshold: float = Field(0.5, gt=0.0, lt=1.0)  # the turn model's probability that ends a turn
+    turn_min_silence_ms: int = Field(200, ge=60, le=5000)
+    turn_max_silence_ms: int = Field(1800, ge=100, le=10000)
+    address_max_silence_ms: int = Field(2500, ge=100, le=10000)
     no_input_timeout_s: float = Field(8.0, gt=0, le=120)
     vad_warmup_ms: int = Field(200, ge=0, le=2000)  # webrtcvad adapts ~100 ms; the noise gauge needs ~200
     asr_padding_ms: int = Field(300, ge=0, le=2000)
@@ -146,6 +155,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "confidence_confirm must not exceed confidence_accept "
                 f"({self.confidence_confirm} > {self.confidence_accept})"
+            )
+        if self.turn_min_silence_ms > min(self.turn_max_silence_ms, self.address_max_silence_ms):
+            raise ValueError(
+                "turn_min_silence_ms must not exceed turn_max_silence_ms or address_max_silence_ms "
+                f"({self.turn_min_silence_ms} > {min(self.turn_max_silence_ms, self.address_max_silence_ms)})"
             )
         return self
 

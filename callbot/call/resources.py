@@ -11,8 +11,10 @@ from callbot.asr import Recognizer, VoskModels, VoskRecognizer
 from callbot.config import Settings
 from callbot.dialogue import DialogueResources
 from callbot.model_manager import ModelManager, ModelNotFound
+from callbot.listener import Listener
 from callbot.store import TicketStore
 from callbot.tts import SpeechOutput
+from callbot.turn_end import EndOfTurnFactory, load_turn_model
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +33,13 @@ class SharedResources:
     asr_model_paths: dict[str, Path] = field(default_factory=dict)  # a locale missing here runs record-only
     dialogue: DialogueResources | None = None  # None: built from the settings
     recognizer_factory: RecognizerFactory | None = None
+    end_of_turn: EndOfTurnFactory | None = None  # None: built from the settings (loads the turn model)
 
     def __post_init__(self) -> None:
         if self.dialogue is None:
             self.dialogue = DialogueResources(self.settings)
+        if self.end_of_turn is None:
+            self.end_of_turn = EndOfTurnFactory(self.settings, load_turn_model(self.settings))
 
     @property
     def dialogue_data(self) -> DialogueResources:
@@ -67,6 +72,13 @@ class SharedResources:
 
     def record_only(self, locale: str) -> bool:
         return self.recognizer_factory is None and locale not in self.asr_model_paths
+
+    def listener(self, locale: str, rate: int) -> Listener:
+        """One call's Listener: its recognizer (None: record-only) and, in smart mode, its end-of-turn
+        decision on the process's turn model and the locale's turn-taking words."""
+        assert self.end_of_turn is not None  # set in __post_init__
+        lexicon = self.dialogue_data.locale(locale).lexicon
+        return Listener(self.settings, self.recognizer(locale, rate), rate, self.end_of_turn.for_call(lexicon, rate))
 
     def recognizer(self, locale: str, rate: int) -> Recognizer | None:
         """A fresh recognizer for one call at ``rate`` (None = record-only: no model for this locale). Vosk

@@ -33,7 +33,6 @@ from callbot.call.storage import CallStorage, WrittenAhead
 from callbot.call.turns import CallerTurn, Clock, PromptCut, TurnEnd, TurnOutput, TurnTaker
 from callbot.config import Settings
 from callbot.dialogue import Conversation
-from callbot.listener import Listener
 from callbot.recording import RECORDING_FAILURES, FramePairer, StereoRecorder
 from callbot.telephony.contracts import TICKET_HEADER, CallControl
 from callbot.types import Ask, EndCall, Speak, TicketDraft, Transfer
@@ -193,7 +192,7 @@ class CallSession:
         self._started_at = self.clock()
         self.storage.start()
         self._recording = FramePairer(StereoRecorder(self.recording_path, self.rate), self.playback.played)
-        listener = Listener(self.settings, self.resources.recognizer(self.locale, self.rate), self.rate)
+        listener = self.resources.listener(self.locale, self.rate)
         self._turns = TurnTaker(listener, self.clock, self.storage.keep_clip if self.record_only else None)
         self._conversation = Conversation(
             self.settings, locale=self.locale, call_id=self.call_id, caller_id=self.caller_id,

@@ -17,12 +17,16 @@ def speak(ctx: PolicyContext, key: str, **values: object) -> Speak:
 
 
 def ask(state: DialogueState, ctx: PolicyContext, question: Question, key: str, **values: object) -> Step:
+    """The question, with how long its answer may pause: callers reading out an address pause between its
+    parts, so the address waits longest (both for the plain timer and as the smart end of turn's limit)."""
     question_ask = Ask(
         text=ctx.prompts.text(key, **values),
         slot={"check": "confirm", "readback": "confirm"}.get(question, question),
         key=key,
         phrases=_phrases(state, ctx, question),
         end_silence_ms=ctx.config.address_end_silence_ms if question in ("address", "ward") else None,
+        min_silence_ms=ctx.config.turn_min_silence_ms,
+        max_silence_ms=ctx.config.address_max_silence_ms if question == "address" else ctx.config.turn_max_silence_ms,
     )
     return replace(state, question=question, last_prompt=question_ask), [question_ask]
 
