@@ -56,7 +56,8 @@ class Settings(BaseSettings):
     turn_detector: Literal["timer", "smart"] = "smart"
     turn_model: str = "smart-turn-v3.2"  # a manifest name or an .onnx file / folder
     turn_threshold: float = Field(0.5, gt=0.0, lt=1.0)  # the turn model's probability that ends a turn
-    turn_min_silence_ms: int = Field(200, ge=60, le=5000)
+    # 280: webrtcvad's gaps inside fluent speech reach 260 ms at 10-20 dB SNR (scripts/bench_turns.py)
+    turn_min_silence_ms: int = Field(280, ge=60, le=5000)
     turn_max_silence_ms: int = Field(1800, ge=100, le=10000)
     address_max_silence_ms: int = Field(2500, ge=100, le=10000)
     no_input_timeout_s: float = Field(8.0, gt=0, le=120)

@@ -12,8 +12,11 @@ turn at the question's ``max_silence_ms``, so holding is always bounded. Three s
   the maximum; an emergency phrase ends it at the first pause of ``check_ms``, whatever anything else says;
 - the audio (``callbot.turn_model``, Smart Turn v3.2): when the text does not tell, the model hears the turn
   (from half a second before its speech to now, the last 8 s) once per pause, after ``check_ms`` of silence:
-  complete ends the turn, incomplete holds it to the maximum. Without a model (none installed), a turn the
-  text does not settle ends at the plain timer's silence (``Ask.end_silence_ms``).
+  complete ends the turn; otherwise the turn ends at the question's plain-timer silence (``Ask.end_silence_ms``),
+  as it would without a model. The model's "incomplete" does not hold a turn to the maximum (only the words
+  do): measured on espeak-ng Vietnamese at 8 kHz the model is at chance (AUC 0.48-0.54 telling finished
+  answers from cut ones, against 0.82-0.89 on espeak English), and holding on its word sent the p95 end of
+  turn to the maximum (1.8-2.5 s) without saving a single cut-off (scripts/bench_turns.py).
 
 ``CALLBOT_TURN_DETECTOR=timer`` builds none of this: the Listener ends turns on the plain silence timer, as
 before.
@@ -50,9 +53,9 @@ class TurnModel(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class EndOfTurnConfig:
-    check_ms: int = 200  # silence before the model runs; also the earliest end of an emergency
+    check_ms: int = 280  # silence before the model runs; also the earliest end of an emergency
     threshold: float = 0.5  # the model's probability of "complete" that ends a turn
-    min_silence_ms: int = 200  # for an Ask that does not say
+    min_silence_ms: int = 280  # for an Ask that does not say
     max_silence_ms: int = 1800
     timer_ms: int = 600  # a turn the text does not settle, with no model
 
@@ -91,6 +94,7 @@ class EndOfTurn:
         self._expect = Expectation("free")
         self._frames: deque[Frame] = deque(maxlen=round((MODEL_WINDOW_S + PRE_SPEECH_S) * 1000 / FRAME_MS) + 1)
         self._partial = ""
+        self._verdict: tuple[str, TextVerdict] | None = None  # the last partial read, and what it said
         self._speech_start = 0.0
         self._pause: float | None = None  # last_voiced_end of the pause the model already heard
         self._pause_probability: float | None = None
@@ -99,6 +103,7 @@ class EndOfTurn:
     # --- the question -------------------------------------------------------------------------------------
     def begin_turn(self, ask: Ask | None) -> None:
         self._ask = ask
+        self._verdict = None
         self._expect = Expectation.of(ask, self.text.lexicon) if self.text is not None else Expectation("free")
 
     @property
@@ -130,10 +135,12 @@ class EndOfTurn:
 
     @property
     def verdict(self) -> TextVerdict:
-        """What the words so far say about this question's answer."""
+        """What the words so far say about this question's answer (read once per new partial)."""
         if self.text is None:
             return TextVerdict.unknown
-        return self.text.verdict(self._partial, self._expect)
+        if self._verdict is None or self._verdict[0] != self._partial:
+            self._verdict = (self._partial, self.text.verdict(self._partial, self._expect))
+        return self._verdict[1]
 
     # --- the decision -------------------------------------------------------------------------------------
     def decide(self, silence_s: float, last_voiced_end: float) -> TurnEndDecision | None:
@@ -159,6 +166,8 @@ class EndOfTurn:
         probability = self._pause_probability
         if probability is not None and probability >= self.config.threshold:
             return self._end("model", silence_ms, text, probability)
+        if silence_ms >= self.timer_ms:
+            return self._end("timer", silence_ms, text, probability)  # words and model undecided: the timer
         return None
 
     def _end(self, reason: EndReason, silence_ms: float, text: TextVerdict,

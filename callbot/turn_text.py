@@ -43,7 +43,7 @@ class Expectation:
     """What a question's answer looks like, as far as turn-taking cares."""
 
     kind: AnswerKind
-    choices: PhraseSet | None = None  # a constrained question's answers (its grammar)
+    choices: PhraseSet | None = None  # a constrained question's answers (its grammar), or an address's endings
     digits: int = 0  # a keypad entry said aloud: how many digits make it whole
 
     @classmethod
@@ -56,7 +56,9 @@ class Expectation:
             return cls("yes_no")
         if ask.phrases:
             return cls("choice", choices=PhraseSet(ask.phrases))
-        if ask.slot in ("name", "address", "need"):
+        if ask.slot == "address":
+            return cls("address", choices=PhraseSet(ask.endings) if ask.endings else None)
+        if ask.slot in ("name", "need"):
             return cls(ask.slot)  # type: ignore[arg-type]
         return cls("free")
 
@@ -95,7 +97,11 @@ class AnswerText:
             return TextVerdict.incomplete
         if expect.kind == "yes_no":
             said = self.lexicon.fillers.strip_edges(tokens)
-            return TextVerdict.complete if said and _ends_with(self.yes_no, said) else TextVerdict.unknown
+            if not said:
+                return TextVerdict.unknown
+            if not self.words.openers.remove(said):
+                return TextVerdict.incomplete  # "dạ" opens the reply: the yes or the no (or a correction) follows
+            return TextVerdict.complete if _ends_with(self.yes_no, said) else TextVerdict.unknown
         if expect.kind == "choice":
             return self._choice(tokens, expect)
         if expect.kind == "digits":
@@ -108,7 +114,7 @@ class AnswerText:
         if expect.kind == "name":
             return self._name(content)
         if expect.kind == "address":
-            return self._address(content)
+            return self._address(content, expect.choices)
         return TextVerdict.unknown
 
     # --- what every kind shares -----------------------------------------------------------------------
@@ -127,13 +133,7 @@ class AnswerText:
         said = self.lexicon.politeness.strip_edges(self.lexicon.fillers.remove(tokens))
         if not said or _ends_with(self.place_markers, said) or _ends_with(self.words.continues, said):
             return TextVerdict.incomplete
-        for start in range(len(said)):
-            tail = said[start:]
-            match = expect.choices.match_at(tail, 0)
-            if match is not None and match.end == len(tail):
-                longer = any(p.startswith(match.phrase + " ") for p in expect.choices.phrases)
-                return TextVerdict.unknown if longer else TextVerdict.complete  # "hai bà" of "hai bà trưng"
-        return TextVerdict.unknown
+        return _ending(said, expect.choices) or TextVerdict.unknown
 
     def _digits(self, tokens: list[str], wanted: int) -> TextVerdict:
         locale = self.lexicon.locale
@@ -151,13 +151,13 @@ class AnswerText:
         carriers = self.name_carriers.find_all(tokens)
         name = tokens[carriers[-1].end :] if carriers else tokens
         length = len(name)
-        if length < self.words.name_min:
+        if length < self.words.name_min or _ends_with(self.words.name_unfinished, name):
             return TextVerdict.incomplete
         if self.words.name_sure <= length <= self.words.name_max and not self.all_markers.contains(name):
             return TextVerdict.complete
         return TextVerdict.unknown
 
-    def _address(self, tokens: list[str]) -> TextVerdict:
+    def _address(self, tokens: list[str], wards: PhraseSet | None) -> TextVerdict:
         markers = self.all_markers.find_all(tokens)
         if not markers:
             return TextVerdict.unknown
@@ -167,6 +167,25 @@ class AnswerText:
             is_number_word(t, self.lexicon.locale) or t in self.lexicon.slash_words for t in after
         ):
             return TextVerdict.incomplete  # a house number or lane is never the whole address
-        if self.place_markers.match_at(tokens, last.start) is not None and after:
+        if self.place_markers.match_at(tokens, last.start) is None or not after:
+            return TextVerdict.unknown
+        if wards is None:
             return TextVerdict.complete  # it ends on a named ward, district or province
-        return TextVerdict.unknown
+        # "phường hoàn" is the start of "phường hoàn kiếm": the name is not over yet
+        return _ending(tokens[last.start :], wards) or _ending(after, wards) or TextVerdict.unknown
+
+
+def _ending(tokens: Sequence[str], endings: PhraseSet) -> TextVerdict | None:
+    """Complete when the words end with one of ``endings`` that no longer one goes on from ("phường láng");
+    incomplete when they end part-way into one ("phường hoàn" of "phường hoàn kiếm"); None when neither."""
+    for start in range(len(tokens)):
+        tail = tokens[start:]
+        match = endings.match_at(tail, 0)
+        if match is not None and match.end == len(tail):
+            longer = any(p.startswith(match.phrase + " ") for p in endings.phrases)
+            return TextVerdict.unknown if longer else TextVerdict.complete  # "ba" of "ba đình": maybe more
+    for start in range(len(tokens)):
+        head = " ".join(tokens[start:]) + " "
+        if any(p.startswith(head) for p in endings.phrases):
+            return TextVerdict.incomplete
+    return None

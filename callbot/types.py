@@ -166,6 +166,7 @@ class Ask:
     # The smart end of turn: never before min_silence_ms of silence, always by max_silence_ms (None = defaults).
     min_silence_ms: int | None = None
     max_silence_ms: int | None = None
+    endings: tuple[str, ...] | None = None  # an answer that ends with one of these is whole (the province's wards)
     no_input_timeout_s: float | None = None
     barge_in: bool = True
     dtmf_digits: int = 1  # how many keypad digits make a complete answer

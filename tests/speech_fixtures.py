@@ -8,17 +8,17 @@ from pathlib import Path
 import numpy as np
 from conftest import espeak_wav
 
-from callbot.audio import read_wav, to_pcm16
+from callbot.audio import read_wav, speech_bounds, to_pcm16
 
 
 def trimmed_speech(tmp: Path, text: str, voice: str, rate: int) -> np.ndarray:
     """espeak speech with its leading/trailing silence cut by energy (10 ms windows, -40 dB from the peak)."""
     name = f"speech_{abs(hash((text, voice, rate)))}.wav"
-    samples = np.frombuffer(read_wav(espeak_wav(tmp / name, text, voice, rate)).pcm, dtype="<i2").astype(float)
-    window = rate // 100
-    levels = np.sqrt(np.mean(samples[: len(samples) // window * window].reshape(-1, window) ** 2, axis=1))
-    loud = np.nonzero(levels > levels.max() * 10 ** (-40 / 20))[0]
-    return samples[loud[0] * window : (loud[-1] + 1) * window]
+    pcm = read_wav(espeak_wav(tmp / name, text, voice, rate)).pcm
+    bounds = speech_bounds(pcm, rate)
+    assert bounds is not None, f"espeak said nothing for {text!r}"
+    samples = np.frombuffer(pcm, dtype="<i2").astype(float)
+    return samples[round(bounds[0] * rate) : round(bounds[1] * rate)]
 
 
 @dataclass(frozen=True)

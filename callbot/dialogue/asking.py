@@ -27,6 +27,7 @@ def ask(state: DialogueState, ctx: PolicyContext, question: Question, key: str, 
         end_silence_ms=ctx.config.address_end_silence_ms if question in ("address", "ward") else None,
         min_silence_ms=ctx.config.turn_min_silence_ms,
         max_silence_ms=ctx.config.address_max_silence_ms if question == "address" else ctx.config.turn_max_silence_ms,
+        endings=_endings(ctx, question),
     )
     return replace(state, question=question, last_prompt=question_ask), [question_ask]
 
@@ -45,6 +46,14 @@ def ask_readback(state: DialogueState, ctx: PolicyContext, key: str | None = Non
         address=state.address.spoken(),
         need=state.need.text,
     )
+
+
+def _endings(ctx: PolicyContext, question: Question) -> tuple[str, ...] | None:
+    """What a whole address ends with, for the end of turn: a ward of the default province."""
+    province = ctx.config.default_province
+    if question != "address" or province is None or ctx.lexicon.address_as_text:
+        return None
+    return ctx.gazetteer.spoken_ward_names(province)
 
 
 def _phrases(state: DialogueState, ctx: PolicyContext, question: Question) -> tuple[str, ...] | None:

@@ -38,6 +38,8 @@ class TurnTakingWords:
     number_continues: PhraseSet  # a number goes on: "mươi", "trăm"
     hesitations: PhraseSet  # still looking for words: "ờ", "ừm"
     closers: PhraseSet  # closes an answer: "ạ", "vậy thôi"
+    openers: PhraseSet  # opens a reply without answering yet: "dạ"
+    name_unfinished: PhraseSet  # a name never ends with these: "văn", "thị"
     name_min: int = 2  # syllables: fewer is an unfinished name
     name_sure: int = 3  # from here to name_max the name is whole
     name_max: int = 5
@@ -152,6 +154,8 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
         number_continues=phrases("number_continues", turn, where, optional=True),
         hesitations=phrases("hesitations", turn, where, optional=True),
         closers=phrases("closers", turn, where, optional=True),
+        openers=phrases("openers", turn, where, optional=True),
+        name_unfinished=phrases("name_unfinished", turn, where, optional=True),
         name_min=name_min, name_sure=name_sure, name_max=name_max,
     )
     return Lexicon(
