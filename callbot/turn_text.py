@@ -108,11 +108,14 @@ class AnswerText:
             return self._digits(tokens, expect.digits)
         if _ends_with(self.words.closers, tokens) and not _ends_with(self.words.continues, tokens):
             return TextVerdict.complete
-        content = self.lexicon.politeness.strip_edges(self.lexicon.fillers.remove(tokens))
+        if expect.kind == "name" and self.lexicon.anonymous.contains(tokens):
+            return TextVerdict.complete  # "tôi xin giấu tên": no name is a whole answer
+        content = _strip_leading(self.lexicon.politeness, self.lexicon.fillers.remove(tokens))
         if not content or self._unfinished(content, expect.kind):
             return TextVerdict.incomplete
+        content = self.lexicon.politeness.strip_edges(content)
         if expect.kind == "name":
-            return self._name(content)
+            return self._name(content) if content else TextVerdict.incomplete
         if expect.kind == "address":
             return self._address(content, expect.choices)
         return TextVerdict.unknown
@@ -146,8 +149,6 @@ class AnswerText:
         return TextVerdict.incomplete if spoken else TextVerdict.unknown
 
     def _name(self, tokens: list[str]) -> TextVerdict:
-        if self.lexicon.anonymous.contains(tokens):
-            return TextVerdict.complete
         carriers = self.name_carriers.find_all(tokens)
         name = tokens[carriers[-1].end :] if carriers else tokens
         length = len(name)
@@ -173,6 +174,15 @@ class AnswerText:
             return TextVerdict.complete  # it ends on a named ward, district or province
         # "phường hoàn" is the start of "phường hoàn kiếm": the name is not over yet
         return _ending(tokens[last.start :], wards) or _ending(after, wards) or TextVerdict.unknown
+
+
+def _strip_leading(phrases: PhraseSet, tokens: list[str]) -> list[str]:
+    """Without the phrases it opens with ("dạ vâng thưa ..."); its last words are kept as said."""
+    match = phrases.match_at(tokens, 0)
+    while match is not None:
+        tokens = tokens[match.end :]
+        match = phrases.match_at(tokens, 0)
+    return tokens
 
 
 def _ending(tokens: Sequence[str], endings: PhraseSet) -> TextVerdict | None:

@@ -48,10 +48,11 @@ from callbot.dialogue.resources import DialogueResources
 from callbot.dialogue.state import DialogueState
 from callbot.dialogue.text import words
 from callbot.eval.fixtures import add_noise
+from callbot.eval.reference import ReferencePartials
 from callbot.eval.metrics import percentile
 from callbot.listener import Listener
 from callbot.turn_end import EndOfTurnFactory, TurnModel, load_turn_model
-from callbot.types import Ask, Transcript
+from callbot.types import Ask
 
 RATE = 8000
 LEAD_S = 0.8  # line noise before the answer (the VAD's warm-up and noise gauge)
@@ -104,39 +105,6 @@ class Outcome:
     heard: bool
     end_of_turn_ms: float | None
     cpu_s: float
-
-
-class ReferencePartials:
-    """A perfect recognizer (the ``Recognizer`` contract): its partial is every word already said by ``now``
-    (stream seconds, set before each frame); a part's words are spread evenly over its speech, each one heard
-    at its end, without lag or error."""
-
-    sample_rate = 16000
-
-    def __init__(self, parts: Sequence[tuple[float, float, str]]) -> None:
-        self.timed = [(start + (index + 1) / len(said) * (end - start), word)
-                      for start, end, text in parts for said in [text.split()] for index, word in enumerate(said)]
-        self.now = 0.0
-        self._said = ""
-
-    def _spoken(self) -> str:
-        return " ".join(word for at, word in self.timed if at <= self.now)
-
-    def accept(self, pcm: bytes) -> str | None:
-        spoken = self._spoken()
-        if spoken == self._said:
-            return None
-        self._said = spoken
-        return spoken
-
-    def final(self, offset: float) -> Transcript:
-        return Transcript(self._spoken(), offset, self.now, 1.0)
-
-    def set_phrases(self, phrases: Sequence[str] | None) -> None:
-        pass
-
-    def reset(self) -> None:
-        self._said = ""
 
 
 class Speaker:
