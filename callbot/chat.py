@@ -12,7 +12,7 @@ from callbot.call.effects import SimulatedCall, SimulatedEffects, TranscriptLine
 from callbot.config import Settings
 from callbot.dialogue.conversation import Conversation
 from callbot.dialogue.resources import DialogueResources
-from callbot.types import CallerEvent, DtmfInput, FinalTranscript, Hangup, NoInput, TicketDraft
+from callbot.types import CallerEvent, DtmfInput, FinalTranscript, Hangup, NoInput, Speaker, TicketDraft
 
 HELP = "Type what the caller says. Commands: /silence [s], /dtmf DIGITS, /conf 0.6 TEXT, /hangup, /help"
 
@@ -94,7 +94,7 @@ def run_chat(
     )
 
     def show(line: TranscriptLine) -> None:
-        if line.speaker == "bot":
+        if line.speaker == Speaker.bot:
             echo(f"bot> {line.text}")
         elif line.speaker == "system":
             echo(f"[{line.text}]")

@@ -21,6 +21,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from callbot.types import OverflowMode
+
 Locale = Literal["vi", "en"]
 CallRate = Literal[8000, 16000]
 
@@ -94,7 +96,7 @@ class Settings(BaseSettings):
     # --- SIP service --------------------------------------------------------------------------------
     sip_port: int = Field(5060, ge=1, le=65535)
     sip_bind: str = "127.0.0.1"
-    overflow_mode: Literal["front-door", "overflow-target"] = "overflow-target"
+    overflow_mode: OverflowMode = OverflowMode.overflow_target
     trusted_peers: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     # Calls per bot process; None: as many as the pjsua2 binding carries (read from it at start; 4 for the
     # PyPI wheel, built with PJSUA_MAX_CALLS=4). A larger value is clamped to the binding's limit.

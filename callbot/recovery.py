@@ -24,13 +24,12 @@ from sqlmodel import Session, select
 
 from callbot.config import Settings
 from callbot.recording import clips_dir_of, recording_path_of, repair_wav
-from callbot.store import TicketStore
+from callbot.store import UNREACHABLE, ReplayReport, Store
 from callbot.store.journal import DraftRecord
 from callbot.store.models import Call, Ticket, Turn, as_utc, utcnow
-from callbot.store.operations import CRASHED, UNREACHABLE
-from callbot.store.ticket_store import ReplayReport
+from callbot.store.operations import CRASHED
 from callbot.store.workers import Owner, orphaned_calls
-from callbot.types import Category, Outcome, Priority, TicketDraft
+from callbot.types import Category, Escalation, Outcome, Priority, TicketDraft
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +72,15 @@ class _Orphan:
 
 
 class Recovery:
-    def __init__(self, store: TicketStore, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings) -> None:
         self.store = store
+        self.call_log = store.call_log
         self.settings = settings
 
     def run(self, owner: Owner) -> RecoveryReport:
         """Raises an UNREACHABLE error when the database is down (nothing is lost: run it again later)."""
-        report = RecoveryReport(replayed=self.store.replayed)  # with what the store's opening replayed
-        if self.store.replay_journal().remaining_calls:
+        report = RecoveryReport(replayed=self.call_log.replayed)  # with what the store's opening replayed
+        if self.call_log.replay_journal().remaining_calls:
             raise ConnectionError("the database went away during the journal replay")
         self._import_unfiled(report)
         with self.store.session() as session:
@@ -117,7 +117,8 @@ class Recovery:
                           folder / "quarantine")
                 continue
             try:
-                number = self.store.file_ticket(draft=draft, recording_path=recording, clips=clips, reason=UNFILED)
+                number = self.call_log.file_ticket(draft=draft, recording_path=recording, clips=clips,
+                                                   reason=UNFILED)
             except UNREACHABLE:
                 raise
             except Exception:  # noqa: BLE001  (kept where it is for the next recovery)
@@ -153,29 +154,31 @@ class Recovery:
         outcome = orphan.ticket_outcome
         if outcome is None:
             draft = _ticket_draft(orphan.draft or {}, orphan, has_clips=bool(clips))
-            number = self.store.file_ticket(draft=draft, recording_path=recording_path, clips=clips, reason=CRASHED)
+            number = self.call_log.file_ticket(draft=draft, recording_path=recording_path, clips=clips,
+                                               reason=CRASHED)
             report.recovered.append(number)
             outcome = Outcome.partial.value
             log.warning("call %s: filed partial ticket %s for a call whose process stopped", orphan.call_id,
                         number)
-        self.store.finish_call(call_id=orphan.call_id, outcome=outcome,
-                               ended_at=orphan.started_at + timedelta(seconds=seconds), recording_path=recording_path)
+        self.call_log.finish_call(call_id=orphan.call_id, outcome=outcome,
+                                  ended_at=orphan.started_at + timedelta(seconds=seconds),
+                                  recording_path=recording_path)
         report.closed += 1
 
 
-def recover_worker_calls(store: TicketStore, settings: Settings) -> RecoveryReport | None:
+def recover_worker_calls(store: Store, settings: Settings) -> RecoveryReport | None:
     """At a worker's start: claim its worker id, then recover the calls of its earlier incarnations (and any
     call older than the longest call allowed). With the database down this runs as soon as it answers, and
     returns None; a failure is logged, never raised: the worker answers calls whatever happens here."""
     def run() -> RecoveryReport | None:
         try:
-            spared = store.register_worker(stale_after_s=STALE_AFTER_S)
-            owner = Owner(worker_id=store.worker_id, incarnation=store.incarnation,
+            spared = store.call_log.register_worker(stale_after_s=STALE_AFTER_S)
+            owner = Owner(worker_id=store.call_log.worker_id, incarnation=store.call_log.incarnation,
                           max_call_duration_s=settings.max_call_duration_s, spared_incarnations=spared)
             return Recovery(store, settings).run(owner)
         except (*UNREACHABLE, ConnectionError) as exc:
             log.warning("recovery waits for the database (%s)", exc.__class__.__name__)
-            store.when_database_answers(run)
+            store.call_log.when_database_answers(run)
         except Exception:  # noqa: BLE001
             log.exception("recovery failed; calls are answered anyway (run `callbot tickets recover`)")
         return None
@@ -183,11 +186,11 @@ def recover_worker_calls(store: TicketStore, settings: Settings) -> RecoveryRepo
     return run()
 
 
-def recover_any_dead_calls(store: TicketStore, settings: Settings,
+def recover_any_dead_calls(store: Store, settings: Settings,
                            stale_after_s: float = STALE_AFTER_S) -> RecoveryReport:
     """``callbot tickets recover``: calls of any worker that restarted since, stopped heartbeating for
     ``stale_after_s``, or started longer ago than any call may last. Live calls are left alone."""
-    owner = Owner(worker_id=None, incarnation=store.incarnation, max_call_duration_s=settings.max_call_duration_s,
+    owner = Owner(worker_id=None, incarnation=store.call_log.incarnation, max_call_duration_s=settings.max_call_duration_s,
                   stale_after_s=stale_after_s)
     return Recovery(store, settings).run(owner)
 
@@ -198,6 +201,7 @@ def _ticket_draft(fields: dict[str, Any], orphan: _Orphan | None = None, *, has_
     values["outcome"] = _enum(Outcome, values.get("outcome"), Outcome.partial)
     values["category"] = _enum(Category, values.get("category"), Category.other)
     values["priority"] = _enum(Priority, values.get("priority"), Priority.normal)
+    values["escalation"] = _enum(Escalation, values.get("escalation"), None)
     values["notes"] = list(values.get("notes") or [])
     if orphan is not None:
         values.update(call_id=orphan.call_id, outcome=Outcome.partial, notes=[*values["notes"], RECOVERED_NOTE])

@@ -47,7 +47,7 @@ class CallbotService:
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
         self.resources = resources if resources is not None else SharedResources.load(settings)
-        self.operators = OperatorDirectory(settings.operator_uris, store=self.resources.store)
+        self.operators = OperatorDirectory(settings.operator_uris, store=self.resources.store.call_log)
         self.endpoint = SipEndpoint(settings, self, tcp=tcp)
         self.status = StatusReporter(status_path(settings, self.worker_id), self._status_snapshot)
         self._started_at = time.time()

@@ -1,15 +1,19 @@
-"""The small set of types that cross module boundaries.
+"""The small set of types that cross module boundaries, and the product's vocabulary (defined here only).
 
 Audio side -> dialogue: caller events (``FinalTranscript``, ``DtmfInput``, ``NoInput``, ``Hangup``).
 Dialogue -> audio/telephony/store: decisions (``Speak``, ``Ask``, ``FileTicket``, ``Transfer``, ``EndCall``).
 ASR -> everyone: ``Transcript`` with ``Word`` timings.
 Dialogue -> store: ``TicketDraft``.
+Vocabulary: ``Slot``, ``Question``, ``Escalation``, ``Outcome``, ``Category``, ``Priority`` (the form and its
+ticket), ``TurnKind`` and ``Speaker`` (a call's turns), ``OperatorStatus`` and ``OverflowMode`` (telephony).
+Every one that is stored or serialised is a str enum: its values are what the database, the journal, the API
+and the settings hold.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Literal, Union
 
 
@@ -66,7 +70,75 @@ class Priority(str, Enum):
     normal = "normal"
 
 
-SlotName = Literal["name", "address", "need"]
+# --- the form ------------------------------------------------------------------------------------------
+class Slot(StrEnum):
+    """What a ticket needs from the caller, in the order the form asks for it (the first one still empty is
+    asked next)."""
+
+    name = "name"
+    address = "address"
+    need = "need"
+
+    @property
+    def question(self) -> Question:
+        return Question(self.value)
+
+
+class Question(StrEnum):
+    """What the bot waits for an answer to: a slot, the ward of an address heard without one, "did you say X?"
+    (``check``), the read-back, and which part of the read-back is wrong."""
+
+    name = "name"
+    address = "address"
+    ward = "ward"
+    need = "need"
+    check = "check"
+    readback = "readback"
+    which_slot = "which_slot"
+
+    @property
+    def slot(self) -> Slot | None:
+        """The slot an answer fills (the ward completes the address); None for the other questions."""
+        return Slot.address if self is Question.ward else _SLOTS_BY_VALUE.get(self.value)
+
+
+_SLOTS_BY_VALUE = {slot.value: slot for slot in Slot}
+
+
+class Escalation(StrEnum):
+    """Why a call left the bot's form: a person asked for (or the form could not finish), an emergency, or a
+    callback because nobody was free."""
+
+    operator = "operator"
+    emergency = "emergency"
+    callback = "callback"
+
+
+# --- a call's turns and the telephony side (stored in the database, pushed by the PBX, set in the settings) --
+class TurnKind(StrEnum):
+    speech = "speech"
+    dtmf = "dtmf"
+    no_input = "no_input"
+    barge_in = "barge_in"
+    bot = "bot"
+
+
+class Speaker(StrEnum):
+    caller = "caller"
+    bot = "bot"
+
+
+class OperatorStatus(StrEnum):
+    available = "available"
+    busy = "busy"
+    offline = "offline"
+
+
+class OverflowMode(StrEnum):
+    # front-door: the PBX sends every call here and the bot redirects to a free operator; overflow-target:
+    # the PBX sends only the calls its operators cannot take
+    front_door = "front-door"
+    overflow_target = "overflow-target"
 
 
 @dataclass(slots=True)
@@ -87,7 +159,7 @@ class TicketDraft:
     need_text: str | None = None
     category: Category = Category.other
     priority: Priority = Priority.normal
-    escalation: str | None = None  # "operator" | "emergency" | "callback" | None
+    escalation: Escalation | None = None
     needs_transcription: bool = False
     notes: list[str] = field(default_factory=list)
 

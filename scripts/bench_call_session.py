@@ -27,8 +27,8 @@ from callbot.audio import read_wav, rms_dbfs, samples_per_frame
 from callbot.call.resources import SharedResources
 from callbot.call.session import CallSession
 from callbot.config import Settings
-from callbot.eval.metrics import percentile
-from callbot.store import TicketStore
+from callbot.measures import percentile
+from callbot.store import open_store
 from callbot.tts import SpeechOutput
 
 RATE = 8000
@@ -185,7 +185,7 @@ def main() -> None:
             subprocess.run(["espeak-ng", "-v", "vi", "-w", str(raw), text], check=True)
             subprocess.run(["sox", "-q", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(wav)], check=True)
             answers.append(read_wav(wav).pcm)
-        store = TicketStore.open(settings)
+        store = open_store(settings)
         resources = SharedResources(settings, SpeechOutput(settings), store, VoskModels(), {"vi": model})
         resources.vosk_models.get(model)
         resources.speech.warm("vi", RATE)

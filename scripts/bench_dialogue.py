@@ -16,8 +16,8 @@ from pathlib import Path
 from callbot.call.effects import SimulatedCall, SimulatedEffects
 from callbot.config import Settings
 from callbot.dialogue import Conversation, DialogueResources
-from callbot.eval.metrics import percentile
 from callbot.eval.script import WavTurn, load_eval_file
+from callbot.measures import percentile
 
 REPO = Path(__file__).resolve().parent.parent
 

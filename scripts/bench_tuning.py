@@ -20,8 +20,8 @@ import yaml
 
 from callbot.asr import VoskModels
 from callbot.config import Settings
-from callbot.eval.metrics import percentile
 from callbot.eval.runner import run_eval
+from callbot.measures import percentile
 
 SENTENCES = [
     "안녕하세요 저는 서울에 살고 있습니다",

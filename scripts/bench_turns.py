@@ -49,10 +49,10 @@ from callbot.dialogue.state import DialogueState
 from callbot.dialogue.text import words
 from callbot.eval.fixtures import add_noise
 from callbot.eval.reference import ReferencePartials
-from callbot.eval.metrics import percentile
+from callbot.measures import percentile
 from callbot.listener import Listener
 from callbot.turn_end import EndOfTurnFactory, TurnModel, load_turn_model
-from callbot.types import Ask
+from callbot.types import Ask, Question
 
 RATE = 8000
 LEAD_S = 0.8  # line noise before the answer (the VAD's warm-up and noise gauge)
@@ -161,9 +161,10 @@ def build_turns(voices: Sequence[str], speeds: Sequence[int], noises: Sequence[f
 def ask_for(kind: str, resources: DialogueResources, settings: Settings) -> Ask:
     """The question as the policy asks it (its silences and, for the ward and yes/no, its phrases)."""
     if kind == "digits":
-        base = policy_ask(DialogueState("bench", "vi"), resources.context("vi", settings), "name", "ask_name")[1][0]
+        base = policy_ask(DialogueState("bench", "vi"), resources.context("vi", settings), Question.name,
+                          "ask_name")[1][0]
         return replace(base, slot="ticket", phrases=None, dtmf_digits=DIGITS_WANTED, end_silence_ms=None)
-    step = policy_ask(DialogueState("bench", "vi"), resources.context("vi", settings), QUESTION[kind],  # type: ignore
+    step = policy_ask(DialogueState("bench", "vi"), resources.context("vi", settings), Question(QUESTION[kind]),
                       f"ask_{QUESTION[kind]}" if kind != "yes_no" else "readback",
                       name="", address="", need="")
     return step[1][0]

@@ -1,25 +1,21 @@
-"""Shared fixtures. Heavy fixtures (models, SIP endpoint, PostgreSQL, browser) live beside their tests."""
+"""Shared fixtures. The test support package (``tests/support``) provides the rest as plugins: stores on SQLite
+and PostgreSQL, the API world, the throwaway PostgreSQL cluster, the browser. Heavier, module-specific fixtures
+(a call session's shared resources) are imported by the tests that use them from ``tests.support.calls``."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+pytest.register_assert_rewrite("tests.support")  # before the first import of it: its asserts explain themselves
 
+from callbot.testing import FakeClock  # noqa: E402
+from tests.support import REPO  # noqa: E402
 
-class FakeClock:
-    """A clock the test moves by hand (``now``), for code that takes its clock as a parameter."""
-
-    def __init__(self, now: float = 0.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+pytest_plugins = ["tests.support.stores", "tests.support.api", "tests.support.postgres", "tests.support.browser"]
 
 
 @pytest.fixture
@@ -35,15 +31,6 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
             monkeypatch.delenv(key)
     monkeypatch.setenv("CALLBOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("CALLBOT_PROMPTS_DIR", str(REPO / "prompts"))
-
-
-def espeak_wav(path: Path, text: str, voice: str, rate: int = 16000, speed: int = 150) -> Path:
-    """Synthesize ``text`` with espeak-ng into a WAV at ``rate`` (real speech for real engines to hear)."""
-    raw = path.with_suffix(".raw.wav")
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text], check=True)
-    subprocess.run(["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path)], check=True)
-    raw.unlink()
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -74,11 +61,6 @@ def vosk_models():
 @pytest.fixture(scope="session")
 def korean_model(vosk_models, korean_model_path: Path):
     return vosk_models.get(korean_model_path)
-
-
-from api_fixtures import world  # noqa: F401  (the API app on a real store, with a user and a token)
-from postgres import postgres_server  # noqa: F401  (session-wide throwaway PostgreSQL cluster)
-from store_fixtures import backend, store  # noqa: F401  (a TicketStore on SQLite and on PostgreSQL)
 
 
 # --- dialogue understanding (issue 3): word lists and the administrative units, loaded once per session ----

@@ -6,12 +6,11 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import espeak_wav
-from speech_fixtures import text_similarity
 
 from callbot.asr import AsrError, VoskModels, VoskRecognizer
 from callbot.audio import read_wav
 from callbot.types import Transcript
+from tests.support.speech import espeak_wav, text_similarity
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -12,8 +11,7 @@ from typer.testing import CliRunner
 from callbot.chat import ChatCommandError, parse_chat_line
 from callbot.cli import app
 from callbot.types import DtmfInput, FinalTranscript, Hangup, NoInput
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support import REPO
 
 
 def chat(lines: list[str], *args: str):

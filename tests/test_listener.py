@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from speech_fixtures import SyntheticCall, build_call, text_similarity, trimmed_speech
 
 from callbot.asr import VoskRecognizer
 from callbot.audio import frames_of, resample
 from callbot.config import Settings
 from callbot.listener import BargeIn, Final, Listener, ListenerEvent, NoInputTimeout, Partial, SpeechStarted
 from callbot.types import Ask, Transcript
+from tests.support.speech import SyntheticCall, build_call, text_similarity, trimmed_speech
 
 RATE = 8000
 

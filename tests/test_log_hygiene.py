@@ -14,9 +14,16 @@ import logging
 from pathlib import Path
 
 import pytest
-from api_fixtures import PASSWORD, login
 from fastapi.testclient import TestClient
-from test_call_session import (  # noqa: F401  (fixtures: a real call on a real store, and its caller's clips)
+from typer.testing import CliRunner
+
+from callbot.api import create_app
+from callbot.cli import app as cli
+from callbot.config import Settings
+from callbot.store import Role, TicketUpdate, open_store
+from callbot.types import Outcome, TicketDraft
+from tests.support.api import PASSWORD, login
+from tests.support.calls import (  # noqa: F401  (fixtures: a real call on a real store, and its caller's clips)
     KnownTranscripts,
     answer_every_question,
     clips,
@@ -28,13 +35,7 @@ from test_call_session import (  # noqa: F401  (fixtures: a real call on a real 
     store,
     ticket_of,
 )
-from typer.testing import CliRunner
-
-from callbot.api import create_app
-from callbot.cli import app as cli
-from callbot.config import Settings
-from callbot.store import Role, TicketStore, TicketUpdate
-from callbot.types import Outcome, TicketDraft
+from tests.support.stores import change_ticket
 
 pytestmark = pytest.mark.slow
 CITIZEN = ["nguyễn văn an", "ngõ ba mươi tư", "ngõ 34", "phố huế", "0912345678", "lương thực", "bị ngập",
@@ -53,18 +54,18 @@ def test_no_citizen_data_in_any_log_line(caplog: pytest.LogCaptureFixture, tmp_p
                           confirm_clip="yes", recognizer=recognizer)
     ticket = ticket_of(store, call.session).ticket
     assert ticket.name == "Nguyễn Văn An" and "lương thực" in (ticket.need_text or "")
-    store.update_ticket(ticket.number, TicketUpdate(approved_for_tuning=True), actor="lan")
+    change_ticket(store, ticket.number, TicketUpdate(approved_for_tuning=True), actor="lan")
 
     # 2. the database goes away while a call is filed, and comes back
     away = tmp_path / "db2"
     away.mkdir()
-    second = TicketStore.open(Settings(data_dir=settings.data_dir, database_url=f"sqlite:///{away / 'c.db'}"),
-                              retry_interval_s=0.0)
+    second = open_store(Settings(data_dir=settings.data_dir, database_url=f"sqlite:///{away / 'c.db'}"),
+                        retry_interval_s=0.0)
     away.rename(tmp_path / "gone")
-    second.file_ticket(draft=TicketDraft(call_id="hygiene-2@pbx", locale="vi", outcome=Outcome.partial,
-                                         name="Trần Thị Bình", caller_id="0987000111", need_text="bị ngập"))
+    second.call_log.file_ticket(draft=TicketDraft(call_id="hygiene-2@pbx", locale="vi", outcome=Outcome.partial,
+                                                  name="Trần Thị Bình", caller_id="0987000111", need_text="bị ngập"))
     (tmp_path / "gone").rename(away)
-    assert second.replay_journal().replayed_calls == 1
+    assert second.call_log.replay_journal().replayed_calls == 1
     second.close()
 
     # 3. the API and the supervisors' pages

@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import espeak_wav
-from sip_caller import run_peer, start_service
-from test_call_session import (  # noqa: F401  (fixtures: real record-only calls on a real store)
-    BrokenStore,
+
+from callbot.api.security import load_secret_key
+from callbot.call.resources import SharedResources
+from callbot.private_files import create_private_file, private_dir, private_opener, restrict_umask, tighten
+from callbot.store.journal import TicketJournal
+from tests.support.calls import (  # noqa: F401  (fixtures: real record-only calls on a real store)
     answer_every_question,
+    broken_store,
     clips,
     record_only_resources,
     settings,
@@ -27,12 +30,9 @@ from test_call_session import (  # noqa: F401  (fixtures: real record-only calls
     store,
     ticket_of,
 )
-from test_telephony_sip import ticket_of as sip_ticket_of
-
-from callbot.api.security import load_secret_key
-from callbot.call.resources import SharedResources
-from callbot.private_files import create_private_file, private_dir, private_opener, restrict_umask, tighten
-from callbot.store.journal import TicketJournal
+from tests.support.sip import run_peer, start_service
+from tests.support.sip import ticket_of as sip_ticket_of
+from tests.support.speech import espeak_wav
 
 LAX = 0o022
 
@@ -89,9 +89,9 @@ def test_the_product_creates_private_files_whatever_the_umask(lax_umask: None, r
     call = start_call(record_only_resources, call_id="modes-1", speed=2.0)
     answer_every_question(call, clips)
     detail = ticket_of(store, call.session)
-    assert len(detail.clips) == 3 and detail.call is not None and detail.call.has_recording
+    assert len(detail.clips) == 3 and detail.call is not None and detail.call.recording_path
     # a call whose store fails even to journal: the draft goes to unfiled/
-    broken = BrokenStore.open(settings)
+    broken = broken_store(settings)
     resources = SharedResources(settings, record_only_resources.speech, broken, record_only_resources.vosk_models,
                                 {}, record_only_resources.dialogue)
     lost = start_call(resources, call_id="modes-2", speed=4.0)
@@ -102,7 +102,7 @@ def test_the_product_creates_private_files_whatever_the_umask(lax_umask: None, r
     TicketJournal(data / "journal").append("modes-3", {"op": "start_call", "caller_id": None, "locale": "vi",
                                                        "started_at": "2026-01-01T00:00:00+00:00"})
     load_secret_key(settings)
-    with store.engine.connect() as connection:  # WAL and SHM exist while a connection is open
+    with store.database.engine.connect() as connection:  # WAL and SHM exist while a connection is open
         connection.exec_driver_sql("SELECT count(*) FROM tickets").scalar()
         modes = modes_under(data, skip=("prompt-cache",))  # the prompt cache holds no personal data
     for expected in ("callbot.db", "callbot.db-wal", "callbot.db-shm", "secret.key", "recordings/modes-1.wav",

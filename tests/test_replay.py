@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from speech_fixtures import build_call, trimmed_speech
 from typer.testing import CliRunner
 
 from callbot.audio import resample, write_wav
@@ -18,6 +17,7 @@ from callbot.cli import app
 from callbot.config import Settings
 from callbot.listener import Final, Partial, SpeechStarted
 from callbot.replay import describe, replay
+from tests.support.speech import build_call, trimmed_speech
 
 CALLBOT = [sys.executable, "-m", "callbot"]  # the installed package, whichever virtualenv runs the tests
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from speech_fixtures import build_call, trimmed_speech
+from tests.support.speech import build_call, trimmed_speech
 
 from callbot.audio import frames_of
 from callbot.call.turns import CallerTurn, TurnTaker
@@ -24,7 +24,7 @@ from callbot.dialogue.state import DialogueState
 from callbot.eval.reference import ReferencePartials
 from callbot.listener import Final, Listener
 from callbot.turn_end import EndOfTurnFactory, TurnModel, load_turn_model
-from callbot.types import Ask
+from callbot.types import Ask, Question
 
 RATE = 8000
 LEAD_S = 0.6
@@ -79,7 +79,7 @@ def speech(tmp_path_factory: pytest.TempPathFactory):
 def question(dialogue: DialogueResources, name: str, **changes: object) -> Ask:
     """The Ask the real policy makes for this question (its silences, phrases and endings)."""
     key = {"readback": "readback"}.get(name, f"ask_{name}")
-    made = policy_ask(DialogueState("t", "vi"), dialogue.context("vi"), name, key,  # type: ignore[arg-type]
+    made = policy_ask(DialogueState("t", "vi"), dialogue.context("vi"), Question(name), key,
                       name="", address="", need="")[1][0]
     return replace(made, **changes)
 

@@ -1,5 +1,5 @@
 """The turn model's own parts: Whisper log-mel features in numpy against the real WhisperFeatureExtractor's
-output (a fixture, see tests/whisper_reference.py for how it was made), and the model file's loading."""
+output (a fixture, see tests/support/whisper.py for how it was made), and the model file's loading."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from whisper_reference import FIXTURE, reference_signal
+from tests.support.whisper import FIXTURE, reference_signal
 
 from callbot.config import Settings
 from callbot.turn_end import load_turn_model

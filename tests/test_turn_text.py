@@ -9,7 +9,7 @@ from callbot.dialogue.asking import ask
 from callbot.dialogue.resources import DialogueResources
 from callbot.dialogue.state import DialogueState
 from callbot.turn_text import AnswerText, Expectation, TextVerdict
-from callbot.types import Ask
+from callbot.types import Ask, Question
 
 COMPLETE, INCOMPLETE, UNKNOWN, EMERGENCY = (TextVerdict.complete, TextVerdict.incomplete, TextVerdict.unknown,
                                              TextVerdict.emergency)
@@ -28,7 +28,7 @@ def text(resources: DialogueResources) -> AnswerText:
 def asked(resources: DialogueResources, question: str, key: str) -> Ask:
     """The question as the real policy asks it."""
     context = resources.context("vi")
-    return ask(DialogueState("t", "vi"), context, question, key, name="", address="", need="")[1][0]  # type: ignore
+    return ask(DialogueState("t", "vi"), context, Question(question), key, name="", address="", need="")[1][0]
 
 
 def expect(resources: DialogueResources, question: str, key: str) -> Expectation:

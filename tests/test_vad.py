@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from speech_fixtures import SyntheticCall, build_call, trimmed_speech, with_noise
 
 from callbot.audio import AudioError, Frame, frames_of
 from callbot.config import Settings
@@ -17,6 +16,7 @@ from callbot.vad import (
     SpeechStarted,
     VadEvent,
 )
+from tests.support.speech import SyntheticCall, build_call, trimmed_speech, with_noise
 
 RATE = 8000
 

@@ -1,4 +1,4 @@
-"""The application: API, supervisors' UI, health and metrics around one TicketStore."""
+"""The application: API, supervisors' UI, health and metrics around one Store."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from callbot.api.i18n import Catalogue
 from callbot.api.metrics import HttpMetrics, MetricsMiddleware, StoreCollector
 from callbot.api.security import LoginFormTokens, RateLimiter, load_secret_key, trusted_networks
 from callbot.config import Settings
-from callbot.store import TicketStore
+from callbot.store import Store
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SECURITY_HEADERS = [
@@ -63,7 +63,7 @@ class AsciiJSONResponse(JSONResponse):
         return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
-def create_app(settings: Settings, store: TicketStore) -> FastAPI:
+def create_app(settings: Settings, store: Store) -> FastAPI:
     app = FastAPI(
         title="callbot",
         version="0.1.0",

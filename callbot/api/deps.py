@@ -1,15 +1,19 @@
-"""Request dependencies: the store, and who is asking (a session cookie or a bearer token) with role checks."""
+"""Request dependencies: the store (a database session per request, the accounts, the settings), and who is
+asking (a session cookie or a bearer token) with role checks."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from callbot.store import Principal, Role, TicketStore
+from sqlmodel import Session
+
+from callbot.config import Settings
+from callbot.store import Accounts, Principal, Role, Store
 
 SESSION_COOKIE = "callbot_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -30,24 +34,47 @@ bearer_scheme = HTTPBearer(auto_error=False, description="API token for machines
 cookie_scheme = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="browser session")
 
 
-def get_store(request: Request) -> TicketStore:
+def get_store(request: Request) -> Store:
     return request.app.state.store
 
 
-StoreDep = Annotated[TicketStore, Depends(get_store)]
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def get_session(store: StoreDep) -> Iterator[Session]:
+    """One database session per request (503 from the app's handler when the database is unreachable)."""
+    with store.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_accounts(store: StoreDep) -> Accounts:
+    return store.accounts
+
+
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 class LoginRequired(Exception):
     """Raised by UI pages when nobody is logged in; answered with a redirect to the login page."""
 
 
-def principal_from_request(request: Request, store: TicketStore) -> Principal | None:
+def principal_from_request(request: Request, accounts: Accounts) -> Principal | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        return store.accounts.principal_for_token(header[7:].strip())
+        return accounts.principal_for_token(header[7:].strip())
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return store.accounts.principal_for_session(cookie)
+        return accounts.principal_for_session(cookie)
     return None
 
 
@@ -57,11 +84,11 @@ def require_roles(allowed: frozenset[Role]) -> Callable[..., Principal]:
 
     def dependency(
         request: Request,
-        store: StoreDep,
+        accounts: AccountsDep,
         _bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
         _cookie: Annotated[str | None, Depends(cookie_scheme)],
     ) -> Principal:
-        principal = principal_from_request(request, store)
+        principal = principal_from_request(request, accounts)
         if principal is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "authentication required",
                                 headers={"WWW-Authenticate": "Bearer"})
@@ -76,8 +103,8 @@ def require_roles(allowed: frozenset[Role]) -> Callable[..., Principal]:
     return dependency
 
 
-def ui_principal(request: Request, store: StoreDep) -> Principal:
-    principal = principal_from_request(request, store)
+def ui_principal(request: Request, accounts: AccountsDep) -> Principal:
+    principal = principal_from_request(request, accounts)
     if principal is None or principal.kind != "user":
         raise LoginRequired()
     return principal

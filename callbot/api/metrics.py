@@ -11,31 +11,32 @@ from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from callbot.store import TicketStore
+from callbot.store import Store, operators, tickets
 
 
 class StoreCollector(Collector):
     """Figures read from the store at scrape time: tickets by status, operators by status, journal backlog."""
 
-    def __init__(self, store: TicketStore) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         journal = GaugeMetricFamily("callbot_journal_pending_calls", "Calls waiting in the journal for the database")
-        journal.add_metric([], len(self._store.journal.pending_calls()))
+        journal.add_metric([], len(self._store.call_log.journal.pending_calls()))
         yield journal
         try:
-            tickets_by_status = self._store.ticket_counts_by_status()
-            operators = self._store.list_operators()
+            with self._store.session() as session:
+                tickets_by_status = tickets.counts_by_status(session)
+                statuses = [o.status for o in operators.list_operators(session)]
         except SQLAlchemyError:
             return
-        tickets = GaugeMetricFamily("callbot_tickets", "Tickets by status", labels=["status"])
+        by_status = GaugeMetricFamily("callbot_tickets", "Tickets by status", labels=["status"])
         for name, count in tickets_by_status.items():
-            tickets.add_metric([name], count)
-        yield tickets
+            by_status.add_metric([name], count)
+        yield by_status
         ops = GaugeMetricFamily("callbot_operators", "Operators by status", labels=["status"])
         for name in ("available", "busy", "offline"):
-            ops.add_metric([name], sum(1 for o in operators if o.status == name))
+            ops.add_metric([name], sum(1 for status in statuses if status == name))
         yield ops
 
 

@@ -10,10 +10,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from callbot.api.deps import StoreDep
-from callbot.api.schemas import Health
+from callbot.api.schemas import Health, TicketStatusPublic
 from callbot.api.security import client_address
-from callbot.store import parse_ticket_number
-from callbot.store.models import TicketStatusPublic
+from callbot.store import parse_ticket_number, tickets
 from callbot.store.numbers import InvalidTicketNumber
 
 router = APIRouter()
@@ -22,9 +21,9 @@ router = APIRouter()
 @router.get("/healthz", response_model=Health, tags=["health"],
             responses={503: {"model": Health, "description": "the database is unreachable"}})
 def healthz(store: StoreDep) -> Response:
-    database = "ok" if store.ping() else "unreachable"
+    database = "ok" if store.database.ping() else "unreachable"
     body = Health(status="ok" if database == "ok" else "degraded", database=database,
-                  journal_pending=len(store.journal.pending_calls()))
+                  journal_pending=len(store.call_log.journal.pending_calls()))
     return JSONResponse(body.model_dump(), status_code=200 if database == "ok" else 503)
 
 
@@ -43,10 +42,11 @@ def caller_status(number: Annotated[str, Path(max_length=16)], request: Request,
     if not request.app.state.status_limiter.allow(client):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many lookups, try again later",
                             headers={"Retry-After": "60"})
-    try:
-        found = store.caller_status(parse_ticket_number(number))
+    try:  # the session is opened here, not by a dependency: a database error is answered as an unknown number
+        with store.session() as session:
+            found = tickets.caller_status(session, number=parse_ticket_number(number))
     except (InvalidTicketNumber, SQLAlchemyError):
         found = None
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket")
-    return found
+    return TicketStatusPublic(number=found.ticket.number, status=found.ticket.status, unit_name=found.unit_name)

@@ -11,9 +11,8 @@ from pathlib import Path as FsPath
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.responses import Response
-from sqlmodel import SQLModel
 
-from callbot.api.deps import FixtureExporter, StoreDep
+from callbot.api.deps import FixtureExporter, SessionDep, SettingsDep
 from callbot.api.routes_api import (
     AUTH_RESPONSES,
     Limit,
@@ -22,46 +21,38 @@ from callbot.api.routes_api import (
     single_valued_query,
     ticket_number_or_404,
 )
-from callbot.store import TicketNotFound
-from callbot.store.models import TuningTicketPublic
+from callbot.api.schemas import TuningTicketPage, tuning_ticket_public
+from callbot.store import tickets
 
 router = APIRouter(prefix="/api/tuning", tags=["tuning"], responses=AUTH_RESPONSES,
                    dependencies=[Depends(single_valued_query)])
 
 
-class TuningTicketPage(SQLModel):
-    items: list[TuningTicketPublic]
-    total: int
-    offset: int
-    limit: int
-
-
 @router.get("/tickets", response_model=TuningTicketPage)
-def approved_tickets(store: StoreDep, _exporter: FixtureExporter, offset: Offset = 0,
+def approved_tickets(session: SessionDep, _exporter: FixtureExporter, offset: Offset = 0,
                      limit: Limit = 50) -> TuningTicketPage:
     """Tickets approved for tuning, newest approval first (numbers and who approved them, nothing personal)."""
-    page = store.tickets_approved_for_tuning(offset=offset, limit=limit)
-    return TuningTicketPage(items=page.items, total=page.total, offset=offset, limit=limit)
+    page = tickets.tickets_approved_for_tuning(session, offset=offset, limit=limit)
+    return TuningTicketPage(items=[tuning_ticket_public(t) for t in page.items], total=page.total, offset=offset,
+                            limit=limit)
 
 
 @router.get("/tickets/{number}/fixture", response_class=Response,
             responses={200: {"content": {"application/zip": {}}, "description": "script and caller clips"},
                        404: {"description": "no ticket approved for tuning with this number, or no recording"}})
-def export_fixture(number: TicketNumberPath, store: StoreDep, exporter: FixtureExporter) -> Response:
+def export_fixture(number: TicketNumberPath, session: SessionDep, settings: SettingsDep,
+                   exporter: FixtureExporter) -> Response:
     """The approved ticket as a regression case: ticket-<number>.yaml and answers/turn-NNN.wav in one zip
     (audit-logged as fixture.export). The files hold personal data: keep them on the hotline's machines."""
     from callbot.eval.export import ExportError, export_ticket  # numpy and soundfile: only when exporting
 
     digits = ticket_number_or_404(number)
-    try:
-        approved = store.get_ticket(digits).ticket.approved_for_tuning
-    except TicketNotFound:
-        approved = False
-    if not approved:  # the same answer for unknown and unapproved numbers
+    ticket = tickets.find_ticket(session, number=digits)
+    if ticket is None or ticket.tuning_approved_at is None:  # the same answer for unknown and unapproved numbers
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no ticket approved for tuning with this number")
     with tempfile.TemporaryDirectory(prefix="callbot-fixture-") as folder:
         try:
-            result = export_ticket(store, store.settings, digits, FsPath(folder), actor=exporter.name)
+            result = export_ticket(session, settings, digits, FsPath(folder), actor=exporter.name)
         except ExportError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
         buffer = io.BytesIO()

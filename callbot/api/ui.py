@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from callbot.api.charts import bar_chart, column_chart
 from callbot.api.deps import (
@@ -21,14 +22,21 @@ from callbot.api.deps import (
     STATS_READERS,
     TICKET_EDITORS,
     TUNING_APPROVERS,
-    StoreDep,
+    AccountsDep,
+    SessionDep,
     UiCitizenDataReader,
     UiStatsReader,
     UiUser,
     principal_from_request,
 )
 from callbot.api.i18n import LANG_COOKIE
-from callbot.api.schemas import clip_urls
+from callbot.api.schemas import (
+    TurnPublic,
+    audit_entry_public,
+    stats_public,
+    ticket_detail_public,
+    ticket_public,
+)
 from callbot.api.security import client_address
 from callbot.store import (
     InvalidChange,
@@ -36,12 +44,15 @@ from callbot.store import (
     TicketFilter,
     TicketNotFound,
     TicketStatus,
+    audit,
     parse_ticket_number,
+    stats,
+    tickets,
 )
-from callbot.store.models import ALLOWED_TRANSITIONS, TicketUpdate, TurnPublic
+from callbot.store.models import ALLOWED_TRANSITIONS, TicketUpdate
 from callbot.store.numbers import InvalidTicketNumber
 from callbot.store.routing import province_choices
-from callbot.types import Category, Priority
+from callbot.types import Category, Priority, Speaker
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -119,7 +130,7 @@ def login_page(request: Request, next: str | None = None) -> HTMLResponse:
 
 
 @router.post("/login")
-async def login(request: Request, store: StoreDep) -> Response:
+async def login(request: Request, session: SessionDep, accounts: AccountsDep) -> Response:
     form = await request.form()
     target = _safe_next(str(form.get("next", "")))
     translate = request.app.state.catalogue.translator(language_of(request))
@@ -134,7 +145,7 @@ async def login(request: Request, store: StoreDep) -> Response:
     if not request.app.state.login_limiter.allow(client):
         return refuse("login_failed", status.HTTP_429_TOO_MANY_REQUESTS)
     username = str(form.get("username", ""))
-    attempt = store.accounts.attempt_login(username=username, password=str(form.get("password", "")))
+    attempt = accounts.attempt_login(username=username, password=str(form.get("password", "")))
     if attempt.user is None:
         # Audited with the name typed (never the password) and why; one message for every reason, so a
         # guesser learns neither which names exist nor which are locked.
@@ -142,14 +153,14 @@ async def login(request: Request, store: StoreDep) -> Response:
         reason = attempt.refusal or "refused"
         if attempt.locked_until is not None and reason != "disabled":
             reason += f", locked until {attempt.locked_until:%Y-%m-%d %H:%M:%S} UTC"
-        store.audit(actor=typed or "(empty)", action="login.failed", target_type="user",
-                    target_id=str(attempt.user_id) if attempt.user_id else "unknown", field="client",
-                    old_value=client[:64], new_value=reason)
+        audit.record_entry(session, actor=typed or "(empty)", action="login.failed", target_type="user",
+                           target_id=str(attempt.user_id) if attempt.user_id else "unknown", field="client",
+                           old_value=client[:64], new_value=reason)
         return refuse("login_failed", status.HTTP_401_UNAUTHORIZED)
     user = attempt.user
-    raw = store.accounts.create_session(user)
-    store.audit(actor=user.username, action="login", target_type="user", target_id=str(user.id), field="client",
-                new_value=client[:64])
+    raw = accounts.create_session(user)
+    audit.record_entry(session, actor=user.username, action="login", target_type="user", target_id=str(user.id),
+                       field="client", new_value=client[:64])
     response = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(SESSION_COOKIE, raw, httponly=True, samesite="strict", path="/",
                         secure=_secure_cookies(request), max_age=12 * 3600)
@@ -159,10 +170,11 @@ async def login(request: Request, store: StoreDep) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, store: StoreDep, principal: UiUser) -> Response:
+async def logout(request: Request, session: SessionDep, accounts: AccountsDep, principal: UiUser) -> Response:
     _check_form_csrf(principal, await request.form())
-    store.accounts.end_session(request.cookies.get(SESSION_COOKIE, ""))
-    store.audit(actor=principal.name, action="logout", target_type="user", target_id=principal.name)
+    accounts.end_session(request.cookies.get(SESSION_COOKIE, ""))
+    audit.record_entry(session, actor=principal.name, action="logout", target_type="user",
+                       target_id=principal.name)
     response = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_secure_cookies(request))
     return response
@@ -176,7 +188,7 @@ def home(principal: UiUser) -> RedirectResponse:
 
 def forbidden_page(request: Request) -> HTMLResponse:
     """What a logged-in user sees on a page their role may not open (no citizen data in it)."""
-    principal = principal_from_request(request, request.app.state.store)
+    principal = principal_from_request(request, request.app.state.store.accounts)
     return render(request, "forbidden.html", {}, principal, status_code=status.HTTP_403_FORBIDDEN)
 
 
@@ -201,7 +213,7 @@ def _choice(value: str | None, enum: type) -> Any:
 @router.get("/tickets")
 def ticket_queue(
     request: Request,
-    store: StoreDep,
+    session: SessionDep,
     principal: UiCitizenDataReader,
     status_: Annotated[str | None, Query(alias="status")] = None,
     category: str | None = None,
@@ -221,13 +233,13 @@ def ticket_queue(
         since=_day_bound(since, end=False), until=_day_bound(until, end=True),
         text=(q or "").replace("\x00", "").strip() or None, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE,
     )
-    result = store.list_tickets(filters)
+    result = tickets.list_tickets(session, filters=filters)
     chosen = {"status": status_ or "", "category": category or "", "priority": priority or "",
               "ward": ward or "", "province": province or "", "since": since or "", "until": until or "",
               "q": q or ""}
     kept = {k: v for k, v in chosen.items() if v}
     return render(request, "tickets.html", {
-        "tickets": result.items, "total": result.total, "page": page,
+        "tickets": [ticket_public(view) for view in result.items], "total": result.total, "page": page,
         "pages": max(1, -(-result.total // PAGE_SIZE)), "filters": chosen,
         "page_link": lambda n: "/tickets?" + urlencode({**kept, "page": n}),
         "statuses": list(TicketStatus), "categories": list(Category), "priorities": list(Priority),
@@ -243,28 +255,28 @@ def _transcript_rows(turns: list[TurnPublic], accept: float) -> list[dict[str, A
         if turn.words:
             words = [{"text": w.get("word", ""), "low": float(w.get("confidence", 1.0)) < accept} for w in turn.words]
         else:
-            low = turn.speaker != "bot" and turn.confidence is not None and turn.confidence < accept
+            low = turn.speaker != Speaker.bot and turn.confidence is not None and turn.confidence < accept
             words = [{"text": turn.text, "low": low}]
         rows.append({"turn": turn, "words": words})
     return rows
 
 
-def _call_page(request: Request, store: StoreDep, principal: Principal, number: str,
+def _call_page(request: Request, session: Session, principal: Principal, number: str,
                error: str | None = None, status_code: int = 200) -> HTMLResponse:
     try:
-        detail = store.get_ticket(parse_ticket_number(number))
+        detail = ticket_detail_public(tickets.get_ticket(session, number=parse_ticket_number(number)))
     except (InvalidTicketNumber, TicketNotFound):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
     current = TicketStatus(detail.ticket.status)
+    history = audit.list_entries(session, target_id=detail.ticket.number, action="ticket.update", limit=50)
     return render(request, "ticket.html", {
         "ticket": detail.ticket, "call": detail.call, "transcript": _transcript_rows(
-            detail.turns, store.settings.confidence_accept),
-        "recording_url": f"/api/calls/{detail.call.id}/recording" if detail.call and detail.call.has_recording
-        else None,
-        "clip_urls": clip_urls(detail.ticket.number, len(detail.clips)),
+            detail.turns, request.app.state.settings.confidence_accept),
+        "recording_url": detail.call.recording_url if detail.call else None,
+        "clip_urls": detail.clip_urls,
         "status_choices": [current, *sorted(ALLOWED_TRANSITIONS[current], key=list(TicketStatus).index)],
         "categories": list(Category), "priorities": list(Priority), "provinces": province_choices(),
-        "history": store.audit_log(target_id=detail.ticket.number, action="ticket.update", limit=50),
+        "history": [audit_entry_public(entry) for entry in history],
         "can_edit": principal.role in TICKET_EDITORS, "can_approve": principal.role in TUNING_APPROVERS,
         "saved": request.query_params.get("saved") == "1",
         "error": error,
@@ -272,12 +284,13 @@ def _call_page(request: Request, store: StoreDep, principal: Principal, number: 
 
 
 @router.get("/tickets/{number}")
-def call_page(number: str, request: Request, store: StoreDep, principal: UiCitizenDataReader) -> HTMLResponse:
-    return _call_page(request, store, principal, number)
+def call_page(number: str, request: Request, session: SessionDep, principal: UiCitizenDataReader) -> HTMLResponse:
+    return _call_page(request, session, principal, number)
 
 
 @router.post("/tickets/{number}")
-async def correct_ticket(number: str, request: Request, store: StoreDep, principal: UiCitizenDataReader) -> Response:
+async def correct_ticket(number: str, request: Request, session: SessionDep,
+                         principal: UiCitizenDataReader) -> Response:
     form = await request.form()
     _check_form_csrf(principal, form)
     if principal.role not in TICKET_EDITORS:
@@ -295,33 +308,33 @@ async def correct_ticket(number: str, request: Request, store: StoreDep, princip
     try:
         update = TicketUpdate.model_validate(values)
         digits = parse_ticket_number(number)
-        store.update_ticket(digits, update, actor=principal.name)
+        tickets.update_ticket(session, number=digits, update=update, actor=principal.name)
     except (InvalidTicketNumber, TicketNotFound):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket") from None
     except ValidationError as exc:
         reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return _call_page(request, store, principal, number, translate("change_refused", reason=reason), 422)
+        return _call_page(request, session, principal, number, translate("change_refused", reason=reason), 422)
     except InvalidChange as exc:
-        return _call_page(request, store, principal, number, translate("change_refused", reason=str(exc)), 409)
+        return _call_page(request, session, principal, number, translate("change_refused", reason=str(exc)), 409)
     return RedirectResponse(f"/tickets/{digits}?saved=1", status_code=status.HTTP_303_SEE_OTHER)
 
 
 # --- dashboard --------------------------------------------------------------------------------------
 @router.get("/dashboard")
-def dashboard(request: Request, store: StoreDep, principal: UiStatsReader,
+def dashboard(request: Request, session: SessionDep, principal: UiStatsReader,
               hours: Annotated[int, Query(ge=1, le=24 * 31)] = 24) -> HTMLResponse:
     translate = request.app.state.catalogue.translator(language_of(request))
     until = datetime.now(DISPLAY_ZONE)
-    stats = store.stats(since=until - timedelta(hours=hours), until=until)
-    hourly = [(h.hour.astimezone(DISPLAY_ZONE).strftime("%Hh"), h.calls) for h in stats.calls_per_hour]
-    latency = stats.turn_latency
+    figures = stats_public(stats.call_stats(session, since=until - timedelta(hours=hours), until=until))
+    hourly = [(h.hour.astimezone(DISPLAY_ZONE).strftime("%Hh"), h.calls) for h in figures.calls_per_hour]
+    latency = figures.turn_latency
     return render(request, "dashboard.html", {
-        "stats": stats, "hours": hours,
+        "stats": figures, "hours": hours,
         "calls_chart": column_chart(hourly, title=translate("calls_per_hour"), width=1200,
                                     label_every=max(1, len(hourly) // 12)),
-        "outcomes_chart": bar_chart([(translate(f"outcome_{k}"), v) for k, v in stats.outcomes.items()],
+        "outcomes_chart": bar_chart([(translate(f"outcome_{k}"), v) for k, v in figures.outcomes.items()],
                                     title=translate("outcomes")),
-        "categories_chart": bar_chart([(translate(f"category_{k}"), v) for k, v in stats.categories.items()],
+        "categories_chart": bar_chart([(translate(f"category_{k}"), v) for k, v in figures.categories.items()],
                                       title=translate("categories")),
         "latency_chart": column_chart(
             [(name, value or 0) for name, value in (("p50", latency.p50_ms), ("p90", latency.p90_ms),

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from callbot.dialogue.conversation import Conversation
-from callbot.types import Ask, Decision, EndCall, FileTicket, Speak, TicketDraft, Transfer
+from callbot.types import Ask, Decision, EndCall, FileTicket, Speak, Speaker, TicketDraft, Transfer
 from callbot.types import CallerEvent, DtmfInput, FinalTranscript, Hangup, NoInput, TicketFiled, TransferResult
 
 UNFILED_REASON = "ticket could not be filed"
@@ -143,12 +143,12 @@ class DecisionInterpreter:
 # --- text: ``callbot eval`` and ``callbot chat`` ------------------------------------------------------------
 @dataclass(frozen=True)
 class TranscriptLine:
-    speaker: Literal["bot", "caller", "system"]
+    speaker: Speaker | Literal["system"]
     text: str
     key: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        line = {"speaker": self.speaker, "text": self.text}
+        line = {"speaker": str(self.speaker), "text": self.text}
         if self.key:
             line["key"] = self.key
         return line
@@ -181,10 +181,10 @@ class SimulatedEffects:
     transfers: list[str] = field(default_factory=list)
 
     def heard(self, event: CallerEvent) -> None:
-        self._line(TranscriptLine("caller", describe_event(event)))
+        self._line(TranscriptLine(Speaker.caller, describe_event(event)))
 
     def say(self, decision: Speak | Ask) -> None:
-        self._line(TranscriptLine("bot", decision.text, decision.key))
+        self._line(TranscriptLine(Speaker.bot, decision.text, decision.key))
 
     def file_ticket(self, draft: TicketDraft) -> str | None:
         if self.filing_fails:

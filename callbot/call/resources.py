@@ -12,7 +12,7 @@ from callbot.config import Settings
 from callbot.dialogue import DialogueResources
 from callbot.model_manager import ModelManager, ModelNotFound
 from callbot.listener import Listener
-from callbot.store import TicketStore
+from callbot.store import Store, open_store
 from callbot.tts import SpeechOutput
 from callbot.turn_end import EndOfTurnFactory, load_turn_model
 
@@ -28,7 +28,7 @@ class SharedResources:
 
     settings: Settings
     speech: SpeechOutput
-    store: TicketStore
+    store: Store
     vosk_models: VoskModels
     asr_model_paths: dict[str, Path] = field(default_factory=dict)  # a locale missing here runs record-only
     dialogue: DialogueResources | None = None  # None: built from the settings
@@ -54,7 +54,7 @@ class SharedResources:
         """Resolve and load each locale's ASR model (or note record-only), warm the voices and the dialogue's
         data, open the store: the first caller must not wait seconds for any of it."""
         manager = ModelManager(settings)
-        resources = cls(settings, SpeechOutput(settings), TicketStore.open(settings),
+        resources = cls(settings, SpeechOutput(settings), open_store(settings),
                         vosk_models or VoskModels(), recognizer_factory=recognizer_factory)
         for locale in locales or (settings.locale,):
             if recognizer_factory is None:

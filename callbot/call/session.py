@@ -35,7 +35,7 @@ from callbot.config import Settings
 from callbot.dialogue import Conversation
 from callbot.recording import RECORDING_FAILURES, FramePairer, StereoRecorder
 from callbot.telephony.contracts import TICKET_HEADER, CallControl
-from callbot.types import Ask, EndCall, Speak, TicketDraft, Transfer
+from callbot.types import Ask, EndCall, Speak, TicketDraft, Transfer, TurnKind
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,8 @@ class CallSession:
         self.stats = CallStats()
         self.record_only = resources.record_only(locale)
         self.storage = CallStorage(call_id=call_id, caller_id=caller_id, locale=locale, rate=rate,
-                                   record_only=self.record_only, settings=settings, store=resources.store)
+                                   record_only=self.record_only, settings=settings,
+                                   call_log=resources.store.call_log)
         self.recording_path = self.storage.recording_path
 
         # media side: touched by the clock thread with single deque operations only
@@ -258,7 +259,7 @@ class CallSession:
 
     def _on_caller_turn(self, turn: CallerTurn) -> None:
         assert self._decisions is not None
-        if turn.kind != "no_input":
+        if turn.kind != TurnKind.no_input:
             self._turn_end = turn.ended
         self.storage.caller_turn(turn)
         self._decisions.handle(turn.event)

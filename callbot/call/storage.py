@@ -23,8 +23,9 @@ from callbot.config import Settings
 from callbot.dialogue import Conversation
 from callbot.private_files import private_dir, private_opener
 from callbot.recording import clips_dir_of, recording_path_of, safe_file_stem
-from callbot.store import TicketStore
-from callbot.types import CallerEvent, Decision, DtmfInput, FinalTranscript, Outcome, TicketDraft, Transcript
+from callbot.store import CallLog
+from callbot.types import CallerEvent, Decision, DtmfInput, FinalTranscript, Outcome, Speaker, TicketDraft
+from callbot.types import Transcript, TurnKind
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ CRASH_NOTE = "the call session ended unexpectedly"
 
 @dataclass(eq=False, kw_only=True)
 class CallStorage:
-    """One call's writes to the ticket store, and where its recording and clips go."""
+    """One call's writes (through the store's ``CallLog``), and where its recording and clips go."""
 
     call_id: str
     caller_id: str | None
@@ -43,7 +44,7 @@ class CallStorage:
     rate: int
     record_only: bool  # answers are clips, and the ticket needs transcription
     settings: Settings
-    store: TicketStore
+    call_log: CallLog
     clips: list[Path] = field(default_factory=list, init=False)
     ticket_number: str | None = field(default=None, init=False)
     filed_outcome: Outcome | None = field(default=None, init=False)
@@ -61,16 +62,16 @@ class CallStorage:
 
     def start(self) -> None:
         try:
-            self.store.start_call(call_id=self.call_id, caller_id=self.caller_id, locale=self.locale,
-                                  started_at=_utcnow(), recording_path=self.recording_path)
+            self.call_log.start_call(call_id=self.call_id, caller_id=self.caller_id, locale=self.locale,
+                                     started_at=_utcnow(), recording_path=self.recording_path)
         except WRITE_FAILURES:  # the caller is still answered: the ticket has its own fallbacks
             log.exception("call %s: could not record the start of the call", self.call_id)
 
-    def add_turn(self, *, speaker: str, text: str, confidence: float | None, start: float, end: float,
-                 kind: str, latency_s: float | None = None, transcript: Transcript | None = None) -> None:
+    def add_turn(self, *, speaker: Speaker, kind: TurnKind, text: str, confidence: float | None, start: float,
+                 end: float, latency_s: float | None = None, transcript: Transcript | None = None) -> None:
         words = transcript.as_dict()["words"] if transcript is not None else None
         try:
-            self.store.add_turn(
+            self.call_log.add_turn(
                 call_id=self.call_id, speaker=speaker, text=text, confidence=confidence, start=start, end=end,
                 kind=kind, words=words, latency_ms=None if latency_s is None else round(latency_s * 1000, 1),
             )
@@ -85,12 +86,12 @@ class CallStorage:
         elif isinstance(event, DtmfInput):
             text, confidence = event.digits, 1.0
         transcript = event.transcript if isinstance(event, FinalTranscript) else None
-        self.add_turn(speaker="caller", text=text, confidence=confidence, start=turn.start, end=turn.end,
-                      kind=turn.kind, transcript=transcript)
+        self.add_turn(speaker=Speaker.caller, kind=turn.kind, text=text, confidence=confidence,
+                      start=turn.start, end=turn.end, transcript=transcript)
 
     def barge_in(self, cut: PromptCut) -> None:
-        self.add_turn(speaker="caller", text="", confidence=None, start=cut.speech_at, end=cut.cut_at,
-                      kind="barge_in")
+        self.add_turn(speaker=Speaker.caller, kind=TurnKind.barge_in, text="", confidence=None,
+                      start=cut.speech_at, end=cut.cut_at)
 
     def bot_turn(self, job: SpeechJob, end: float) -> None:
         """A prompt played to its end, or cut (``[cut]``), at stream time ``end``; with the latency of the
@@ -100,8 +101,8 @@ class CallStorage:
         if job.answers is not None and job.first_frame_queued_at is not None:
             latency = job.first_frame_queued_at - job.answers.ended_at
         text = job.decision.text + (" [cut]" if job.cut else "")
-        self.add_turn(speaker="bot", text=text, confidence=None, start=start, end=end, kind="bot",
-                      latency_s=latency)
+        self.add_turn(speaker=Speaker.bot, kind=TurnKind.bot, text=text, confidence=None, start=start,
+                      end=end, latency_s=latency)
 
     def keep_clip(self, pcm: bytes, slot: str) -> str:
         """Save a record-only answer as ``<slot>.wav`` (``<slot>-2.wav`` ... when asked again); its path."""
@@ -123,7 +124,7 @@ class CallStorage:
             return
         self._written_ahead = captured
         try:
-            self.store.save_draft(call_id=self.call_id, draft=captured[0], clips=tuple(self.clips))
+            self.call_log.save_draft(call_id=self.call_id, draft=captured[0], clips=tuple(self.clips))
         except WRITE_FAILURES:
             log.exception("call %s: could not write the captured answers ahead", self.call_id)
 
@@ -134,8 +135,8 @@ class CallStorage:
         if ending is not None:
             draft = dataclasses.replace(draft, notes=[*draft.notes, ending])
         try:
-            number = self.store.file_ticket(draft=draft, recording_path=self.recording_path,
-                                            clips=tuple(self.clips))
+            number = self.call_log.file_ticket(draft=draft, recording_path=self.recording_path,
+                                               clips=tuple(self.clips))
         except Exception:  # broad on purpose: whatever failed, the draft must still be kept for a ticket
             log.critical("call %s: the ticket store failed even to journal; keeping the draft on disk",
                          self.call_id, exc_info=True)
@@ -156,8 +157,8 @@ class CallStorage:
     def finish(self, recording: Path | None) -> None:
         try:
             outcome = (self.filed_outcome or Outcome.partial).value
-            self.store.finish_call(call_id=self.call_id, outcome=outcome, ended_at=_utcnow(),
-                                   recording_path=recording)
+            self.call_log.finish_call(call_id=self.call_id, outcome=outcome, ended_at=_utcnow(),
+                                      recording_path=recording)
         except WRITE_FAILURES:
             log.exception("call %s: could not record the end of the call", self.call_id)
 

@@ -25,7 +25,7 @@ from typing import Literal
 from callbot.audio import FRAME_MS, Frame
 from callbot.call.stats import TurnLatency
 from callbot.listener import BargeIn, Final, Listener, ListenerEvent, NoInputTimeout, SpeechStarted
-from callbot.types import Ask, DtmfInput, FinalTranscript, NoInput, RecordedAnswer, Speak
+from callbot.types import Ask, DtmfInput, FinalTranscript, NoInput, RecordedAnswer, Speak, TurnKind
 
 FRAME_SECONDS = FRAME_MS / 1000
 DTMF_INTER_DIGIT_S = 3.0  # an unfinished keypad answer is sent after this pause
@@ -70,7 +70,7 @@ class CallerTurn:
     (``ended`` None: not timed, i.e. a no-input or speech closed by the end of the stream)."""
 
     event: FinalTranscript | RecordedAnswer | DtmfInput | NoInput
-    kind: Literal["speech", "dtmf", "no_input"]
+    kind: TurnKind  # speech, dtmf or no_input
     start: float
     end: float
     ended: TurnEnd | None = None
@@ -193,7 +193,7 @@ class TurnTaker:
                 return [self._answer(event, ended)]
             case NoInputTimeout():
                 if self._front is None and not self._speech_in_progress and self._waiting_ask is None:
-                    return [CallerTurn(NoInput(event.seconds), "no_input", event.at, event.at)]
+                    return [CallerTurn(NoInput(event.seconds), TurnKind.no_input, event.at, event.at)]
         return []
 
     def _answer(self, final: Final, ended: TurnEnd | None) -> CallerTurn:
@@ -204,11 +204,11 @@ class TurnTaker:
             event = RecordedAnswer(clip, len(final.audio) / 2 / self.listener.rate)
         else:
             event = FinalTranscript(transcript.text, transcript.confidence, transcript)
-        return CallerTurn(event, "speech", transcript.start, final.speech_end, ended)
+        return CallerTurn(event, TurnKind.speech, transcript.start, final.speech_end, ended)
 
     def _send_digits(self, at: float) -> CallerTurn:
         digits, self._digits = self._digits, ""
-        return CallerTurn(DtmfInput(digits), "dtmf", self.stream_time, self.stream_time,
+        return CallerTurn(DtmfInput(digits), TurnKind.dtmf, self.stream_time, self.stream_time,
                           TurnEnd(at, at, self.clock()))
 
     def _cut(self, speech_at: float, by: Literal["speech", "dtmf"]) -> list[TurnOutput]:

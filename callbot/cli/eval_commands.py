@@ -83,12 +83,13 @@ def export_command(
     """Cut a real call's recording into one WAV per caller turn and write a conversation script whose
     `expect` holds the ticket's (corrected) values: a supervisor's correction becomes a regression case."""
     from callbot.eval.export import PRIVACY_NOTICE, ExportError, export_ticket
-    from callbot.store import TicketStore
+    from callbot.store import open_store
 
     settings = settings_from(ctx)
-    store = TicketStore.open(settings)
+    store = open_store(settings)
     try:
-        result = export_ticket(store, settings, ticket, out_dir)
+        with store.session() as session:
+            result = export_ticket(session, settings, ticket, out_dir)
     except ExportError as exc:
         raise fail(str(exc), 2) from None
     finally:

@@ -17,10 +17,10 @@ from prometheus_client.registry import Collector
 from callbot.api import create_app
 from callbot.cli.app import app, fail, settings_from
 from callbot.config import Settings, SettingsError
-from callbot.store import TicketStore
+from callbot.store import Store, open_store
 
 
-def http_server(settings: Settings, store: TicketStore, node_metrics: Collector | None = None) -> uvicorn.Server:
+def http_server(settings: Settings, store: Store, node_metrics: Collector | None = None) -> uvicorn.Server:
     """A uvicorn server for the API/UI on settings.http_host:http_port (run it with ``.run()``)."""
     api = create_app(settings, store)
     if node_metrics is not None:
@@ -67,7 +67,7 @@ def serve_node(ctx: typer.Context, settings: Settings) -> None:
         kamailio_binaries(settings)
     except (TopologyError, EdgeError) as exc:
         raise fail(str(exc), 2) from None
-    store = TicketStore.open(settings)  # migrations run here, once, before the workers open the database
+    store = open_store(settings)  # migrations run here, once, before the workers open the database
     supervisor = NodeSupervisor(settings, plan, config_file=config_file(ctx))
     try:
         supervisor.start(calls_per_remote_worker=lambda: probe_call_limit(settings))
@@ -81,7 +81,7 @@ def serve_node(ctx: typer.Context, settings: Settings) -> None:
                f"Kamailio edge: {' + '.join(parts)} = capacity {supervisor.capacity} calls "
                f"(logs in {supervisor.logs_dir})")
     typer.echo(f"callbot: API and UI on http://{settings.http_host}:{settings.http_port}/ "
-               f"(database {store.engine.url.render_as_string(hide_password=True)})")
+               f"(database {store.database.engine.url.render_as_string(hide_password=True)})")
     collector = NodeCollector(status_dir(settings), worker_ids=[w.worker_id for w in supervisor.workers],
                               edge=supervisor.edge, restart_counts=supervisor.restarts)
     try:
@@ -110,9 +110,9 @@ def serve_single_process(settings: Settings, *, sip: bool) -> None:
             raise fail(str(exc)) from None
         calls.absorb_exit_signals()
         collector = NodeCollector(status_dir(settings), worker_ids=[calls.worker_id])
-    store = calls.resources.store if calls is not None else TicketStore.open(settings)
+    store = calls.resources.store if calls is not None else open_store(settings)
     typer.echo(f"callbot: API and UI on http://{settings.http_host}:{settings.http_port}/ "
-               f"(database {store.engine.url.render_as_string(hide_password=True)})")
+               f"(database {store.database.engine.url.render_as_string(hide_password=True)})")
     try:
         http_server(settings, store, collector).run()
     finally:

@@ -9,10 +9,11 @@ import typer
 
 from callbot.cli.app import app, fail, settings_from
 from callbot.recovery import STALE_AFTER_S, recover_any_dead_calls
-from callbot.store import AccountError, Role, TicketStore, format_ticket_number
-from callbot.store.journal import TicketJournal
-from callbot.store.ticket_store import ReplayReport
+from callbot.store import AccountError, ReplayReport, Role, Store, audit, format_ticket_number, open_store
 from callbot.store.database import current_revision, engine_for_settings, upgrade_schema
+from callbot.store.journal import TicketJournal
+from callbot.store.models import utcnow
+from callbot.store.retention import apply_retention
 
 users_app = typer.Typer(help="Supervisors' UI accounts.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for machines (PBX/ACD, monitoring).", no_args_is_help=True)
@@ -26,12 +27,19 @@ app.add_typer(db_app, name="db")
 ROLE_NAMES = ", ".join(r.value for r in Role)
 
 
-def _open_store(ctx: typer.Context) -> TicketStore:
+def _open_store(ctx: typer.Context) -> Store:
     settings = settings_from(ctx)
-    store = TicketStore.open(settings)
-    if not store.ping():
-        raise fail(f"the database is unreachable ({store.engine.url.render_as_string(hide_password=True)})")
+    store = open_store(settings)
+    if not store.database.ping():
+        raise fail(f"the database is unreachable ({store.database.engine.url.render_as_string(hide_password=True)})")
     return store
+
+
+def _audit(store: Store, *, action: str, target_type: str, target_id: str, new_value: str) -> None:
+    """An administrator's change made from the command line, audit-logged as the actor ``cli``."""
+    with store.session() as session:
+        audit.record_entry(session, actor="cli", action=action, target_type=target_type, target_id=target_id,
+                           new_value=new_value)
 
 
 def _role(value: str) -> Role:
@@ -66,8 +74,8 @@ def users_add(
         user = store.accounts.create_user(username=name, password=password, role=chosen)
     except AccountError as exc:
         raise fail(str(exc)) from None
-    store.audit(actor="cli", action="user.create", target_type="user", target_id=str(user.id),
-                new_value=f"{user.username} ({user.role.value})")
+    _audit(store, action="user.create", target_type="user", target_id=str(user.id),
+           new_value=f"{user.username} ({user.role.value})")
     typer.echo(f"created user {user.username} with role {user.role.value}")
 
 
@@ -85,8 +93,8 @@ def _set_active(ctx: typer.Context, name: str, active: bool) -> None:
     except AccountError as exc:
         raise fail(str(exc)) from None
     action = "user.enable" if active else "user.disable"
-    store.audit(actor="cli", action=action, target_type="user", target_id=name[:128],
-                new_value="active" if active else f"disabled, {ended} session(s) ended")
+    _audit(store, action=action, target_type="user", target_id=name[:128],
+           new_value="active" if active else f"disabled, {ended} session(s) ended")
     typer.echo(f"user {name} enabled" if active else f"user {name} disabled; {ended} session(s) ended")
 
 
@@ -115,8 +123,8 @@ def users_password(
         ended = store.accounts.set_password(username=name, password=password)
     except AccountError as exc:
         raise fail(str(exc)) from None
-    store.audit(actor="cli", action="user.password", target_type="user", target_id=name[:128],
-                new_value=f"{ended} session(s) ended")
+    _audit(store, action="user.password", target_type="user", target_id=name[:128],
+           new_value=f"{ended} session(s) ended")
     typer.echo(f"password of {name} changed; {ended} session(s) ended")
 
 
@@ -134,7 +142,7 @@ def tokens_add(
         token = store.accounts.create_token(name=name, role=chosen)
     except AccountError as exc:
         raise fail(str(exc)) from None
-    store.audit(actor="cli", action="token.create", target_type="token", target_id=name, new_value=chosen.value)
+    _audit(store, action="token.create", target_type="token", target_id=name, new_value=chosen.value)
     typer.echo(token)
 
 
@@ -158,8 +166,7 @@ def tokens_revoke(
     if not revoked:
         raise fail(f"no live token with id or name {name_or_id!r}")
     for token in revoked:
-        store.audit(actor="cli", action="token.revoke", target_type="token", target_id=str(token.id),
-                    new_value=token.name)
+        _audit(store, action="token.revoke", target_type="token", target_id=str(token.id), new_value=token.name)
         typer.echo(f"revoked token {token.id} ({token.name}, {token.role.value})")
 
 
@@ -168,13 +175,14 @@ def replay_journal(ctx: typer.Context) -> None:
     """Move calls journaled while the database was unreachable into the database (also done at start and in
     the background as soon as it answers). Malformed lines are kept aside in <data_dir>/journal/quarantine/."""
     store = _open_store(ctx)  # opening replays already: reported below with the rest
+    call_log = store.call_log
     try:
-        store.replay_journal()
+        call_log.replay_journal()
     finally:
         store.close()
-    _print_replay(store.replayed, store.journal)
-    remaining = len(store.journal.pending_files())
-    typer.echo(f"{store.replayed.replayed_calls} call(s) replayed, {remaining} still journaled")
+    _print_replay(call_log.replayed, call_log.journal)
+    remaining = len(call_log.journal.pending_files())
+    typer.echo(f"{call_log.replayed.replayed_calls} call(s) replayed, {remaining} still journaled")
     if remaining:
         raise typer.Exit(1)
 
@@ -194,7 +202,7 @@ def recover(
         report = recover_any_dead_calls(store, settings_from(ctx), stale_after_s=stale_after)
     finally:
         store.close()
-    _print_replay(report.replayed, store.journal)
+    _print_replay(report.replayed, store.call_log.journal)
     for number in report.imported:
         typer.echo(f"imported unfiled ticket {format_ticket_number(number)}")
     for name in report.bad_unfiled:
@@ -236,7 +244,9 @@ def retention(
 ) -> None:
     """Delete recordings, answer clips, orphaned audio files and transcripts older than N days (each deletion
     and the counts audit-logged; tickets keep their slots, their clip lists are emptied)."""
-    report = _open_store(ctx).apply_retention(days=days, actor="cli:retention")
+    store = _open_store(ctx)
+    with store.session() as session:
+        report = apply_retention(session, settings=store.settings, days=days, actor="cli:retention", now=utcnow())
     typer.echo(f"older than {days} day(s): deleted {report.recordings} recording(s), {report.clips} clip(s) of "
                f"{report.clip_tickets} ticket(s), {report.orphans} orphaned file(s); blanked the transcripts of "
                f"{report.transcripts} call(s) ({report.turns} turns)")

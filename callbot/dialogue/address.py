@@ -19,7 +19,7 @@ from vietnam_provinces import Province, Ward
 
 from callbot.dialogue.lexicon import Lexicon
 from callbot.dialogue.numerals import numbers_to_digits
-from callbot.dialogue.text import PhraseMatch, fold, squeeze, words
+from callbot.dialogue.text import PhraseMatch, PhraseSet, fold, squeeze, words
 
 WARD_PREFIXES = ("Phường ", "Xã ", "Đặc khu ")
 PROVINCE_PREFIXES = ("Thành phố ", "Tỉnh ")
@@ -52,8 +52,8 @@ def _key(text: str) -> Key:
     return tuple(fold(t) for t in words(text) if t != "-")
 
 
-def _code(value: object) -> str:
-    return f"{int(getattr(value, 'value', value)):02d}"
+def _code(value: int) -> str:
+    return f"{int(value):02d}"  # the package's codes are IntEnums
 
 
 class Gazetteer:
@@ -62,22 +62,22 @@ class Gazetteer:
     def __init__(self) -> None:
         self.provinces: dict[str, ProvinceRef] = {}
         self._province_keys: dict[Key, ProvinceRef] = {}
-        for province in Province.iter_all():
-            name = squeeze(province.name)
-            ref = ProvinceRef(_code(province.code), name, _short(name, PROVINCE_PREFIXES))
-            self.provinces[ref.code] = ref
-            self._province_keys[_key(ref.short)] = ref
-            self._province_keys[_key(ref.name)] = ref
+        for official in Province.iter_all():
+            name = squeeze(official.name)
+            province = ProvinceRef(_code(official.code), name, _short(name, PROVINCE_PREFIXES))
+            self.provinces[province.code] = province
+            self._province_keys[_key(province.short)] = province
+            self._province_keys[_key(province.name)] = province
         self.wards: dict[str, WardRef] = {}
         self._ward_keys: dict[Key, list[WardRef]] = defaultdict(list)
         self._by_province: dict[str, list[WardRef]] = defaultdict(list)
         for ward in Ward.iter_all():
             name = squeeze(ward.name)
-            province = self.provinces[_code(ward.province_code)]
-            ref = WardRef(f"{int(ward.code.value):05d}", name, _short(name, WARD_PREFIXES), province)
+            in_province = self.provinces[_code(ward.province_code)]
+            ref = WardRef(f"{int(ward.code):05d}", name, _short(name, WARD_PREFIXES), in_province)
             self.wards[ref.code] = ref
             self._ward_keys[_key(ref.short)].append(ref)
-            self._by_province[province.code].append(ref)
+            self._by_province[in_province.code].append(ref)
         self._longest = max(len(k) for k in self._ward_keys)
         self._lock = threading.Lock()
         self._alias_indexes: dict[tuple, dict[Key, ProvinceRef]] = {}
@@ -170,15 +170,18 @@ class AddressParse:
         return "no_ward" if self.street or self.province_named else "empty"
 
 
+MarkerKind = Literal["ward", "district", "province", "street"]
+
+
 @dataclass(frozen=True)
 class _Marker:
     start: int
     end: int
-    kind: Literal["ward", "district", "province", "street"]
+    kind: MarkerKind
 
 
 def _markers(tokens: Sequence[str], lexicon: Lexicon) -> list[_Marker]:
-    kinds = {
+    kinds: dict[MarkerKind, PhraseSet] = {
         "ward": lexicon.admin.ward,
         "district": lexicon.admin.district,
         "province": lexicon.admin.province,
@@ -187,13 +190,13 @@ def _markers(tokens: Sequence[str], lexicon: Lexicon) -> list[_Marker]:
     found: list[_Marker] = []
     index = 0
     while index < len(tokens):
-        best: tuple[PhraseMatch, str] | None = None
+        best: tuple[PhraseMatch, MarkerKind] | None = None
         for kind, phrases in kinds.items():
             match = phrases.match_at(tokens, index)
             if match and (best is None or match.end > best[0].end):
                 best = (match, kind)
         if best:
-            found.append(_Marker(best[0].start, best[0].end, best[1]))  # type: ignore[arg-type]
+            found.append(_Marker(best[0].start, best[0].end, best[1]))
             index = best[0].end
         else:
             index += 1

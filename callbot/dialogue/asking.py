@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from callbot.dialogue.context import PolicyContext, Step
-from callbot.dialogue.lexicon import SLOTS
 from callbot.dialogue.need import NeedReading
-from callbot.dialogue.state import AddressValue, DialogueState, Question, SlotValue
+from callbot.dialogue.state import AddressValue, DialogueState, SlotValue
 from callbot.dialogue.text import words
-from callbot.types import Ask, Speak
+from callbot.types import Ask, Question, Slot, Speak
+
+CONFIRMATIONS = (Question.check, Question.readback)  # answered yes or no: the audio side's "confirm"
 
 
 def speak(ctx: PolicyContext, key: str, **values: object) -> Speak:
@@ -21,12 +22,13 @@ def ask(state: DialogueState, ctx: PolicyContext, question: Question, key: str, 
     parts, so the address waits longest (both for the plain timer and as the smart end of turn's limit)."""
     question_ask = Ask(
         text=ctx.prompts.text(key, **values),
-        slot={"check": "confirm", "readback": "confirm"}.get(question, question),
+        slot="confirm" if question in CONFIRMATIONS else question.value,
         key=key,
         phrases=_phrases(state, ctx, question),
-        end_silence_ms=ctx.config.address_end_silence_ms if question in ("address", "ward") else None,
+        end_silence_ms=ctx.config.address_end_silence_ms if question.slot == Slot.address else None,
         min_silence_ms=ctx.config.turn_min_silence_ms,
-        max_silence_ms=ctx.config.address_max_silence_ms if question == "address" else ctx.config.turn_max_silence_ms,
+        max_silence_ms=(ctx.config.address_max_silence_ms if question == Question.address
+                        else ctx.config.turn_max_silence_ms),
         endings=_endings(ctx, question),
     )
     return replace(state, question=question, last_prompt=question_ask), [question_ask]
@@ -34,13 +36,13 @@ def ask(state: DialogueState, ctx: PolicyContext, question: Question, key: str, 
 
 def ask_readback(state: DialogueState, ctx: PolicyContext, key: str | None = None) -> Step:
     """The read-back covers every slot; an anonymous caller hears that no name is kept."""
-    assert state.address is not None and state.need is not None and state.filled("name")
+    assert state.address is not None and state.need is not None and state.filled(Slot.name)
     if key is None:
         key = "readback_anonymous" if state.anonymous else "readback"
     return ask(
         state,
         ctx,
-        "readback",
+        Question.readback,
         key,
         name=state.name or "",
         address=state.address.spoken(),
@@ -51,21 +53,21 @@ def ask_readback(state: DialogueState, ctx: PolicyContext, key: str | None = Non
 def _endings(ctx: PolicyContext, question: Question) -> tuple[str, ...] | None:
     """What a whole address ends with, for the end of turn: a ward of the default province."""
     province = ctx.config.default_province
-    if question != "address" or province is None or ctx.lexicon.address_as_text:
+    if question != Question.address or province is None or ctx.lexicon.address_as_text:
         return None
     return ctx.gazetteer.spoken_ward_names(province)
 
 
 def _phrases(state: DialogueState, ctx: PolicyContext, question: Question) -> tuple[str, ...] | None:
     """A grammar where the answers are few: yes/no, which part, the wards of the province."""
-    if question in ("check", "readback"):
+    if question in CONFIRMATIONS:
         return ctx.lexicon.yes_no_phrases()
-    if question == "which_slot":
+    if question == Question.which_slot:
         return (
-            tuple(p for slot in SLOTS for p in ctx.lexicon.slot_words[slot].phrases)
+            tuple(p for slot in Slot for p in ctx.lexicon.slot_words[slot].phrases)
             + ctx.lexicon.yes_no_phrases()
         )
-    if question == "ward":
+    if question == Question.ward:
         pending = state.pending_address
         if pending is not None and pending.ambiguous:  # the answer is one of the candidates' provinces
             return tuple(
@@ -82,7 +84,7 @@ def _phrases(state: DialogueState, ctx: PolicyContext, question: Question) -> tu
     return None
 
 
-def prompt_key(ctx: PolicyContext, question: str, attempt: int) -> str:
+def prompt_key(ctx: PolicyContext, question: Question, attempt: int) -> str:
     """reprompt_<question>_<n>, falling back to the last one written, then to ask_<question>."""
     for n in range(attempt, 0, -1):
         key = f"reprompt_{question}_{n}"

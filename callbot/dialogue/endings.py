@@ -7,22 +7,22 @@ from dataclasses import replace
 from callbot.dialogue.asking import speak, spoken_number
 from callbot.dialogue.context import PolicyContext, Step
 from callbot.dialogue.need import NeedReading
-from callbot.dialogue.state import AddressValue, DialogueState
+from callbot.dialogue.state import AddressValue, AfterFiling, DialogueState
 from callbot.dialogue.text import words
-from callbot.types import Category, Decision, EndCall, FileTicket, Outcome, Priority, Transfer
+from callbot.types import Category, Decision, EndCall, Escalation, FileTicket, Outcome, Priority, Transfer
 
 
 def file_ticket(
     state: DialogueState,
     ctx: PolicyContext,
     outcome: Outcome,
-    escalation: str | None,
-    after: str,
+    escalation: Escalation | None,
+    after: AfterFiling,
     *said: Decision,
 ) -> Step:
     state = replace(
         state, outcome=outcome, escalation=escalation, after_filing=after, phase="filing", question=None
-    )  # type: ignore[arg-type]
+    )
     return state, [*said, FileTicket(state.draft())]
 
 
@@ -30,10 +30,9 @@ def exhausted(state: DialogueState, ctx: PolicyContext, reason: str) -> Step:
     """The form cannot be finished: a partial ticket, handed to an operator or kept for a callback."""
     state = state.noted(reason)
     if ctx.config.exhausted_action == "transfer":
-        return file_ticket(
-            state, ctx, Outcome.partial, "operator", "transfer_operator", speak(ctx, "exhausted_transfer")
-        )
-    return file_ticket(state, ctx, Outcome.partial, "callback", "callback")
+        said = speak(ctx, "exhausted_transfer")
+        return file_ticket(state, ctx, Outcome.partial, Escalation.operator, "transfer_operator", said)
+    return file_ticket(state, ctx, Outcome.partial, Escalation.callback, "callback")
 
 
 def escalate_operator(state: DialogueState, ctx: PolicyContext, note: str) -> Step:
@@ -41,7 +40,7 @@ def escalate_operator(state: DialogueState, ctx: PolicyContext, note: str) -> St
         state.noted(note),
         ctx,
         Outcome.escalated,
-        "operator",
+        Escalation.operator,
         "transfer_operator",
         speak(ctx, "transfer_operator"),
     )
@@ -55,9 +54,8 @@ def escalate_emergency(state: DialogueState, text: str, ctx: PolicyContext) -> S
     else:
         need = replace(state.need, category=Category.emergency, priority=Priority.high)
     state = replace(state, need=need).noted(f"emergency words: {heard}")
-    return file_ticket(
-        state, ctx, Outcome.escalated, "emergency", "transfer_emergency", speak(ctx, "transfer_emergency")
-    )
+    said = speak(ctx, "transfer_emergency")
+    return file_ticket(state, ctx, Outcome.escalated, Escalation.emergency, "transfer_emergency", said)
 
 
 def hang_up(state: DialogueState, ctx: PolicyContext) -> Step:
@@ -95,7 +93,7 @@ def on_transfer(state: DialogueState, ok: bool, ctx: PolicyContext) -> Step:
     ended = replace(state, phase="ended")
     if ok:
         return ended, [EndCall("transferred")]
-    if state.escalation == "emergency":
+    if state.escalation == Escalation.emergency:
         return ended.noted("emergency transfer failed"), [
             speak(ctx, "emergency_transfer_failed"),
             EndCall("transfer_failed"),

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from callbot.dialogue.lexicon import SLOTS, Lexicon
+from callbot.dialogue.lexicon import Lexicon
 from callbot.dialogue.text import words
+from callbot.types import Slot
 
 YesNo = Literal["yes", "no"]
 
@@ -47,7 +48,7 @@ def dtmf_action(digits: str, lexicon: Lexicon) -> str | None:
 
 @dataclass(frozen=True)
 class Correction:
-    slot: str
+    slot: Slot
     value_words: tuple[str, ...]  # empty: the caller only said which part is wrong
     slot_only: bool = False  # the turn was nothing but the part's name ("địa chỉ", "the address")
     said: tuple[
@@ -59,7 +60,7 @@ def find_correction(text: str, lexicon: Lexicon) -> Correction | None:
     """ "không, tên tôi là X" -> (name, X); "địa chỉ sai rồi" -> (address, ()); None if no slot is named."""
     tokens = lexicon.fillers.remove(words(text))
     best: tuple[int, Correction] | None = None
-    for slot in SLOTS:
+    for slot in Slot:
         match = lexicon.corrections[slot].first(tokens)
         if match:
             value = lexicon.wrong.remove(tokens[match.end :])
@@ -68,17 +69,16 @@ def find_correction(text: str, lexicon: Lexicon) -> Correction | None:
                 best = (match.start, Correction(slot, tuple(value), said=tuple(tokens[match.start :])))
     if best:
         return best[1]
-    for slot in SLOTS:
+    for slot in Slot:
         if lexicon.slot_words[slot].contains(tokens):
             rest = lexicon.politeness.remove(lexicon.slot_words[slot].remove(tokens))
             return Correction(slot, (), slot_only=not rest)
     return None
 
 
-def named_slot(text: str, digits: str | None, lexicon: Lexicon) -> str | None:
+def named_slot(text: str, digits: str | None, lexicon: Lexicon) -> Slot | None:
     """The slot a caller names when asked which part is wrong (by word or keypad 1/2/3)."""
     if digits is not None:
-        action = next((slot for slot in SLOTS if lexicon.dtmf.get(slot) == digits), None)
-        return action
+        return next((slot for slot in Slot if lexicon.dtmf.get(slot) == digits), None)
     tokens = words(text)
-    return next((slot for slot in SLOTS if lexicon.slot_words[slot].contains(tokens)), None)
+    return next((slot for slot in Slot if lexicon.slot_words[slot].contains(tokens)), None)

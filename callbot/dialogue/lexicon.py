@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 
 from callbot.dialogue.text import PhraseSet
+from callbot.types import Slot
 
-SLOTS = ("name", "address", "need")
 NEED_CATEGORIES = ("medical_advice", "violation_report", "social_welfare", "essential_supplies")
 
 
@@ -68,8 +68,8 @@ class Lexicon:
     operator: PhraseSet
     emergency: PhraseSet
     dont_know: PhraseSet
-    slot_words: dict[str, PhraseSet]
-    corrections: dict[str, PhraseSet]
+    slot_words: dict[Slot, PhraseSet]
+    corrections: dict[Slot, PhraseSet]
     address_carriers: PhraseSet  # stripped from an address's edges
     address_intros: PhraseSet  # "nhà tôi ở", "địa chỉ": name the caller's address
     locatives: PhraseSet  # "ở", "at": an address only before a marker, a number or a place
@@ -180,8 +180,8 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
         operator=phrases("operator"),
         emergency=phrases("emergency"),
         dont_know=phrases("dont_know"),
-        slot_words=phrase_map("slot_words", SLOTS),
-        corrections=phrase_map("corrections", SLOTS),
+        slot_words=phrase_map("slot_words", tuple(Slot)),
+        corrections=phrase_map("corrections", tuple(Slot)),
         address_carriers=phrases("address_carriers"),
         address_intros=phrases("address_intros"),
         locatives=phrases("locatives"),

@@ -56,7 +56,9 @@ from callbot.types import (
     Hangup,
     NoInput,
     Outcome,
+    Question,
     RecordedAnswer,
+    Slot,
     TicketFiled,
     TransferResult,
 )
@@ -108,7 +110,7 @@ def step(state: DialogueState, event: CallerEvent, ctx: PolicyContext) -> Step:
     raise TypeError(f"not a caller event: {event!r}")
 
 
-def _read(answer: Answer, ctx: PolicyContext, question: str | None) -> TurnReading:
+def _read(answer: Answer, ctx: PolicyContext, question: Question | None) -> TurnReading:
     reading = read_turn(answer.text, question, ctx.lexicon, ctx.gazetteer, ctx.config.default_province)
     if question is not None and answer.confidence < ctx.config.confidence_accept:
         return reading.only(question)  # an unsure recognizer: keep to the question asked
@@ -119,17 +121,17 @@ def _keep_said(state: DialogueState, text: str, ctx: PolicyContext) -> DialogueS
     """Before an escalation: the name and a placed address said in the same breath go on the ticket."""
     reading = _read(Answer(text=text), ctx, state.question)
     return take_aside(
-        state, reading, ctx.lexicon, asked=None, replace_cues=(), slots=("name", "address")
+        state, reading, ctx.lexicon, asked=None, replace_cues=(), slots=(Slot.name, Slot.address)
     ).state
 
 
 # --- the form -------------------------------------------------------------------------------------------
-def _advance(state: DialogueState, ctx: PolicyContext, asked: str | None = None) -> Step:
+def _advance(state: DialogueState, ctx: PolicyContext, asked: Slot | None = None) -> Step:
     """The next empty slot (``still_<slot>`` when the caller just answered something else), else the read-back."""
     state = replace(state, checking_slot=None, checking_value=None, pending_address=None)
     slot = state.next_slot
     if slot is not None:
-        return ask(state, ctx, slot, f"still_{slot}" if slot == asked else f"ask_{slot}")  # type: ignore[arg-type]
+        return ask(state, ctx, slot.question, f"still_{slot}" if slot == asked else f"ask_{slot}")
     if state.recorded:  # record-only: nothing to read back, the clips are transcribed later
         return file_ticket(state, ctx, Outcome.complete, None, "goodbye")
     if state.readbacks >= ctx.config.max_readbacks:
@@ -140,26 +142,24 @@ def _advance(state: DialogueState, ctx: PolicyContext, asked: str | None = None)
 def _answer(state: DialogueState, answer: Answer, ctx: PolicyContext) -> Step:
     if state.question is None:
         return state, []
-    if state.question in ("name", "address", "need"):
-        return _answer_slot(state, answer, ctx)
     handlers = {
-        "ward": _answer_ward,
-        "check": _answer_check,
-        "readback": _answer_readback,
-        "which_slot": _answer_which_slot,
+        Question.ward: _answer_ward,
+        Question.check: _answer_check,
+        Question.readback: _answer_readback,
+        Question.which_slot: _answer_which_slot,
     }
-    return handlers[state.question](state, answer, ctx)
+    return handlers.get(state.question, _answer_slot)(state, answer, ctx)
 
 
-def _offer(state: DialogueState, slot: str, value: SlotValue, answer: Answer, ctx: PolicyContext) -> Step:
+def _offer(state: DialogueState, slot: Slot, value: SlotValue, answer: Answer, ctx: PolicyContext) -> Step:
     """Accept a value, or ask "did you say X?" when the recognizer was unsure."""
     if answer.confidence >= ctx.config.confidence_accept:
         return _advance(state.with_value(slot, value), ctx)
     state = replace(state, checking_slot=slot, checking_value=value)
-    return ask(state, ctx, "check", f"check_{slot}", value=value_text(value))
+    return ask(state, ctx, Question.check, f"check_{slot}", value=value_text(value))
 
 
-def _record(state: DialogueState, slot: str, clip: str, ctx: PolicyContext) -> Step:
+def _record(state: DialogueState, slot: Slot, clip: str, ctx: PolicyContext) -> Step:
     state = replace(state, recorded=state.recorded + (slot,)).noted(f"{slot} recorded: {clip}")
     return _advance(state, ctx)
 
@@ -167,36 +167,37 @@ def _record(state: DialogueState, slot: str, clip: str, ctx: PolicyContext) -> S
 def _answer_slot(state: DialogueState, answer: Answer, ctx: PolicyContext) -> Step:
     """The name, address or need question: the turn fills the asked slot and whatever else it gives."""
     question = state.question
-    assert question in ("name", "address", "need")
+    assert question is not None and question.slot is not None and question != Question.ward
+    slot = question.slot
     if answer.clip:
-        return _record(state, question, answer.clip, ctx)
+        return _record(state, slot, answer.clip, ctx)
     if not answer.text:
         return _reprompt(state, ctx, note=None)
     reading = _read(answer, ctx, question)
-    taken = take_aside(state, reading, ctx.lexicon, asked=question)
+    taken = take_aside(state, reading, ctx.lexicon, asked=slot)
     state = taken.state
-    own = reading.get(question)
-    if question == "address" and own is not None:
+    own = reading.get(slot)
+    if slot == Slot.address and own is not None:
         return _use_address(state, own.value, answer, ctx)
     if own is not None and answer.confidence < ctx.config.confidence_accept:
-        return _offer(state, question, own.value, answer, ctx)
+        return _offer(state, slot, own.value, answer, ctx)
     if own is not None:
-        state = state.with_value(question, own.value)
+        state = state.with_value(slot, own.value)
     if taken.pending is not None:  # an address said aside that still needs its ward
-        return _use_address(replace(state, question="address"), taken.pending, answer, ctx)
+        return _use_address(replace(state, question=Question.address), taken.pending, answer, ctx)
     if own is not None or taken.new:
-        return _advance(state, ctx, asked=None if own is not None else question)
+        return _advance(state, ctx, asked=None if own is not None else slot)
     if taken.changed:
         return _still(state, question, ctx)
-    notes = {"name": f"not a name: {answer.text}", "address": f"no address in: {answer.text}"}
-    return _reprompt(state, ctx, note=notes.get(question))
+    notes = {Slot.name: f"not a name: {answer.text}", Slot.address: f"no address in: {answer.text}"}
+    return _reprompt(state, ctx, note=notes.get(slot))
 
 
-def _still(state: DialogueState, question: str, ctx: PolicyContext) -> Step:
+def _still(state: DialogueState, question: Question, ctx: PolicyContext) -> Step:
     """The caller only restated something held: ask again, counted like a reprompt (so it cannot loop)."""
     if state.reprompt_count(question) >= ctx.config.max_reprompts:
         return _reprompt(state, ctx, note=None)
-    return ask(state.with_reprompt(question), ctx, question, f"still_{question}")  # type: ignore[arg-type]
+    return ask(state.with_reprompt(question), ctx, question, f"still_{question}")
 
 
 def _use_address(state: DialogueState, parse: AddressParse, answer: Answer, ctx: PolicyContext) -> Step:
@@ -204,21 +205,21 @@ def _use_address(state: DialogueState, parse: AddressParse, answer: Answer, ctx:
         return _reprompt(state, ctx, note=f"no address in: {answer.text}")
     state = replace(state, notes=state.notes + tuple(n for n in parse.notes if n not in state.notes))
     if parse.status == "resolved" or ctx.lexicon.address_as_text:
-        return _offer(state, "address", AddressValue.from_parse(parse), answer, ctx)
+        return _offer(state, Slot.address, AddressValue.from_parse(parse), answer, ctx)
     state = replace(state, pending_address=parse)
     if parse.status == "ambiguous":
         return _ask_ambiguous(state, parse, ctx)
     if parse.status == "district":
-        return ask(state, ctx, "ward", "ask_ward_district", district=parse.district)
-    return ask(state, ctx, "ward", "ask_ward")
+        return ask(state, ctx, Question.ward, "ask_ward_district", district=parse.district)
+    return ask(state, ctx, Question.ward, "ask_ward")
 
 
 def _ask_ambiguous(state: DialogueState, parse: AddressParse, ctx: PolicyContext) -> Step:
     shorts = {w.short for w in parse.ambiguous}
     if len(shorts) == 1:  # one name in several provinces: which province?
-        return ask(state, ctx, "ward", "ask_ward_which_province", ward=next(iter(shorts)))
+        return ask(state, ctx, Question.ward, "ask_ward_which_province", ward=next(iter(shorts)))
     choices = [f"{w.name}, {w.province.name}" for w in parse.ambiguous[:3]]
-    return ask(state, ctx, "ward", "ask_ward_ambiguous", choices="; ".join(choices))
+    return ask(state, ctx, Question.ward, "ask_ward_ambiguous", choices="; ".join(choices))
 
 
 def _answer_ward(state: DialogueState, answer: Answer, ctx: PolicyContext) -> Step:
@@ -228,25 +229,27 @@ def _answer_ward(state: DialogueState, answer: Answer, ctx: PolicyContext) -> St
         return _accept_without_ward(state, ctx, f"ward recorded: {answer.clip}")
     if not answer.text:
         return _reprompt(state, ctx, note=None)
-    reading = _read(answer, ctx, "ward")
-    taken = take_aside(state, reading, ctx.lexicon, asked="address")
+    reading = _read(answer, ctx, Question.ward)
+    taken = take_aside(state, reading, ctx.lexicon, asked=Slot.address)
     state = taken.state
     if reading.address is None and taken.progress:  # "em cần gạo" instead of the ward: noted, ask again
-        return _still(state, "ward", ctx) if not taken.new else ask(state, ctx, "ward", "still_ward")
+        if taken.new:
+            return ask(state, ctx, Question.ward, "still_ward")
+        return _still(state, Question.ward, ctx)
     heard = " ".join(reading.address.words) if reading.address else answer.text
     scope = pending.province if pending.province_named else ctx.config.default_province
     alone = parse_address(heard, ctx.lexicon, ctx.gazetteer, scope)  # "phường láng", "bạch mai"
     if alone.status == "resolved":
         street = pending.street or alone.street
-        return _offer(state, "address", replace(AddressValue.from_parse(alone), street=street), answer, ctx)
+        return _offer(state, Slot.address, replace(AddressValue.from_parse(alone), street=street), answer, ctx)
     # the answer may only complete what was said before ("phường tân an" + "đắk lắk")
     parse = parse_address(f"{pending.heard} {heard}", ctx.lexicon, ctx.gazetteer, ctx.config.default_province)
     if parse.status == "resolved":
         street = parse.street or pending.street
-        return _offer(state, "address", replace(AddressValue.from_parse(parse), street=street), answer, ctx)
+        return _offer(state, Slot.address, replace(AddressValue.from_parse(parse), street=street), answer, ctx)
     if parse.status == "ambiguous" and parse.ambiguous != pending.ambiguous:
-        state = replace(state.with_reprompt("ward"), pending_address=parse)
-        if state.reprompt_count("ward") > ctx.config.max_reprompts:
+        state = replace(state.with_reprompt(Question.ward), pending_address=parse)
+        if state.reprompt_count(Question.ward) > ctx.config.max_reprompts:
             return _accept_without_ward(state, ctx, f"ward unresolved: {answer.text}")
         return _ask_ambiguous(state, parse, ctx)
     return _reprompt(state, ctx, note=f"no ward in: {answer.text}")
@@ -256,7 +259,7 @@ def _accept_without_ward(state: DialogueState, ctx: PolicyContext, note: str) ->
     """A ward nobody could resolve does not stop the ticket: operators route it by the address text."""
     assert state.pending_address is not None
     return _advance(
-        state.noted(note).with_value("address", AddressValue.without_ward(state.pending_address)), ctx
+        state.noted(note).with_value(Slot.address, AddressValue.without_ward(state.pending_address)), ctx
     )
 
 
@@ -280,10 +283,10 @@ def _answer_check(state: DialogueState, answer: Answer, ctx: PolicyContext) -> S
         return _advance(state, ctx)
     correction = find_correction(answer.text, ctx.lexicon) if answer.text else None
     if verdict == "no" and not (correction and correction.value_words):
-        state = replace(state, question=slot, checking_slot=None, checking_value=None)  # type: ignore[arg-type]
+        state = replace(state, question=slot.question, checking_slot=None, checking_value=None)
         return _reprompt(state, ctx, note=f"caller rejected {slot}: {value_text(value)}")
     if answer.text:  # a new answer instead of yes/no: take it as the answer to the question itself
-        state = replace(state, question=slot, checking_slot=None, checking_value=None)  # type: ignore[arg-type]
+        state = replace(state, question=slot.question, checking_slot=None, checking_value=None)
         return _answer(state, replace(answer, confidence=1.0), ctx)
     return _reprompt(state, ctx, note=None)
 
@@ -299,7 +302,7 @@ def _corrections(
     taken: Taken = take_aside(state, reading, ctx.lexicon, asked=None, replace_cues=cues)
     if taken.pending is not None:
         return _use_address(
-            replace(taken.state, question="address"), taken.pending, replace(answer, confidence=1.0), ctx
+            replace(taken.state, question=Question.address), taken.pending, replace(answer, confidence=1.0), ctx
         )
     return _advance(taken.state, ctx) if taken.progress else None
 
@@ -320,7 +323,7 @@ def _answer_readback(state: DialogueState, answer: Answer, ctx: PolicyContext) -
     if verdict == "yes":
         return file_ticket(state, ctx, Outcome.complete, None, "goodbye")
     if verdict == "no":
-        return ask(state, ctx, "which_slot", "ask_which_slot")
+        return ask(state, ctx, Question.which_slot, "ask_which_slot")
     return _reprompt(state, ctx, note=f"unclear read-back answer: {answer.text}" if answer.text else None)
 
 
@@ -345,21 +348,21 @@ def _correct(state: DialogueState, correction: Correction, answer: Answer, ctx: 
     cleared = corrected(state, slot)
     if value_words:
         text = " ".join(value_words)
-        if slot == "name":
+        if slot == Slot.name:
             name = clean_name(value_words, ctx.lexicon)
             if name is not None:
-                return _advance(cleared.with_value("name", name), ctx)
-        elif slot == "address":
+                return _advance(cleared.with_value(Slot.name, name), ctx)
+        elif slot == Slot.address:
             parse = parse_address(text, ctx.lexicon, ctx.gazetteer, ctx.config.default_province)
             if parse.status != "empty":
                 return _use_address(
-                    replace(cleared, question="address"), parse, replace(answer, confidence=1.0), ctx
+                    replace(cleared, question=Question.address), parse, replace(answer, confidence=1.0), ctx
                 )
         else:
             need = classify_need(" ".join(correction.said), ctx.lexicon)
             if need is not None:
-                return _advance(cleared.with_value("need", need), ctx)
-    return ask(cleared, ctx, slot, f"reask_{slot}")  # type: ignore[arg-type]
+                return _advance(cleared.with_value(Slot.need, need), ctx)
+    return ask(cleared, ctx, slot.question, f"reask_{slot}")
 
 
 # --- repair ---------------------------------------------------------------------------------------------
@@ -376,16 +379,16 @@ def _reprompt(state: DialogueState, ctx: PolicyContext, note: str | None) -> Ste
         state = state.noted(note)
     attempt = state.reprompt_count(question)
     if attempt > ctx.config.max_reprompts:
-        if question == "ward":
+        if question == Question.ward:
             return _accept_without_ward(state, ctx, "ward not given")
         return exhausted(
             state, ctx, f"no usable answer to {question} after {ctx.config.max_reprompts} reprompts"
         )
-    if question == "check":
+    if question == Question.check:
         value = state.checking_value
         return ask(
-            state, ctx, "check", prompt_key(ctx, "check", attempt), value=value_text(value) if value else ""
+            state, ctx, question, prompt_key(ctx, question, attempt), value=value_text(value) if value else ""
         )
-    if question == "readback":
-        return ask_readback(state, ctx, prompt_key(ctx, "readback", attempt))
+    if question == Question.readback:
+        return ask_readback(state, ctx, prompt_key(ctx, question, attempt))
     return ask(state, ctx, question, prompt_key(ctx, question, attempt))

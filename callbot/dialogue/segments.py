@@ -59,6 +59,7 @@ def cut_segments(
     slot = lead_slot
     index = 0
     while index < len(tokens):
+        cue: _Cue | None
         if index in anonymity:
             cue = _Cue(index, anonymity[index].end, "anonymous", "strong")
         else:
@@ -91,9 +92,9 @@ def cut_segments(
 def _finish(
     raw: list[tuple[_Cue | None, list[str]]], tokens: list[str], lexicon: Lexicon, lead_slot: str | None
 ) -> list[Segment]:
-    if len(raw) > 1 and raw[1][0] is not None and _joins_lead(raw[1][0], lead_slot):
-        cue, content = raw.pop(1)  # "mười hai" + "ngõ ba ...", "nhà tôi thì" + "bị ...": one answer
-        raw[0][1].extend(tokens[cue.start : cue.end] + content)
+    if len(raw) > 1 and (joined := raw[1][0]) is not None and _joins_lead(joined, lead_slot):
+        content = raw.pop(1)[1]  # "mười hai" + "ngõ ba ...", "nhà tôi thì" + "bị ...": one answer
+        raw[0][1].extend(tokens[joined.start : joined.end] + content)
     segments: list[Segment] = []
     for position, (cue, content) in enumerate(raw):
         slot = cue.slot if cue else lead_slot

@@ -7,12 +7,10 @@ from typing import Literal
 
 from callbot.dialogue.address import AddressParse, ProvinceRef, WardRef
 from callbot.dialogue.need import NeedReading
-from callbot.types import Ask, Category, Outcome, Priority, TicketDraft
+from callbot.types import Ask, Category, Escalation, Outcome, Priority, Question, Slot, TicketDraft
 
-Question = Literal["name", "address", "ward", "need", "check", "readback", "which_slot"]
 Phase = Literal["asking", "filing", "transferring", "ended"]
 AfterFiling = Literal["goodbye", "callback", "transfer_operator", "transfer_emergency"]
-REQUIRED_SLOTS = ("name", "address", "need")
 
 
 @dataclass(frozen=True)
@@ -53,43 +51,60 @@ class DialogueState:
     anonymous: bool = False  # the caller declined to give a name: the name slot is answered, empty
     address: AddressValue | None = None
     need: NeedReading | None = None
-    recorded: tuple[str, ...] = ()  # slots answered by a clip in record-only mode (no text)
+    recorded: tuple[Slot, ...] = ()  # slots answered by a clip in record-only mode (no text)
     question: Question | None = None
-    checking_slot: str | None = None  # "did you say X?" open for this slot...
+    checking_slot: Slot | None = None  # "did you say X?" open for this slot...
     checking_value: SlotValue | None = None  # ...with this value
     pending_address: AddressParse | None = None  # an address waiting for its ward
-    reprompts: tuple[tuple[str, int], ...] = ()  # per question
+    reprompts: tuple[tuple[Question, int], ...] = ()  # per question
     readbacks: int = 0
     phase: Phase = "asking"
     outcome: Outcome | None = None
-    escalation: str | None = None
+    escalation: Escalation | None = None
     after_filing: AfterFiling | None = None
     ticket_number: str | None = None
     last_prompt: Ask | None = None
     notes: tuple[str, ...] = ()
 
-    def reprompt_count(self, question: str) -> int:
+    def reprompt_count(self, question: Question) -> int:
         return dict(self.reprompts).get(question, 0)
 
-    def with_reprompt(self, question: str) -> DialogueState:
+    def with_reprompt(self, question: Question) -> DialogueState:
         counts = dict(self.reprompts)
         counts[question] = counts.get(question, 0) + 1
         return replace(self, reprompts=tuple(counts.items()))
 
-    def with_value(self, slot: str, value: SlotValue) -> DialogueState:
+    def value(self, slot: Slot) -> SlotValue | None:
+        values: dict[Slot, SlotValue | None] = {Slot.name: self.name, Slot.address: self.address,
+                                                Slot.need: self.need}
+        return values[slot]
+
+    def with_value(self, slot: Slot, value: SlotValue) -> DialogueState:
         """A slot filled; a name given ends anonymity."""
-        return replace(self, **{slot: value}, **({"anonymous": False} if slot == "name" else {}))
+        if isinstance(value, AddressValue) and slot == Slot.address:
+            return replace(self, address=value)
+        if isinstance(value, NeedReading) and slot == Slot.need:
+            return replace(self, need=value)
+        if isinstance(value, str) and slot == Slot.name:
+            return replace(self, name=value, anonymous=False)
+        raise TypeError(f"not a value of the {slot} slot: {type(value).__name__}")
+
+    def without(self, slot: Slot) -> DialogueState:
+        """A slot emptied; emptying the name ends anonymity too."""
+        if slot == Slot.name:
+            return replace(self, name=None, anonymous=False)
+        return replace(self, address=None) if slot == Slot.address else replace(self, need=None)
 
     def noted(self, note: str) -> DialogueState:
         return replace(self, notes=self.notes + (note,))
 
-    def filled(self, slot: str) -> bool:
-        return getattr(self, slot) is not None or slot in self.recorded or (slot == "name" and self.anonymous)
+    def filled(self, slot: Slot) -> bool:
+        return self.value(slot) is not None or slot in self.recorded or (slot == Slot.name and self.anonymous)
 
     @property
-    def next_slot(self) -> str | None:
-        """Rasa-forms style: the first required slot still empty."""
-        return next((slot for slot in REQUIRED_SLOTS if not self.filled(slot)), None)
+    def next_slot(self) -> Slot | None:
+        """Rasa-forms style: the first slot of the form still empty."""
+        return next((slot for slot in Slot if not self.filled(slot)), None)
 
     @property
     def ended(self) -> bool:

@@ -16,10 +16,9 @@ from callbot.dialogue.lexicon import Lexicon
 from callbot.dialogue.names import clean_name
 from callbot.dialogue.need import NeedReading, classify_need
 from callbot.dialogue.segments import STRENGTH_ORDER, CueStrength, Segment, cut_segments
-from callbot.types import Category
+from callbot.types import Category, Question, Slot
 
 V = TypeVar("V")
-LEAD_SLOTS = {"name": "name", "address": "address", "ward": "address", "need": "need"}
 
 
 @dataclass(frozen=True)
@@ -45,25 +44,30 @@ class TurnReading:
     address: Found[AddressParse] | None = None
     need: Found[NeedReading] | None = None
 
-    def only(self, slot: str) -> TurnReading:
-        """The candidate for one slot alone (an unsure recognizer: keep to the question asked)."""
-        slot = LEAD_SLOTS.get(slot, slot)
-        kept = {s: getattr(self, s) for s in ("name", "address", "need") if s == slot}
-        return TurnReading(**kept, anonymous=self.anonymous and slot == "name")
+    def only(self, question: Question) -> TurnReading:
+        """The candidate for the slot the question fills alone (an unsure recognizer: keep to the question)."""
+        slot = question.slot
+        return TurnReading(
+            name=self.name if slot == Slot.name else None,
+            anonymous=self.anonymous and slot == Slot.name,
+            address=self.address if slot == Slot.address else None,
+            need=self.need if slot == Slot.need else None,
+        )
 
-    def get(self, slot: str) -> Found | None:
-        return getattr(self, slot, None)
+    def get(self, slot: Slot) -> Found | None:
+        found: dict[Slot, Found | None] = {Slot.name: self.name, Slot.address: self.address, Slot.need: self.need}
+        return found[slot]
 
 
 def read_turn(
     text: str,
-    question: str | None,
+    question: Question | None,
     lexicon: Lexicon,
     gazetteer: Gazetteer,
     default_province: ProvinceRef | None,
 ) -> TurnReading:
     """Every slot candidate in ``text``; the words before the first cue answer ``question``."""
-    lead_slot = LEAD_SLOTS.get(question or "")
+    lead_slot = question.slot if question is not None else None
 
     def is_place(tokens: Sequence[str], index: int) -> bool:
         return bool(gazetteer.match_ward(tokens, index, default_province)[1]) or bool(

@@ -4,8 +4,8 @@ latency, compared with a previous run, written as text, JSON or a self-contained
 
 Modules, one owner each: ``script`` (the YAML format, turn kinds, expect keys, loading), ``runner`` (the one
 runner: cases in parallel on one shared model, ``--asr reference|model|NAME``), ``audio`` (``AudioCaller``: a
-``wav:`` turn through the live call's turn-taker, latency on the arrival clock), ``report`` (results with structured
-checks; text and JSON), ``baseline`` (better/worse than a previous run), ``html``, ``metrics`` (WER/CER and the
-package's one percentile), ``fixtures`` (TTS-made audio fixtures), ``export`` (a real call's recording cut into
-a regression case). Kept light: ``callbot.eval.metrics`` is imported by benchmarks without the rest.
+``wav:`` turn through the live call's turn-taker, latency on the arrival clock), ``report`` (results with
+structured checks; text and JSON), ``baseline`` (better/worse than a previous run), ``html``, ``metrics``
+(WER/CER, latency summaries over ``callbot.measures.percentile``), ``fixtures`` (TTS-made audio fixtures),
+``export`` (a real call's recording cut into a regression case).
 """

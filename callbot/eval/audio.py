@@ -22,7 +22,7 @@ from callbot.config import Settings
 from callbot.eval.metrics import ErrorCount, char_errors, word_errors
 from callbot.eval.script import EvalFile, Turn, WavTurn
 from callbot.listener import Listener
-from callbot.types import Ask, CallerEvent, FinalTranscript, NoInput
+from callbot.types import Ask, CallerEvent, FinalTranscript, NoInput, TurnKind
 
 LEAD_SILENCE_S = 0.5  # the pause after the bot's question; also lets the VAD's noise gauge settle on turn one
 TAIL_MARGIN_S = (
@@ -124,7 +124,7 @@ class AudioCaller:
             self._fed_at = time.monotonic()
             self._started = max(frame.end, self._busy_until)  # there at its end, and after the earlier ones
             heard.extend(out for out in self.turns.feed(frame, arrived_at=frame.end)
-                         if isinstance(out, CallerTurn) and out.kind == "speech")
+                         if isinstance(out, CallerTurn) and out.kind == TurnKind.speech)
             self._busy_until = self._clock()
         heard.extend(out for out in self.turns.finish() if isinstance(out, CallerTurn))  # untimed: forced
         return self._answer(turn, index, heard, audio.duration)

@@ -13,13 +13,15 @@ from typing import Any
 import numpy as np
 import soundfile
 import yaml
+from sqlmodel import Session
 
 from callbot.audio import write_wav
 from callbot.config import Settings
 from callbot.private_files import private_dir, private_opener
 from callbot.recording import CALLER_CHANNEL
-from callbot.store import TicketNotFound, TicketStore
+from callbot.store import TicketNotFound, audit, tickets
 from callbot.store.numbers import format_ticket_number, parse_ticket_number
+from callbot.types import Escalation, Speaker, TurnKind
 
 PAD_BEFORE_S = 0.3  # speech onset before the first word's timing; never reaches back into the previous turn
 PAD_AFTER_S = 0.2
@@ -55,7 +57,7 @@ def expected_values(ticket: Any) -> dict[str, Any]:
     }
 
 
-def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: Path, *,
+def export_ticket(session: Session, settings: Settings, number: str, out_dir: Path, *,
                   actor: str = "cli") -> ExportResult:
     """Export a ticket a supervisor approved for tuning (audit-logged as ``fixture.export`` by ``actor``)."""
     try:
@@ -63,17 +65,17 @@ def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: 
     except ValueError as exc:
         raise ExportError(str(exc)) from None
     try:
-        detail = store.get_ticket(digits)
+        detail = tickets.get_ticket(session, number=digits)
     except TicketNotFound:
         raise ExportError(f"no ticket {format_ticket_number(digits)} in the ticket store") from None
-    if not detail.ticket.approved_for_tuning:
+    if detail.ticket.tuning_approved_at is None:
         raise ExportError(
             f"ticket {format_ticket_number(digits)} is not approved for tuning: a supervisor approves it on the "
             f'ticket\'s page or with PATCH /api/tickets/{digits} {{"approved_for_tuning": true}}'
         )
     if detail.call is None:
         raise ExportError(f"ticket {format_ticket_number(digits)} has no call record")
-    recording = store.recording_path(detail.call.id)
+    recording = detail.call.recording_path
     if recording is None or not Path(recording).is_file():
         raise ExportError(
             f"ticket {format_ticket_number(digits)}: the call's recording is not on this machine"
@@ -86,14 +88,13 @@ def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: 
     turns: list[dict[str, Any]] = []
     previous_end = 0.0
     for turn in detail.turns:
-        if turn.speaker != "caller":
+        if turn.speaker != Speaker.caller:
             continue
-        kind = turn.kind.value
-        if kind == "dtmf" and turn.text:
+        if turn.kind == TurnKind.dtmf and turn.text:
             turns.append({"dtmf": turn.text})
-        elif kind == "no_input":
+        elif turn.kind == TurnKind.no_input:
             turns.append({"silence": settings.no_input_timeout_s})
-        elif kind == "speech":
+        elif turn.kind == TurnKind.speech:
             start = max(previous_end, turn.start - PAD_BEFORE_S)
             end = turn.end + PAD_AFTER_S
             clip = caller[int(start * rate) : int(end * rate)]
@@ -107,7 +108,7 @@ def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: 
     case: dict[str, Any] = {"id": f"ticket-{digits}"}
     if detail.call.caller_id:
         case["caller_id"] = detail.call.caller_id
-    if detail.ticket.escalation == "callback":
+    if detail.ticket.escalation == Escalation.callback:
         case["operators_free"] = False  # the bot found nobody free on the real call
     case["turns"] = turns
     case["expect"] = expected_values(detail.ticket)
@@ -124,6 +125,6 @@ def export_ticket(store: TicketStore, settings: Settings, number: str, out_dir: 
     body = yaml.safe_dump(script, allow_unicode=True, sort_keys=False, width=120)
     with open(result.script, "w", encoding="utf-8", opener=private_opener) as handle:
         handle.write(header + body)
-    store.audit(actor=actor, action="fixture.export", target_type="ticket", target_id=digits, field="files",
-                new_value=f"script and {len(result.wavs)} caller clip(s)")
+    audit.record_entry(session, actor=actor, action="fixture.export", target_type="ticket", target_id=digits,
+                       field="files", new_value=f"script and {len(result.wavs)} caller clip(s)")
     return result

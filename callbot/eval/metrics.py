@@ -1,4 +1,5 @@
-"""Word and character error rates (a small Levenshtein distance, no dependency) and latency percentiles.
+"""Word and character error rates (a small Levenshtein distance, no dependency) and latency summaries
+(``callbot.measures.percentile``, the one percentile).
 
 Text is compared after normalization: Unicode NFC, lowercase, punctuation dropped, whitespace squeezed —
 Vosk outputs lowercase words without punctuation, while references are written by people.
@@ -6,10 +7,11 @@ Vosk outputs lowercase words without punctuation, while references are written b
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from callbot.measures import percentile
 
 
 def normalize_text(text: str) -> str:
@@ -56,17 +58,6 @@ def char_errors(reference: str, hypothesis: str) -> ErrorCount:
 
 def total(counts: Iterable[ErrorCount]) -> ErrorCount:
     return sum(counts, ErrorCount())
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0-100) with linear interpolation between ranks; None for no values. The one
-    percentile of ``callbot eval`` and the benchmarks in ``scripts/``."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def latency_summary(values_ms: Sequence[float]) -> dict[str, float | int | None]:

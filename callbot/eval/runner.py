@@ -30,7 +30,7 @@ from callbot.eval.audio import AudioCaller
 from callbot.eval.report import CaseResult, EvalReport, expect_checks, script_checks
 from callbot.eval.script import EvalCase, EvalFile, check_audio_turns, load_eval_file, ticket_values
 from callbot.model_manager import ModelManager, ModelNotFound
-from callbot.types import Hangup
+from callbot.types import Hangup, Speaker
 
 REFERENCE = "reference"
 
@@ -76,7 +76,7 @@ def run_case(
         call.caller(Hangup())
     transcript = call.effects.transcript
     got = ticket_values(call.effects.filed)
-    said = [line.key for line in transcript if line.speaker == "bot" and line.key]
+    said = [line.key for line in transcript if line.speaker == Speaker.bot and line.key]
     if "prompts" in case.expect:
         got["prompts"] = said
     checks = [*script_checks(call.effects.filed is not None, unused), *expect_checks(case.expect, got, said)]

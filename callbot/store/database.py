@@ -1,10 +1,13 @@
-"""Engine creation and schema migrations (Alembic scripts shipped inside the package, run at open)."""
+"""The database: engine creation, schema migrations (Alembic scripts shipped inside the package) and the one
+owner of both, ``Database``, which migrates and seeds once, when the database first answers, and hands out
+sessions."""
 
 from __future__ import annotations
 
 import fcntl
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -12,14 +15,19 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.pool import NullPool
-from sqlmodel import create_engine
+from sqlmodel import Session, create_engine, select
 
 from callbot.config import Settings
-from callbot.private_files import create_private_file, private_dir, tighten
+from callbot.private_files import create_private_file, private_dir, private_opener, tighten
+from callbot.store.operators import seed_operators
+from callbot.store.units import seed_units
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_LOCK_KEY = 0x63616C6C626F74  # "callbot": one advisory lock id for schema migrations
+# Errors that mean "the database is not there right now" (server down, file unreachable, lost connection).
+UNREACHABLE = (OperationalError, InterfaceError)
 
 
 class NoResultRows(logging.Filter):
@@ -119,7 +127,7 @@ def migration_lock(engine: Engine) -> Iterator[None]:
         yield
         return
     try:
-        lock_file = open(f"{database}.migrate.lock", "a")  # noqa: SIM115 (held for the whole migration)
+        lock_file = open(f"{database}.migrate.lock", "a", opener=private_opener)  # noqa: SIM115 (held throughout)
     except OSError:  # no directory: the migration itself reports the database unreachable
         yield
         return
@@ -147,10 +155,57 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
-def head_revision() -> str | None:
-    """The newest migration shipped with this version."""
-    from alembic.script import ScriptDirectory
+class Database:
+    """The engine, and the schema and seed data it must have before any use: the migrations run and the
+    responsible units and configured operators are seeded the first time the database answers (at open, or
+    later when it was down then). Every session comes from here."""
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
+    def __init__(self, settings: Settings, engine: Engine, *, migrate: bool = True) -> None:
+        self.settings = settings
+        self.engine = engine
+        self._migrate = migrate
+        self._ready = False
+        self._lock = threading.Lock()
+        self._on_ready: list[Callable[[], object]] = []
+
+    def on_ready(self, task: Callable[[], object]) -> None:
+        """Run ``task`` when the schema becomes ready (on the thread that made it ready; register before)."""
+        self._on_ready.append(task)
+
+    def ensure_ready(self) -> None:
+        """Migrate and seed unless done already; raises when the database is unreachable."""
+        with self._lock:
+            if self._ready:
+                return
+            if self._migrate:
+                upgrade_schema(self.engine)
+            with Session(self.engine) as session:
+                seed_units(session)
+                seed_operators(session, uris=self.settings.operator_uris)
+                session.commit()
+            self._ready = True
+        for task in self._on_ready:
+            task()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session on a ready database (raises if the database is unreachable)."""
+        self.ensure_ready()
+        with Session(self.engine) as session:
+            yield session
+
+    def check(self) -> None:
+        """Raise an ``UNREACHABLE`` error unless the database answers right now."""
+        with self.session() as session:
+            session.exec(select(1)).one()
+
+    def ping(self) -> bool:
+        """Whether the database answers right now."""
+        try:
+            self.check()
+        except UNREACHABLE:
+            return False
+        return True
+
+    def close(self) -> None:
+        self.engine.dispose()

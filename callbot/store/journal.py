@@ -25,11 +25,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from callbot.store.models import TurnKind
+from callbot.private_files import private_dir
+from callbot.types import Speaker, TurnKind
 
 log = logging.getLogger(__name__)
-
-from callbot.private_files import private_dir
 
 JournalOp = dict[str, Any]
 FILE_MODE = 0o600  # the journal holds names, addresses and needs
@@ -85,7 +84,7 @@ class StartCall(_Entry):
 
 class AddTurn(_Entry):
     op: Literal["add_turn"]
-    speaker: Annotated[str, Field(max_length=16)]
+    speaker: Speaker
     text: str
     confidence: float | None
     start: float

@@ -1,6 +1,6 @@
-"""Tables and API models. Each resource has a family: <Name>Base (shared fields), <Name>(table=True),
-<Name>Public (what leaves through the API) and, where the API writes, <Name>Update. The table classes never
-leave through the API. All times are aware UTC datetimes (SQLModel's UTCDateTime columns).
+"""Tables. Each resource has a family: <Name>Base (shared fields), <Name>(table=True) and, where a supervisor
+or the PBX writes, <Name>Update; its <Name>Public, what leaves through the API, is in ``callbot.api.schemas``
+(the table classes never leave through the API). All times are aware UTC datetimes.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from sqlalchemy import JSON, Column
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from callbot.store.numbers import format_ticket_number
-from callbot.types import Category, Priority
+from callbot.types import Category, OperatorStatus, Priority, Speaker, TurnKind
 
 
 def utcnow() -> datetime:
@@ -52,12 +51,6 @@ ALLOWED_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
 }
 
 
-class OperatorStatus(str, Enum):
-    available = "available"
-    busy = "busy"
-    offline = "offline"
-
-
 class Role(str, Enum):
     """Who may do what (README, "Roles"): only supervisor, operator and admin read citizen data."""
 
@@ -67,14 +60,6 @@ class Role(str, Enum):
     admin = "admin"
     pbx = "pbx"  # a machine: pushes operators' status (PUT /api/operators/{uri}), nothing else
     monitor = "monitor"  # a machine or wallboard: statistics only; the least privileged (tokens' default)
-
-
-class TurnKind(str, Enum):
-    speech = "speech"
-    dtmf = "dtmf"
-    no_input = "no_input"
-    barge_in = "barge_in"
-    bot = "bot"
 
 
 # --- calls --------------------------------------------------------------------------------------------
@@ -98,22 +83,10 @@ class Call(CallBase, table=True):
     clips: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
-class CallPublic(CallBase):
-    id: int
-    has_recording: bool = False
-    recording_url: str | None = None  # filled by the API layer, which owns the URLs
-    ticket_number: str | None = None
-
-    @classmethod
-    def from_row(cls, call: Call, ticket_number: str | None = None) -> CallPublic:
-        data = call.model_dump(exclude={"recording_path"})
-        return cls(**data, has_recording=bool(call.recording_path), ticket_number=ticket_number)
-
-
 # --- turns --------------------------------------------------------------------------------------------
 class TurnBase(SQLModel):
     seq: int = 0
-    speaker: str = Field(max_length=16)  # "caller" | "bot"
+    speaker: Speaker = Field(sa_type=_enum_column(Speaker))
     text: str = ""
     confidence: float | None = None
     start: float = 0.0  # seconds from the call's start
@@ -129,10 +102,6 @@ class Turn(TurnBase, table=True):
     call_id: str = Field(foreign_key="calls.call_id", index=True, max_length=128)
 
 
-class TurnPublic(TurnBase):
-    id: int
-
-
 # --- responsible units --------------------------------------------------------------------------------
 class UnitBase(SQLModel):
     name: str = Field(max_length=255)
@@ -145,10 +114,6 @@ class UnitBase(SQLModel):
 class Unit(UnitBase, table=True):
     __tablename__ = "units"
     code: str = Field(primary_key=True, max_length=64)
-
-
-class UnitPublic(UnitBase):
-    code: str
 
 
 # --- tickets ------------------------------------------------------------------------------------------
@@ -186,39 +151,6 @@ class Ticket(TicketBase, table=True):
     # A supervisor's approval to hand this call to engineers as a tuning fixture (audio, transcript, slots).
     tuning_approved_by: str | None = Field(default=None, max_length=128)
     tuning_approved_at: datetime | None = Field(default=None, index=True)
-
-
-class TicketPublic(TicketBase):
-    number: str
-    display_number: str
-    call_id: str
-    caller_id: str | None
-    locale: str
-    outcome: str
-    reason: str | None = None
-    escalation: str | None
-    status: TicketStatus
-    unit_code: str | None
-    unit_name: str | None = None
-    assigned_to: str | None
-    needs_transcription: bool
-    clip_count: int = 0
-    created_at: datetime
-    updated_at: datetime
-    approved_for_tuning: bool = False
-    tuning_approved_by: str | None = None
-    tuning_approved_at: datetime | None = None
-
-    @classmethod
-    def from_row(cls, ticket: Ticket, unit_name: str | None = None) -> TicketPublic:
-        data = ticket.model_dump(exclude={"id", "clips", "notes"})
-        return cls(
-            **data,
-            display_number=format_ticket_number(ticket.number),
-            unit_name=unit_name,
-            clip_count=len(ticket.clips or []),
-            approved_for_tuning=ticket.tuning_approved_at is not None,
-        )
 
 
 def _drop_default(schema: dict[str, Any]) -> None:
@@ -270,25 +202,6 @@ class TicketUpdate(SQLModel):
         return value.strip()
 
 
-class TuningTicketPublic(SQLModel):
-    """A ticket approved as a tuning fixture, as engineers see it: which, and who approved it; nothing personal."""
-
-    number: str
-    display_number: str
-    locale: str
-    outcome: str
-    approved_by: str
-    approved_at: datetime
-
-
-class TicketStatusPublic(SQLModel):
-    """What a caller may see about a ticket: its status and who handles it, nothing personal."""
-
-    number: str
-    status: TicketStatus
-    unit_name: str | None
-
-
 # --- operators ----------------------------------------------------------------------------------------
 class OperatorBase(SQLModel):
     uri: str = Field(max_length=255, unique=True, index=True)
@@ -300,11 +213,6 @@ class Operator(OperatorBase, table=True):
     __tablename__ = "operators"
     id: int | None = Field(default=None, primary_key=True)
     updated_at: datetime = Field(default_factory=utcnow)
-
-
-class OperatorPublic(OperatorBase):
-    id: int
-    updated_at: datetime
 
 
 class OperatorStatusUpdate(SQLModel):
@@ -393,7 +301,3 @@ class AuditEntryBase(SQLModel):
 class AuditEntry(AuditEntryBase, table=True):
     __tablename__ = "audit_log"
     id: int | None = Field(default=None, primary_key=True)
-
-
-class AuditEntryPublic(AuditEntryBase):
-    id: int

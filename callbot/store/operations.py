@@ -11,20 +11,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, select
 
 from callbot.config import Settings
+from callbot.store.database import UNREACHABLE
 from callbot.store.journal import JournalBatch, JournalOp
-from callbot.store.models import AuditEntry, Call, Ticket, Turn, TurnKind, Unit, as_utc, utcnow
+from callbot.store.models import AuditEntry, Call, Ticket, Turn, as_utc, utcnow
 from callbot.store.numbers import new_ticket_number
 from callbot.store.routing import Router, resolve_place
-from callbot.types import TicketDraft
+from callbot.store.units import unit_exists
+from callbot.types import Speaker, TicketDraft, TurnKind
 
 log = logging.getLogger(__name__)
 
-# Errors that mean "the database is not there right now" (server down, file unreachable, lost connection).
-UNREACHABLE = (OperationalError, InterfaceError)
 CRASHED = "crashed"  # reason of a ticket filed by recovery for a call whose process died
 
 
@@ -86,7 +85,7 @@ class CallOperations:
         self.call_row(session, call_id, op)
         last = session.exec(select(func.max(Turn.seq)).where(Turn.call_id == call_id)).one()
         session.add(Turn(
-            call_id=call_id, seq=(last or 0) + 1, speaker=op["speaker"], text=op["text"],
+            call_id=call_id, seq=(last or 0) + 1, speaker=Speaker(op["speaker"]), text=op["text"],
             confidence=op["confidence"], start=op["start"], end=op["end"], kind=TurnKind(op["kind"]),
             words=op.get("words"), latency_ms=op.get("latency_ms"),
         ))
@@ -140,7 +139,7 @@ class CallOperations:
             "outcome": draft.get("outcome") or "partial", "reason": op.get("reason"),
             "escalation": draft.get("escalation"),
             "unit_code": self.router.route(category=category, place=place,
-                                           exists=lambda code: session.get(Unit, code) is not None),
+                                           exists=lambda code: unit_exists(session, code=code)),
             "needs_transcription": bool(draft.get("needs_transcription")),
             "clips": op.get("clips") or None, "notes": draft.get("notes") or None,
         }
@@ -184,7 +183,7 @@ def draft_dict(draft: TicketDraft) -> dict[str, Any]:
         "address_text": draft.address_text,
         "ward_code": draft.ward_code, "ward_name": draft.ward_name, "province_code": draft.province_code,
         "province_name": draft.province_name, "need_text": draft.need_text, "category": _value(draft.category),
-        "priority": _value(draft.priority), "escalation": draft.escalation,
+        "priority": _value(draft.priority), "escalation": _value(draft.escalation),
         "needs_transcription": draft.needs_transcription, "notes": list(draft.notes),
     }
 

@@ -1,15 +1,21 @@
-"""Dashboard figures computed from plain rows (pure functions, the same on SQLite and PostgreSQL)."""
+"""Dashboard figures over a time range: calls per hour, outcomes, categories, bot turn latency percentiles
+(computed from plain rows, the same on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, col, select
+
+from callbot.measures import percentile
+from callbot.store.models import Call, Ticket, Turn, as_utc, utcnow
+
+DEFAULT_RANGE = timedelta(hours=24)
 
 
+# The figures' fields, defined once (the API's ``Stats`` is this family's public member, like TicketBase).
 class HourCount(SQLModel):
     hour: datetime
     calls: int
@@ -22,7 +28,7 @@ class LatencyPercentiles(SQLModel):
     p99_ms: float | None
 
 
-class Stats(SQLModel):
+class CallStats(SQLModel):
     since: datetime
     until: datetime
     calls_total: int
@@ -33,26 +39,32 @@ class Stats(SQLModel):
     turn_latency: LatencyPercentiles
 
 
-def percentile(sorted_values: Sequence[float], fraction: float) -> float | None:
-    """Linear interpolation between closest ranks; ``sorted_values`` ascending."""
-    if not sorted_values:
-        return None
-    position = (len(sorted_values) - 1) * fraction
-    low, high = math.floor(position), math.ceil(position)
-    if low == high:
-        return float(sorted_values[low])
-    weight = position - low
-    return float(sorted_values[low] * (1 - weight) + sorted_values[high] * weight)
-
-
-def latency_percentiles(latencies_ms: Iterable[float]) -> LatencyPercentiles:
-    values = sorted(latencies_ms)
-    return LatencyPercentiles(
-        count=len(values),
-        p50_ms=percentile(values, 0.50),
-        p90_ms=percentile(values, 0.90),
-        p99_ms=percentile(values, 0.99),
+def call_stats(session: Session, *, since: datetime | None = None, until: datetime | None = None) -> CallStats:
+    """Figures of the calls started and tickets filed between ``since`` and ``until`` (default: the 24 hours
+    up to now)."""
+    until = as_utc(until) if until else utcnow()
+    since = as_utc(since) if since else until - DEFAULT_RANGE
+    calls = session.exec(
+        select(Call.started_at, Call.outcome).where(Call.started_at >= since, Call.started_at <= until)
+    ).all()
+    tickets = session.exec(
+        select(Ticket.category).where(Ticket.created_at >= since, Ticket.created_at <= until)
+    ).all()
+    latencies = session.exec(
+        select(Turn.latency_ms).join(Call, col(Call.call_id) == col(Turn.call_id))
+        .where(col(Turn.latency_ms).is_not(None), Call.started_at >= since, Call.started_at <= until)
+    ).all()
+    return CallStats(
+        since=since, until=until, calls_total=len(calls), tickets_total=len(tickets),
+        calls_per_hour=calls_per_hour((as_utc(s) for s, _ in calls), since, until),
+        outcomes=tally(o for _, o in calls), categories=tally(tickets),
+        turn_latency=latency_summary([v for v in latencies if v is not None]),
     )
+
+
+def latency_summary(latencies_ms: list[float]) -> LatencyPercentiles:
+    return LatencyPercentiles(count=len(latencies_ms), p50_ms=percentile(latencies_ms, 50),
+                              p90_ms=percentile(latencies_ms, 90), p99_ms=percentile(latencies_ms, 99))
 
 
 def calls_per_hour(started: Iterable[datetime], since: datetime, until: datetime) -> list[HourCount]:

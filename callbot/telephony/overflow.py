@@ -16,12 +16,11 @@ import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal, Protocol
+from typing import Protocol
+
+from callbot.types import OperatorStatus, OverflowMode
 
 log = logging.getLogger(__name__)
-
-OverflowMode = Literal["front-door", "overflow-target"]
-OperatorStatus = Literal["available", "busy", "offline"]
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -79,8 +78,8 @@ def parse_trusted_peers(entries: Sequence[str]) -> tuple[IpNetwork, ...]:
 
 
 class AdmissionPolicy:
-    def __init__(self, *, mode: OverflowMode, trusted_peers: Sequence[str], max_calls: int) -> None:
-        self.mode = mode
+    def __init__(self, *, mode: OverflowMode | str, trusted_peers: Sequence[str], max_calls: int) -> None:
+        self.mode = OverflowMode(mode)
         self.max_calls = max_calls
         self._trusted = parse_trusted_peers(trusted_peers)
 
@@ -99,7 +98,7 @@ class AdmissionPolicy:
             return Admission(Verdict.reject, 403, f"untrusted source {invite.source}")
         if not invite.accepting:
             return Admission(Verdict.reject, 503, "shutting down")
-        operator_uri = find_free_operator() if self.mode == "front-door" else None
+        operator_uri = find_free_operator() if self.mode == OverflowMode.front_door else None
         if operator_uri:
             return Admission(Verdict.redirect, 302, "operator free", target_uri=operator_uri)
         if invite.active_calls >= self.max_calls:
@@ -123,10 +122,10 @@ class OperatorDirectory:
 
     def __init__(self, operator_uris: Sequence[str], store: OperatorSource | None = None) -> None:
         self._store = store
-        self._status: dict[str, OperatorStatus] = {uri: "available" for uri in operator_uris}
+        self._status: dict[str, OperatorStatus] = {uri: OperatorStatus.available for uri in operator_uris}
 
-    def set_status(self, uri: str, status: OperatorStatus) -> None:
-        self._status[uri] = status
+    def set_status(self, uri: str, status: OperatorStatus | str) -> None:
+        self._status[uri] = OperatorStatus(status)
 
     def free_operator_uri(self) -> str | None:
         if self._store is not None:
@@ -136,4 +135,4 @@ class OperatorDirectory:
                 log.exception("operator status unavailable; treating every operator as busy")
                 return None
             return operator.uri if operator is not None else None
-        return next((uri for uri, status in self._status.items() if status == "available"), None)
+        return next((uri for uri, status in self._status.items() if status == OperatorStatus.available), None)
