@@ -47,6 +47,15 @@ class Settings(BaseSettings):
     asr_model_vi: str = "vosk-model-small-vn-0.4"
     asr_model_en: str = "vosk-model-small-en-us-0.15"
     asr_sample_rate: Literal[8000, 16000] = 16000
+    # Warm recognizers (callbot.recognizer_pool): calls reuse a process's recognizers; false = a new one per
+    # call, as before. One that has decoded asr_recognizer_max_audio_s, or any given back while the process's
+    # RSS exceeds asr_max_rss_mb, is dropped (recognizers grow as they decode).
+    asr_warm_recognizers: bool = True
+    asr_recognizer_max_audio_s: float = Field(600.0, gt=0)
+    asr_max_rss_mb: float | None = Field(3000.0, gt=0)
+    # A worker whose calls' audio waits longer than this to be heard (recognizers behind real time) answers
+    # new calls 486 until it has caught up (its status JSON shows "asr_behind").
+    asr_max_backlog_ms: int = Field(1000, ge=100, le=60000)
     call_sample_rate: CallRate = 8000
     vad_aggressiveness: int = Field(2, ge=0, le=3)
     speech_start_ms: int = Field(60, ge=20, le=1000)

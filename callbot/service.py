@@ -80,13 +80,27 @@ class CallbotService:
         return WorkerStatus(
             worker_id=self.worker_id, pid=os.getpid(), sip=f"{self.settings.sip_bind}:{self.settings.sip_port}",
             call_limit=stats.call_limit, active_calls=stats.active_calls, answered=stats.answered,
-            rejected=stats.rejected, state=self._state,
+            rejected=stats.rejected, state=self._state, asr_backlog_ms=round(self.asr_backlog_s() * 1000, 1),
+            asr_behind=self.asr_behind(), recognizers=self._recognizer_figures(),
             started_at=self._started_at, updated_at=time.time(),
         )
+
+    def _recognizer_figures(self) -> dict[str, int]:
+        pool = self.resources.recognizers
+        return pool.stats.as_dict() if pool is not None else {}
+
+    def asr_backlog_s(self) -> float:
+        """The longest any live call's audio has waited to be heard."""
+        return max((session.asr_backlog_s() for session in self.live_sessions()), default=0.0)
 
     # --- CallHandler (SIP thread) ------------------------------------------------------------------------
     def is_trusted(self, source: str) -> bool:
         return self.policy.is_trusted(source)
+
+    def asr_behind(self) -> bool:
+        """Recognizers behind real time: the endpoint answers new calls 486 (the edge tries the next worker)
+        until the calls it has catch up, rather than let every call's turns wait on a backlog."""
+        return self.asr_backlog_s() * 1000 > self.settings.asr_max_backlog_ms
 
     def admit(self, call: IncomingCall, context: InviteContext) -> Admission:
         return self.policy.decide(context, self.operators.free_operator_uri)

@@ -48,6 +48,7 @@ from callbot.dialogue.resources import DialogueResources
 from callbot.dialogue.state import DialogueState
 from callbot.dialogue.text import words
 from callbot.eval.fixtures import add_noise
+from callbot.eval.metrics import turn_timing
 from callbot.eval.reference import ReferencePartials
 from callbot.measures import percentile
 from callbot.listener import Listener
@@ -189,12 +190,10 @@ def run_turn(turn: Turn, ask: Ask, settings: Settings, factory: EndOfTurnFactory
             if isinstance(out, CallerTurn) and out.kind == "speech" and out.ended is not None:
                 declared.append(out.ended.declared_at)
     cpu = time.process_time() - began
-    if not declared:
+    timing = turn_timing(declared, turn.speech_end)  # the same measure as callbot eval's turn_taking
+    if timing is None:
         return Outcome(turn.kind, turn.paused, False, False, None, cpu)
-    first = declared[0]
-    cut_off = first < turn.speech_end - 0.05
-    eot = None if cut_off else (first - turn.speech_end) * 1000
-    return Outcome(turn.kind, turn.paused, cut_off, True, eot, cpu)
+    return Outcome(turn.kind, turn.paused, timing.cut_off, True, timing.end_of_turn_ms, cpu)
 
 
 @dataclass

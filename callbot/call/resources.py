@@ -12,6 +12,7 @@ from callbot.config import Settings
 from callbot.dialogue import DialogueResources
 from callbot.model_manager import ModelManager, ModelNotFound
 from callbot.listener import Listener
+from callbot.recognizer_pool import RecognizerPool
 from callbot.store import Store, open_store
 from callbot.tts import SpeechOutput
 from callbot.turn_end import EndOfTurnFactory, load_turn_model
@@ -34,8 +35,11 @@ class SharedResources:
     dialogue: DialogueResources | None = None  # None: built from the settings
     recognizer_factory: RecognizerFactory | None = None
     end_of_turn: EndOfTurnFactory | None = None  # None: built from the settings (loads the turn model)
+    recognizers: RecognizerPool | None = None  # None: built from the settings (warm recognizers, or none)
 
     def __post_init__(self) -> None:
+        if self.recognizers is None and self.settings.asr_warm_recognizers:
+            self.recognizers = RecognizerPool.from_settings(self.settings, self.vosk_models)
         if self.dialogue is None:
             self.dialogue = DialogueResources(self.settings)
         if self.end_of_turn is None:
@@ -81,11 +85,20 @@ class SharedResources:
         return Listener(self.settings, self.recognizer(locale, rate), rate, self.end_of_turn.for_call(lexicon, rate))
 
     def recognizer(self, locale: str, rate: int) -> Recognizer | None:
-        """A fresh recognizer for one call at ``rate`` (None = record-only: no model for this locale). Vosk
-        runs at ``settings.asr_sample_rate``: the Listener resamples the call's audio to its rate."""
+        """A recognizer for one call at ``rate`` (None = record-only: no model for this locale): a warm one
+        from the pool, or a new one with ``asr_warm_recognizers`` off. Vosk runs at
+        ``settings.asr_sample_rate``: the Listener resamples the call's audio to its rate. Give it back with
+        ``release_recognizer`` when the call ends."""
         if self.recognizer_factory is not None:
             return self.recognizer_factory(locale, rate)
         path = self.asr_model_paths.get(locale)
         if path is None:
             return None
+        if self.recognizers is not None:
+            return self.recognizers.acquire(path, self.settings.asr_sample_rate)
         return VoskRecognizer(self.vosk_models.get(path), self.settings.asr_sample_rate)
+
+    def release_recognizer(self, recognizer: Recognizer | None) -> None:
+        """The call is over: its recognizer goes back to the pool (kept warm, or dropped over the cap)."""
+        if self.recognizers is not None and isinstance(recognizer, VoskRecognizer):
+            self.recognizers.release(recognizer)

@@ -155,6 +155,15 @@ class CallSession:
         """The next 20 ms frame of the bot's voice, or None for silence."""
         return self.playback.pull()
 
+    def asr_backlog_s(self) -> float:
+        """How long the oldest frame not yet heard has waited (any thread): a call whose recognizer runs
+        behind real time shows it here, and its worker then refuses new calls (``CallbotService.asr_behind``)."""
+        try:
+            pushed_at = self._inbound[0][2]
+        except IndexError:
+            return 0.0
+        return max(0.0, self.clock() - pushed_at)
+
     # --- signalling side ----------------------------------------------------------------------------------
     def on_dtmf(self, digit: str) -> None:
         self._post(_Dtmf(digit, self.clock()))
@@ -356,7 +365,11 @@ class CallSession:
             if self._producer.ident is not None:
                 self._producer.join(timeout=5)
         finally:
-            self._closed.set()
+            try:
+                if self._turns is not None:  # the recognizer goes back to the process's pool, warm
+                    self.resources.release_recognizer(self._turns.listener.recognizer)
+            finally:
+                self._closed.set()
 
     def _captured_draft(self) -> TicketDraft | None:
         try:

@@ -63,14 +63,22 @@ class NodeCollector(Collector):
         active = GaugeMetricFamily("callbot_node_worker_active_calls", "Calls in progress per worker", labels=["worker"])
         limit = GaugeMetricFamily("callbot_node_worker_call_limit", "Calls a worker carries at most", labels=["worker"])
         up = GaugeMetricFamily("callbot_node_worker_up", "1 if the worker reported in the last 5 s", labels=["worker"])
+        behind = GaugeMetricFamily("callbot_node_worker_asr_behind", "1 while a worker's recognizers run behind "
+                                   "real time (it refuses new calls)", labels=["worker"])
+        backlog = GaugeMetricFamily("callbot_node_worker_asr_backlog_seconds", "The longest a live call's audio "
+                                    "has waited to be heard", labels=["worker"])
         for status in statuses:
             fresh = status.fresh(now) and status.state == "running"
             active.add_metric([status.worker_id], status.active_calls if fresh else 0)
             limit.add_metric([status.worker_id], status.call_limit)
             up.add_metric([status.worker_id], 1 if fresh else 0)
+            behind.add_metric([status.worker_id], 1 if fresh and status.asr_behind else 0)
+            backlog.add_metric([status.worker_id], status.asr_backlog_ms / 1000 if fresh else 0.0)
         yield active
         yield limit
         yield up
+        yield behind
+        yield backlog
 
         restarts = CounterMetricFamily("callbot_node_worker_restarts", "Worker processes restarted by the supervisor",
                                        labels=["worker"])

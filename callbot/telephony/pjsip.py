@@ -531,6 +531,9 @@ class SipEndpoint:
         if in_pjsua >= self.call_limit:
             self._count_rejection("full")
             return 486
+        if self.handler.asr_behind():  # full in CPU, not in slots: the edge fails over to the next worker
+            self._count_rejection("asr_behind")
+            return 486
         now = time.monotonic()
         released = self._media_released_at
         while released and now - released[0] > MEDIA_RELEASE_HOLD_S:
