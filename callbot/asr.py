@@ -95,6 +95,7 @@ class VoskRecognizer:
         self.sample_rate = rate
         self.phrases: tuple[str, ...] | None = None
         self.audio_seconds = 0.0
+        self.recognizers_made = 0  # KaldiRecognizers made: one free-speech, one per grammar kept
         self._free = _Decoder(self._new_recognizer(None))
         self._grammars: OrderedDict[tuple[str, ...], _Decoder] = OrderedDict()
         self._active = self._free
@@ -110,6 +111,7 @@ class VoskRecognizer:
             recognizer = vosk.KaldiRecognizer(self.model, self.sample_rate)
         recognizer.SetWords(True)
         recognizer.SetPartialWords(True)
+        self.recognizers_made += 1
         return recognizer
 
     def set_phrases(self, phrases: Sequence[str] | None) -> None:
@@ -176,8 +178,7 @@ class VoskRecognizer:
         return Transcript(text=text, start=words[0].start, end=words[-1].end, confidence=confidence, words=words)
 
     def reset(self) -> None:
-        self._active.kaldi.Reset()
-        self._active.open = False
+        self._drop_open_audio()
         self._restart_clock()
 
     def clear(self) -> None:
@@ -189,8 +190,10 @@ class VoskRecognizer:
         self._restart_clock()
 
     def _drop_open_audio(self) -> None:
+        """Close the open utterance unread: Vosk's Reset() leaves its audio in the decoder (the next utterance
+        heard it, measured with the Korean model), a final does not."""
         if self._active.open:
-            self._active.kaldi.Reset()
+            self._active.kaldi.FinalResult()
             self._active.open = False
 
     def _restart_clock(self) -> None:
