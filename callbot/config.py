@@ -64,7 +64,10 @@ class Settings(BaseSettings):
     # End of turn: "timer" ends after end_silence_ms of silence (address_end_silence_ms for an address), as
     # before; "smart" ends when the caller is done (the turn model, the words against the question), never
     # before turn_min_silence_ms and always by turn_max_silence_ms (address_max_silence_ms for an address).
-    turn_detector: Literal["timer", "smart"] = "smart"
+    # timer by default: smart met the goal only with words (reference partials; no Vietnamese Vosk model here)
+    # and, without them, cut off more than the timer (Smart Turn is at chance on espeak Vietnamese):
+    # scripts/bench_turns.py, README "Turn-taking".
+    turn_detector: Literal["timer", "smart"] = "timer"
     turn_model: str = "smart-turn-v3.2"  # a manifest name or an .onnx file / folder
     turn_threshold: float = Field(0.5, gt=0.0, lt=1.0)  # the turn model's probability that ends a turn
     # 280: webrtcvad's gaps inside fluent speech reach 260 ms at 10-20 dB SNR (scripts/bench_turns.py)

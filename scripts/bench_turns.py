@@ -242,7 +242,7 @@ def main() -> None:
     parser.add_argument("--threshold", type=float, default=None, help="CALLBOT_TURN_THRESHOLD for smart")
     parser.add_argument("--min-silence", type=int, default=None, help="CALLBOT_TURN_MIN_SILENCE_MS for smart")
     args = parser.parse_args()
-    base = Settings(call_sample_rate=RATE, default_province="Hà Nội")
+    base = Settings(call_sample_rate=RATE, default_province="Hà Nội", turn_detector="smart")
     if args.threshold is not None:
         base = base.model_copy(update={"turn_threshold": args.threshold})
     if args.min_silence is not None:

@@ -87,7 +87,7 @@ def question(dialogue: DialogueResources, name: str, **changes: object) -> Ask:
 def hear(speech, dialogue: DialogueResources, ask: Ask, parts: list[str | float], *, model: TurnModel | None,
          words: bool = True, settings: Settings | None = None) -> Heard:
     """Play the parts (text, or a pause in seconds) after the question, 3 s of line silence after them."""
-    settings = settings or Settings(call_sample_rate=RATE, default_province="Hà Nội")
+    settings = settings or Settings(call_sample_rate=RATE, default_province="Hà Nội", turn_detector="smart")
     pieces: list[np.ndarray | float] = [LEAD_S]
     texts = []
     for part in parts:
@@ -204,7 +204,7 @@ def test_nothing_holds_a_turn_past_the_question_s_maximum(speech, dialogue) -> N
 # --- the real Smart Turn v3.2 model on real audio ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def real_model() -> TurnModel:
-    model = load_turn_model(Settings())
+    model = load_turn_model(Settings(turn_detector="smart"))
     assert model is not None, "the turn model is missing: scripts/setup.sh pulls it (callbot models pull smart-turn-v3.2)"
     return model
 
@@ -246,7 +246,7 @@ def test_the_real_model_through_the_real_listener(real_model: TurnModel, speech)
     """Record-only (no words) at the 8 kHz call rate: the Listener hands the model the turn from half a second
     before its speech to the check (280 ms into the silence), once, and ends the turn on its verdict: at the
     check when it hears the caller finished, at the question's timer (600 ms) when not."""
-    settings = Settings(call_sample_rate=RATE)
+    settings = Settings(call_sample_rate=RATE, turn_detector="smart")
     for text in ("tôi tên là nguyễn văn an", "số mười hai ngõ ba mươi tư phố", "nguyễn thị hoa"):
         call = build_call(RATE, [1.0, speech(text), 4.0])
         recorded = Recorded(real_model, [], [])

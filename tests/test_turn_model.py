@@ -48,13 +48,13 @@ def test_a_missing_or_broken_model_names_the_fix(tmp_path: Path, caplog: pytest.
     with pytest.raises(TurnModelError, match="cannot load"):
         SmartTurnModel(tmp_path)
     # the service does not stop for it: the smart end of turn runs on the words and the timer, and says so
-    assert load_turn_model(Settings(turn_model=str(tmp_path / "nowhere"))) is None
+    assert load_turn_model(Settings(turn_detector="smart", turn_model=str(tmp_path / "nowhere"))) is None
     assert "no end-of-turn model" in caplog.text
     assert load_turn_model(Settings(turn_detector="timer")) is None
 
 
 def test_the_installed_model_loads_and_answers_a_probability() -> None:
-    model = load_turn_model(Settings())
+    model = load_turn_model(Settings(turn_detector="smart"))
     assert isinstance(model, SmartTurnModel)
     silence = np.zeros(8000, dtype=np.float32)
     assert 0.0 <= model.probability(silence, 8000) <= 1.0
