@@ -202,6 +202,9 @@ def main() -> None:
         models.get(model)
         speech = SpeechOutput(settings)
         speech.warm("vi", RATE)
+        first = SharedResources(settings.model_copy(update={"asr_warm_recognizers": False}), speech, store, models,
+                                {"vi": model})
+        run(1, first, answers, "", quiet=True)  # the prompts' first synthesis (then cached) is in no figure
         for calls in (int(n) for n in args.calls.split(",")):
             for kind in args.recognizers:
                 chosen = settings.model_copy(update={"asr_warm_recognizers": kind == "warm"})
