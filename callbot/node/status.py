@@ -39,11 +39,11 @@ class WorkerStatus:
     answered: int
     rejected: dict[str, int] = field(default_factory=dict)  # by reason (untrusted, full, draining, ...)
     state: WorkerState = "running"
+    started_at: float = 0.0  # unix time
+    updated_at: float = 0.0
     asr_backlog_ms: float = 0.0  # the longest a live call's audio has waited to be heard
     asr_behind: bool = False  # ...over CALLBOT_ASR_MAX_BACKLOG_MS: new calls are refused (486, "asr_behind")
     recognizers: dict[str, int] = field(default_factory=dict)  # the warm pool: created, reused, dropped, idle
-    started_at: float = 0.0  # unix time
-    updated_at: float = 0.0
 
     def fresh(self, now: float | None = None) -> bool:
         return (now if now is not None else time.time()) - self.updated_at < STALE_AFTER_S
