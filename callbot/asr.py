@@ -1,7 +1,7 @@
 """Streaming speech recognition with Vosk. The only module that imports vosk.
 
 One ``vosk.Model`` per model path per process (``VoskModels``), shared by every call; one
-``VoskRecognizer`` per call. Word timings come back in seconds of the audio fed to the recognizer;
+``VoskRecognizer`` per call at a time, kept warm between calls by ``callbot.recognizer_pool``. Word timings come back in seconds of the audio fed to the recognizer;
 ``final(offset)`` turns them into stream time.
 """
 
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -68,15 +70,35 @@ class VoskModels:
         return len(self._models)
 
 
+GRAMMARS_KEPT = 4  # grammar recognizers kept per recognizer: yes/no, which part, a province's wards...
+
+
+@dataclass(slots=True)
+class _Decoder:
+    """One KaldiRecognizer and its own clock (samples fed since it was made: Vosk's word times count from it)."""
+
+    kaldi: vosk.KaldiRecognizer
+    fed_samples: int = 0
+    open: bool = False  # audio fed since its last final or reset
+
+
 class VoskRecognizer:
-    """One call's streaming recognizer on a shared model."""
+    """One call's streaming recognizer on a shared model.
+
+    Warm across grammars and calls: the free-speech KaldiRecognizer is made once and kept while a question
+    with phrases uses a grammar recognizer (also kept, the last ``GRAMMARS_KEPT``), since a new recognizer
+    decodes 2-4x more expensively than one that has decoded before (DEPENDENCY-FACTS). ``clear()`` readies it
+    for the next call (``callbot.recognizer_pool``); ``audio_seconds`` is what it decoded since it was made."""
 
     def __init__(self, model: vosk.Model, rate: int = 16000) -> None:
         self.model = model
         self.sample_rate = rate
         self.phrases: tuple[str, ...] | None = None
-        self._recognizer = self._new_recognizer(None)
-        self._fed_samples = 0  # samples fed since this recognizer was created (Vosk's own clock)
+        self.audio_seconds = 0.0
+        self.recognizers_made = 0  # KaldiRecognizers made: one free-speech, one per grammar kept
+        self._free = _Decoder(self._new_recognizer(None))
+        self._grammars: OrderedDict[tuple[str, ...], _Decoder] = OrderedDict()
+        self._active = self._free
         self._utterance_start = 0.0  # Vosk time where the current utterance's audio began
         self._pieces: list[dict] = []  # results Vosk closed by itself inside one utterance
         self._last_partial = ""
@@ -89,34 +111,43 @@ class VoskRecognizer:
             recognizer = vosk.KaldiRecognizer(self.model, self.sample_rate)
         recognizer.SetWords(True)
         recognizer.SetPartialWords(True)
+        self.recognizers_made += 1
         return recognizer
 
     def set_phrases(self, phrases: Sequence[str] | None) -> None:
-        """A grammar for a constrained question, or None to go back to free recognition.
-
-        A fresh KaldiRecognizer is the documented way back to the full language model."""
+        """A grammar for a constrained question, or None to go back to free recognition (the kept free-speech
+        recognizer: only a recognizer made without a grammar has the full language model)."""
         wanted = tuple(phrase.strip().lower() for phrase in phrases) if phrases else None  # lexicons are lowercase
         if wanted == self.phrases:
             return
+        self._drop_open_audio()
         self.phrases = wanted
-        self._recognizer = self._new_recognizer(wanted)
-        self._fed_samples = 0  # a new KaldiRecognizer starts its clock at zero
+        self._active = self._free if wanted is None else self._grammar(wanted)
         self._restart_clock()
+
+    def _grammar(self, phrases: tuple[str, ...]) -> _Decoder:
+        decoder = self._grammars.pop(phrases, None) or _Decoder(self._new_recognizer(phrases))
+        self._grammars[phrases] = decoder  # the most recently used last
+        while len(self._grammars) > GRAMMARS_KEPT:
+            self._grammars.popitem(last=False)
+        return decoder
 
     def accept(self, pcm: bytes) -> str | None:
         if len(pcm) % 2:
             raise AsrError("PCM16 audio must have an even number of bytes")
         if not pcm:
             return None
-        self._fed_samples += len(pcm) // 2
-        if self._recognizer.AcceptWaveform(pcm):
+        self._active.fed_samples += len(pcm) // 2
+        self._active.open = True
+        self.audio_seconds += len(pcm) / 2 / self.sample_rate
+        if self._active.kaldi.AcceptWaveform(pcm):
             # Vosk's own endpointer closed a piece (a pause inside the turn): keep it for the final
-            piece = json.loads(self._recognizer.Result())
+            piece = json.loads(self._active.kaldi.Result())
             if piece.get("text"):
                 self._pieces.append(piece)
             partial = ""
         else:
-            partial = json.loads(self._recognizer.PartialResult()).get("partial", "")
+            partial = json.loads(self._active.kaldi.PartialResult()).get("partial", "")
         text = " ".join([*(p["text"] for p in self._pieces), partial]).strip()
         if text == self._last_partial:
             return None
@@ -124,10 +155,11 @@ class VoskRecognizer:
         return text
 
     def final(self, offset: float) -> Transcript:
-        last = json.loads(self._recognizer.FinalResult())
+        last = json.loads(self._active.kaldi.FinalResult())
+        self._active.open = False
         pieces = [*self._pieces, last]
         base = self._utterance_start
-        duration = self._fed_samples / self.sample_rate - base
+        duration = self._active.fed_samples / self.sample_rate - base
         self._restart_clock()
         words = tuple(
             Word(
@@ -146,10 +178,25 @@ class VoskRecognizer:
         return Transcript(text=text, start=words[0].start, end=words[-1].end, confidence=confidence, words=words)
 
     def reset(self) -> None:
-        self._recognizer.Reset()
+        self._drop_open_audio()
         self._restart_clock()
 
+    def clear(self) -> None:
+        """Ready for another call: any unfinished utterance dropped, free speech again (nothing of the last
+        call's words can reach the next: every decoder is at an utterance boundary)."""
+        self._drop_open_audio()
+        self.phrases = None
+        self._active = self._free
+        self._restart_clock()
+
+    def _drop_open_audio(self) -> None:
+        """Close the open utterance unread: Vosk's Reset() leaves its audio in the decoder (the next utterance
+        heard it, measured with the Korean model), a final does not."""
+        if self._active.open:
+            self._active.kaldi.FinalResult()
+            self._active.open = False
+
     def _restart_clock(self) -> None:
-        self._utterance_start = self._fed_samples / self.sample_rate
+        self._utterance_start = self._active.fed_samples / self.sample_rate
         self._pieces = []
         self._last_partial = ""

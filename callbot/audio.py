@@ -164,3 +164,22 @@ def rms_dbfs(pcm: bytes) -> float:
         return float("-inf")
     rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
     return 20 * np.log10(rms) if rms > 0 else float("-inf")
+
+
+def speech_bounds(pcm: bytes, rate: int, below_peak_db: float = 40.0, above_floor_db: float = 12.0) -> tuple[float, float] | None:
+    """Where the speech in a clip starts and ends (seconds), by energy in 10 ms windows: louder than the
+    loudest window minus ``below_peak_db`` and than the clip's noise floor (its 10th-percentile window) plus
+    ``above_floor_db``. None for a clip with nothing above both. The truth for turn-taking figures: independent
+    of the VAD whose decisions they judge."""
+    samples = pcm16_to_float(pcm).astype(np.float64)
+    window = max(1, rate // 100)
+    count = len(samples) // window
+    if count == 0:
+        return None
+    power = np.mean(samples[: count * window].reshape(count, window) ** 2, axis=1)
+    level = 10 * np.log10(np.maximum(power, 1e-12))
+    threshold = max(level.max() - below_peak_db, float(np.percentile(level, 10)) + above_floor_db)
+    loud = np.nonzero(level > threshold)[0]
+    if loud.size == 0:
+        return None
+    return loud[0] * window / rate, (loud[-1] + 1) * window / rate

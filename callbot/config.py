@@ -57,11 +57,33 @@ class Settings(BaseSettings):
     asr_model_vi: str = "vosk-model-small-vn-0.4"
     asr_model_en: str = "vosk-model-small-en-us-0.15"
     asr_sample_rate: Literal[8000, 16000] = 16000
+    # Warm recognizers (callbot.recognizer_pool): calls reuse a process's recognizers; false = a new one per
+    # call, as before. One that has decoded asr_recognizer_max_audio_s, or any given back while the process's
+    # RSS exceeds asr_max_rss_mb, is dropped (recognizers grow as they decode).
+    asr_warm_recognizers: bool = True
+    asr_recognizer_max_audio_s: float = Field(600.0, gt=0)
+    asr_max_rss_mb: float | None = Field(3000.0, gt=0)
+    # A worker whose calls' audio waits longer than this to be heard (recognizers behind real time) answers
+    # new calls 486 until it has caught up (its status JSON shows "asr_behind").
+    asr_max_backlog_ms: int = Field(1000, ge=100, le=60000)
     call_sample_rate: CallRate = 8000
     vad_aggressiveness: int = Field(2, ge=0, le=3)
     speech_start_ms: int = Field(60, ge=20, le=1000)
     end_silence_ms: int = Field(600, ge=100, le=10000)
     address_end_silence_ms: int = Field(1200, ge=100, le=10000)
+    # End of turn: "timer" ends after end_silence_ms of silence (address_end_silence_ms for an address), as
+    # before; "smart" ends when the caller is done (the turn model, the words against the question), never
+    # before turn_min_silence_ms and always by turn_max_silence_ms (address_max_silence_ms for an address).
+    # timer by default: smart met the goal only with words (reference partials; no Vietnamese Vosk model here)
+    # and, without them, cut off more than the timer (Smart Turn is at chance on espeak Vietnamese):
+    # scripts/bench_turns.py, README "Turn-taking".
+    turn_detector: Literal["timer", "smart"] = "timer"
+    turn_model: str = "smart-turn-v3.2"  # a manifest name or an .onnx file / folder
+    turn_threshold: float = Field(0.5, gt=0.0, lt=1.0)  # the turn model's probability that ends a turn
+    # 280: webrtcvad's gaps inside fluent speech reach 260 ms at 10-20 dB SNR (scripts/bench_turns.py)
+    turn_min_silence_ms: int = Field(280, ge=60, le=5000)
+    turn_max_silence_ms: int = Field(1800, ge=100, le=10000)
+    address_max_silence_ms: int = Field(2500, ge=100, le=10000)
     no_input_timeout_s: float = Field(8.0, gt=0, le=120)
     vad_warmup_ms: int = Field(200, ge=0, le=2000)  # webrtcvad adapts ~100 ms; the noise gauge needs ~200
     asr_padding_ms: int = Field(300, ge=0, le=2000)
@@ -207,6 +229,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "confidence_confirm must not exceed confidence_accept "
                 f"({self.confidence_confirm} > {self.confidence_accept})"
+            )
+        if self.turn_min_silence_ms > min(self.turn_max_silence_ms, self.address_max_silence_ms):
+            raise ValueError(
+                "turn_min_silence_ms must not exceed turn_max_silence_ms or address_max_silence_ms "
+                f"({self.turn_min_silence_ms} > {min(self.turn_max_silence_ms, self.address_max_silence_ms)})"
             )
         return self
 

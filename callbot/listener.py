@@ -4,6 +4,10 @@ Only speech segments plus ``asr_padding_ms`` of audio on each side reach the rec
 talk time, not call time. Frames arrive at the call rate (8 or 16 kHz) and are resampled to the recognizer's
 rate. Decoding happens inside ``feed`` on the caller's thread (the call's worker), never on a media callback.
 The same class runs live calls, ``callbot replay`` and ``callbot eval``.
+
+With an ``EndOfTurn`` (``CALLBOT_TURN_DETECTOR=smart``) a turn ends when that decision says the caller is done
+(asked on every silent frame inside a turn, fed every frame and partial); the detector's own silence timer is
+then set to the question's maximum. Without one, turns end on the detector's timer alone, as before.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ __all__ = [  # the VAD's own events are part of the Listener's contract
 
 if TYPE_CHECKING:
     from callbot.asr import Recognizer
+    from callbot.turn_end import EndOfTurn
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +66,12 @@ class ListenerStats:
 
 
 class Listener:
-    def __init__(self, settings: Settings, recognizer: Recognizer | None, rate: int) -> None:
+    def __init__(self, settings: Settings, recognizer: Recognizer | None, rate: int,
+                 end_of_turn: EndOfTurn | None = None) -> None:
         self.settings = settings
         self.recognizer = recognizer
         self.rate = rate
+        self.end_of_turn = end_of_turn
         self.detector = EndpointDetector.from_settings(settings, rate)
         self.stats = ListenerStats()
         self._padding_frames = max(0, settings.asr_padding_ms // FRAME_MS)
@@ -81,8 +88,12 @@ class Listener:
     # --- control from the dialogue side ---------------------------------------------------------------
     def begin_turn(self, ask: Ask | None) -> None:
         """A question was asked: its end silence, its phrase list (None = free speech), a new no-input timer."""
+        end_silence_ms = ask.end_silence_ms if ask else None
+        if self.end_of_turn is not None:
+            self.end_of_turn.begin_turn(ask)
+            end_silence_ms = self.end_of_turn.max_silence_ms  # the smart decision ends turns sooner
         self.detector.begin_turn(
-            end_silence_ms=ask.end_silence_ms if ask else None,
+            end_silence_ms=end_silence_ms,
             no_input_timeout_s=ask.no_input_timeout_s if ask else None,
         )
         phrases = ask.phrases if ask else None
@@ -112,7 +123,25 @@ class Listener:
             events.append(event)  # SpeechStarted, BargeIn and NoInputTimeout pass through as they are
             if isinstance(event, SpeechStarted):
                 events.extend(self._open_segment(event.at))
+        if self.end_of_turn is not None:
+            events.extend(self._decide_end(frame, events))
         return events
+
+    def _decide_end(self, frame: Frame, events: list[ListenerEvent]) -> list[ListenerEvent]:
+        """Tell the end-of-turn decision what was heard; inside a pause, ask it whether the turn is over."""
+        assert self.end_of_turn is not None
+        self.end_of_turn.hear(frame)
+        for event in events:
+            if isinstance(event, SpeechStarted):
+                self.end_of_turn.speech_started(event.at)
+            elif isinstance(event, Partial):
+                self.end_of_turn.partial(event.text)
+        silence = frame.end - self.detector.last_voiced_end
+        if not self.detector.in_speech or silence <= 0:
+            return []
+        if self.end_of_turn.decide(silence, self.detector.last_voiced_end) is None:
+            return []
+        return [self._close_segment(self.detector.end_speech())]
 
     def finish(self) -> list[ListenerEvent]:
         """End of the stream (hang-up or end of file): an open turn is decoded and returned."""

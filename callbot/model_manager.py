@@ -1,4 +1,4 @@
-"""Finding, downloading and checking models (Vosk ASR models, Piper and Coqui voices).
+"""Finding, downloading and checking models (Vosk ASR models, Piper and Coqui voices, the turn model).
 
 Where a model is looked for, in order: a path given directly (a setting whose value is a folder or file),
 ``<models_dir>/NAME`` (what ``callbot models pull`` installs), then a Python package that ships it
@@ -12,6 +12,10 @@ either appears whole or not at all. A failed check removes what was downloaded.
 An install (``callbot models install PATH|file://URL``, and ``pull --url`` with a local file) takes a zip,
 tar.gz or folder already on this machine through the same checks and the same atomic rename, leaving the
 source as it was: the way to add a model where no download site is reachable.
+
+An entry with ``extract`` takes only some files out of a bigger archive (the Smart Turn ONNX model out of the
+``pipecat-ai`` wheel on PyPI, without installing the package): the archive is checked against its pinned size
+and sha256, each named member is checked against its own, and only those members land in the model folder.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from callbot.paths import shipped_path
 REPO_MANIFEST = shipped_path("models/manifest.toml")  # the package's own copy, or the checkout's
 DOWNLOADS = ".downloads"
 CHUNK_BYTES = 1 << 16
-ModelKind = Literal["vosk", "piper", "coqui"]
+ModelKind = Literal["vosk", "piper", "coqui", "turn"]
 
 
 class ModelError(RuntimeError):
@@ -61,6 +65,18 @@ class ModelFile(BaseModel):
         return PurePosixPath(urlparse(self.url).path).name
 
 
+class ArchiveMember(BaseModel):
+    """One file taken out of an entry's archive (``extract``), stored flat in the model folder."""
+
+    member: str  # the path inside the archive
+    size: int = 0
+    sha256: str = ""
+
+    @property
+    def filename(self) -> str:
+        return PurePosixPath(self.member).name
+
+
 class ModelEntry(BaseModel):
     """One manifest entry (see models/manifest.toml for the meaning of each field)."""
 
@@ -70,6 +86,7 @@ class ModelEntry(BaseModel):
     description: str = ""
     url: str | None = None
     files: list[ModelFile] = Field(default_factory=list)
+    extract: list[ArchiveMember] = Field(default_factory=list)  # only these files of the archive at ``url``
     size: int = 0
     approx_size: str = ""
     sha256: str = ""
@@ -242,13 +259,14 @@ class ModelManager:
 
     # --- checking -----------------------------------------------------------------------------------------
     def verify(self, name: str) -> list[str]:
-        """Problems with an available model (empty = fine). Hashes are checked for single-file models."""
+        """Problems with an available model (empty = fine). Hashes are checked for single-file models and
+        for files extracted from an archive."""
         entry = self.entry(name)
         found = self.status(entry)
         if found.path is None:
             return [f"not installed (fetch it with: callbot models pull {name})"]
         problems = [f"missing {part}" for part in missing_parts(found.path, entry.required)]
-        for item in entry.files:
+        for item in [*entry.files, *entry.extract]:
             path = found.path / item.filename
             if not path.is_file():
                 continue  # already reported through ``required``
@@ -281,7 +299,8 @@ class ModelManager:
             if not source:
                 raise ModelError(f"model {name!r} has no download URL in {self.manifest_path}")
             archive = downloads / f"{entry.folder_name}{archive_suffix(source)}"
-            staged = self._stage_archive(entry, self._fetch(source, archive, entry.size, entry.sha256, name))
+            fetched = self._fetch(source, archive, entry.size, entry.sha256, name)
+            staged = self._stage_members(entry, fetched) if entry.extract else self._stage_archive(entry, fetched)
         return self._install(staged, target)
 
     def _fetch(self, url: str, destination: Path, size: int, sha256: str, label: str) -> Path:
@@ -410,6 +429,28 @@ class ModelManager:
             staged = self._stage_archive(entry, path, keep_archive=True)
         return entry, self._install(staged, target)
 
+    def _stage_members(self, entry: ModelEntry, archive: Path) -> Path:
+        """Only the ``extract`` members of a zip (a wheel), each checked; the rest of the archive is dropped."""
+        staging = Path(tempfile.mkdtemp(prefix=f".{entry.folder_name}.", dir=self.models_dir))
+        top = staging / entry.folder_name
+        top.mkdir()
+        try:
+            with zipfile.ZipFile(archive) as bundle:
+                present = set(bundle.namelist())
+                for item in entry.extract:
+                    if item.member not in present:
+                        raise ModelError(f"{entry.name}: {archive.name} holds no {item.member}")
+                    target = top / item.filename
+                    with bundle.open(item.member) as source, target.open("wb") as sink:
+                        shutil.copyfileobj(source, sink, CHUNK_BYTES)
+                    check_download(target, item.size, item.sha256, f"{entry.name}: {item.member}")
+        except (ModelError, zipfile.BadZipFile, OSError) as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            archive.unlink(missing_ok=True)
+            raise ModelError(str(exc) if isinstance(exc, ModelError) else f"{entry.name}: bad archive: {exc}") from None
+        archive.unlink()
+        return top
+
     def _stage_files(self, entry: ModelEntry, files: list[Path]) -> Path:
         staging = Path(tempfile.mkdtemp(prefix=f".{entry.folder_name}.", dir=self.models_dir))
         top = staging / entry.folder_name
@@ -433,10 +474,10 @@ class ModelManager:
 
 def archive_suffix(url: str) -> str:
     path = urlparse(url).path.lower()
-    for suffix in (".tar.gz", ".tgz", ".zip"):
+    for suffix in (".tar.gz", ".tgz", ".zip", ".whl"):
         if path.endswith(suffix):
             return suffix
-    raise ModelError(f"cannot tell the archive type of {url} (expected .zip, .tar.gz or .tgz)")
+    raise ModelError(f"cannot tell the archive type of {url} (expected .zip, .whl, .tar.gz or .tgz)")
 
 
 def _members(archive: Path) -> Iterator[str]:

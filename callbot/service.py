@@ -89,12 +89,26 @@ class CallbotService:
             rejected=stats.rejected, state=self._state,
             started_at=self._started_at, updated_at=time.time(), record_only=self.record_only,
             turn_latency=self.resources.turn_latencies.snapshot(),
-            asr_backlog_s=round(sum(session.backlog_s for session in self.live_sessions()), 3),
+            asr_backlog_ms=round(self.asr_backlog_s() * 1000, 1), asr_behind=self.asr_behind(),
+            recognizers=self._recognizer_figures(),
         )
+
+    def _recognizer_figures(self) -> dict[str, int]:
+        pool = self.resources.recognizers
+        return pool.stats.as_dict() if pool is not None else {}
+
+    def asr_backlog_s(self) -> float:
+        """The longest any live call's audio has waited to be heard."""
+        return max((session.asr_backlog_s() for session in self.live_sessions()), default=0.0)
 
     # --- CallHandler (SIP thread) ------------------------------------------------------------------------
     def is_trusted(self, source: str) -> bool:
         return self.policy.is_trusted(source)
+
+    def asr_behind(self) -> bool:
+        """Recognizers behind real time: the endpoint answers new calls 486 (the edge tries the next worker)
+        until the calls it has catch up, rather than let every call's turns wait on a backlog."""
+        return self.asr_backlog_s() * 1000 > self.settings.asr_max_backlog_ms
 
     def admit(self, call: IncomingCall, context: InviteContext) -> Admission:
         return self.policy.decide(context, self.operators.free_operator_uri)

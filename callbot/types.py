@@ -288,7 +288,11 @@ class Ask:
     slot: str  # "name" | "address" | "need" | "confirm" | "which_slot" | "ward" ...
     key: str | None = None
     phrases: tuple[str, ...] | None = None  # grammar / phrase list for a constrained answer; None = free speech
-    end_silence_ms: int | None = None  # None = the configured default
+    end_silence_ms: int | None = None  # the plain timer's end of turn (CALLBOT_TURN_DETECTOR=timer); None = default
+    # The smart end of turn: never before min_silence_ms of silence, always by max_silence_ms (None = defaults).
+    min_silence_ms: int | None = None
+    max_silence_ms: int | None = None
+    endings: tuple[str, ...] | None = None  # an answer that ends with one of these is whole (the province's wards)
     no_input_timeout_s: float | None = None
     barge_in: bool = True
     dtmf_digits: int = 1  # how many keypad digits make a complete answer

@@ -219,6 +219,12 @@ class EndpointDetector:
             return [NoInputTimeout(at=now, seconds=self._no_input_timeout_s)]
         return []
 
+    def end_speech(self) -> SpeechEnd:
+        """The turn is over now (the end-of-turn decision heard the caller finish before the silence timer)."""
+        self.in_speech = False
+        self._voiced_run = 0
+        return SpeechEnd(at=self.last_voiced_end, start=self.speech_start)
+
     def finish(self) -> list[VadEvent]:
         """End of stream: close an open turn at its last voiced frame."""
         if not self.in_speech:

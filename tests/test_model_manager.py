@@ -402,3 +402,78 @@ def test_models_install_command(server: ModelServer, models_dir: Path, tmp_path:
     assert installed.output.strip() == f"vosk-model-test-vi: installed at {models_dir / 'vosk-model-test-vi'}"
     missing = runner.invoke(app, ["models", "install", str(tmp_path / "nothing.zip")])
     assert missing.exit_code == 1 and "no such file or folder" in missing.output
+
+
+ONNX_MEMBER = "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"
+
+
+def wheel_manifest(path: Path, server: ModelServer, wheel: bytes, member: bytes, *, member_sha256: str | None = None,
+                   member_path: str = ONNX_MEMBER) -> Path:
+    """An ``extract`` entry shaped like the real smart-turn-v3.2 one: a pinned wheel, one pinned member."""
+    digest = hashlib.sha256(member).hexdigest() if member_sha256 is None else member_sha256
+    path.write_text(
+        f"""
+[models."turn-test"]
+kind = "turn"
+locale = "any"
+url = "{server.url('pkg-1.0-py3-none-any.whl')}"
+size = {len(wheel)}
+sha256 = "{hashlib.sha256(wheel).hexdigest()}"
+required = ["smart-turn-v3.2-cpu.onnx"]
+extract = [{{ member = "{member_path}", size = {len(member)}, sha256 = "{digest}" }}]
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def fake_wheel(member: bytes) -> bytes:
+    """A wheel is a zip with many top-level folders; only one member is wanted."""
+    return zip_archive({
+        "pipecat/__init__.py": b"",
+        ONNX_MEMBER: member,
+        "pipecat/audio/vad/data/silero_vad.onnx": b"not wanted" * 100,
+        "pipecat_ai-1.0.dist-info/METADATA": b"Name: pipecat-ai\n",
+    })
+
+
+def test_a_member_is_taken_out_of_a_wheel_and_checked(server: ModelServer, models_dir: Path) -> None:
+    member = bytes(range(256)) * 4000
+    wheel = fake_wheel(member)
+    server.files["pkg-1.0-py3-none-any.whl"] = wheel
+    server.cut_after["pkg-1.0-py3-none-any.whl"] = len(wheel) // 2  # the wheel download resumes like any archive
+    manifest = wheel_manifest(models_dir / "manifest.toml", server, wheel, member)
+    path = manager_for(models_dir, manifest).pull("turn-test")
+    assert sorted(p.name for p in path.iterdir()) == ["smart-turn-v3.2-cpu.onnx"]  # nothing else of the wheel
+    assert (path / "smart-turn-v3.2-cpu.onnx").read_bytes() == member
+    assert leftovers(models_dir) == ["turn-test"]
+    assert server.requests[-1][1] is not None  # resumed with a Range request
+    assert manager_for(models_dir, manifest).verify("turn-test") == []
+    (path / "smart-turn-v3.2-cpu.onnx").write_bytes(member[:-1] + b"x")
+    assert manager_for(models_dir, manifest).verify("turn-test") == [
+        "smart-turn-v3.2-cpu.onnx: sha256 differs from the manifest"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("member_sha256", "member_path", "message"),
+    [("0" * 64, ONNX_MEMBER, "sha256 mismatch"), (None, "pipecat/elsewhere/model.onnx", "holds no pipecat/elsewhere")],
+)
+def test_a_wrong_or_missing_member_leaves_nothing(server: ModelServer, models_dir: Path, member_sha256: str | None,
+                                                  member_path: str, message: str) -> None:
+    member = b"onnx" * 5000
+    wheel = fake_wheel(member)
+    server.files["pkg-1.0-py3-none-any.whl"] = wheel
+    manifest = wheel_manifest(models_dir / "manifest.toml", server, wheel, member, member_sha256=member_sha256,
+                              member_path=member_path)
+    with pytest.raises(ModelError, match=message):
+        manager_for(models_dir, manifest).pull("turn-test")
+    assert leftovers(models_dir) == []
+
+
+def test_the_shipped_turn_model_entry_pins_the_pipecat_wheel() -> None:
+    entry = ModelManager(Settings()).entry("smart-turn-v3.2")
+    assert entry.url and entry.url.startswith("https://files.pythonhosted.org/") and entry.url.endswith(".whl")
+    assert entry.size and len(entry.sha256) == 64 and "BSD-2-Clause" in entry.licence
+    (member,) = entry.extract
+    assert member.member == ONNX_MEMBER and member.size and len(member.sha256) == 64

@@ -30,10 +30,12 @@ import soundfile
 
 from callbot.audio import rms_dbfs, to_pcm16
 from callbot.config import Settings
+from callbot.node.status import read_status
 from callbot.store import open_store
 from tests.support import REPO, scripted_service
 from tests.support.ports import free_sip_port
 from tests.support.processes import wait_for_http
+from tests.support.raw_sip import RawSipCaller
 from tests.support.scripted_service import ANSWERS
 from tests.support.sip import recording_of, run_peer, start_peer, start_service, ticket_of
 from tests.support.speech import espeak_wav
@@ -79,6 +81,41 @@ def test_barge_in_speech_dtmf_and_ticket_read_back_with_real_vosk(tmp_path: Path
 
 
 # --- slots over SIP with a scripted recognizer --------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_worker_whose_recognizer_falls_behind_refuses_new_calls_until_it_catches_up(
+    tmp_path: Path, espeak: str
+) -> None:
+    """The caller's answer takes 8 s to decode (a recognizer far behind real time): the call's audio queues,
+    the worker reports itself behind in its status JSON and answers a new INVITE 486 before allocating media
+    (the edge would try the next worker); once the decode is done and the queue drained, it answers again."""
+    answer = espeak_wav(tmp_path / "name.wav", ANSWERS["name"], "vi", rate=8000)
+    service = start_service(tmp_path / "data", {"CALLBOT_WORKER_ID": "slow-w1", "CALLBOT_ASR_MAX_BACKLOG_MS": "1000"},
+                            command=scripted_service.command(list(ANSWERS.values()), decode_s=8.0))
+    status_file = tmp_path / "data" / "node" / "workers" / "slow-w1.json"
+    caller = RawSipCaller()
+    busy = None
+    try:
+        busy = start_peer(tmp_path / "busy.json", "--target", service.uri, "--step", "until_speech:10",
+                          "--step", "until_quiet:0.8", "--step", f"play:{answer}", "--step", "wait:25")
+        behind = wait_until(lambda: (s := read_status(status_file)) is not None and s.asr_behind and s, 30,
+                            "the worker to report its recognizer behind", failed=service.died)
+        assert behind.asr_backlog_ms > 1000 and behind.active_calls == 1
+        refused = caller.invite("127.0.0.1", service.port)
+        assert refused.refused_status == 486
+        caught_up = wait_until(lambda: (s := read_status(status_file)) is not None and not s.asr_behind and s, 30,
+                               "the worker to catch up", failed=service.died)
+        assert caught_up.rejected.get("asr_behind", 0) >= 1 and caught_up.asr_backlog_ms < 1000
+        answered = caller.invite("127.0.0.1", service.port)
+        assert answered.refused_status is None, answered
+        assert caller.request(answered, "BYE") == 200
+    finally:
+        if busy is not None:
+            busy.terminate()
+            busy.wait(10)
+        caller.close()
+        assert service.stop() == 0, service.log()[-3000:]
 
 
 @pytest.mark.slow

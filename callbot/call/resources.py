@@ -12,8 +12,11 @@ from callbot.call.stats import LatencyHistogram
 from callbot.config import Settings
 from callbot.dialogue import DialogueResources
 from callbot.model_manager import ModelManager, ModelNotFound
+from callbot.listener import Listener
+from callbot.recognizer_pool import RecognizerPool
 from callbot.store import Store, open_store
 from callbot.tts import SpeechOutput
+from callbot.turn_end import EndOfTurnFactory, load_turn_model
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +36,16 @@ class SharedResources:
     dialogue: DialogueResources | None = None  # None: built from the settings
     recognizer_factory: RecognizerFactory | None = None
     turn_latencies: LatencyHistogram = field(default_factory=LatencyHistogram)  # every call's, for /metrics
+    end_of_turn: EndOfTurnFactory | None = None  # None: built from the settings (loads the turn model)
+    recognizers: RecognizerPool | None = None  # None: built from the settings (warm recognizers, or none)
 
     def __post_init__(self) -> None:
+        if self.recognizers is None and self.settings.asr_warm_recognizers:
+            self.recognizers = RecognizerPool.from_settings(self.settings, self.vosk_models)
         if self.dialogue is None:
             self.dialogue = DialogueResources(self.settings)
+        if self.end_of_turn is None:
+            self.end_of_turn = EndOfTurnFactory(self.settings, load_turn_model(self.settings))
 
     @property
     def dialogue_data(self) -> DialogueResources:
@@ -70,12 +79,28 @@ class SharedResources:
     def record_only(self, locale: str) -> bool:
         return self.recognizer_factory is None and locale not in self.asr_model_paths
 
+    def listener(self, locale: str, rate: int) -> Listener:
+        """One call's Listener: its recognizer (None: record-only) and, in smart mode, its end-of-turn
+        decision on the process's turn model and the locale's turn-taking words."""
+        assert self.end_of_turn is not None  # set in __post_init__
+        lexicon = self.dialogue_data.locale(locale).lexicon
+        return Listener(self.settings, self.recognizer(locale, rate), rate, self.end_of_turn.for_call(lexicon, rate))
+
     def recognizer(self, locale: str, rate: int) -> Recognizer | None:
-        """A fresh recognizer for one call at ``rate`` (None = record-only: no model for this locale). Vosk
-        runs at ``settings.asr_sample_rate``: the Listener resamples the call's audio to its rate."""
+        """A recognizer for one call at ``rate`` (None = record-only: no model for this locale): a warm one
+        from the pool, or a new one with ``asr_warm_recognizers`` off. Vosk runs at
+        ``settings.asr_sample_rate``: the Listener resamples the call's audio to its rate. Give it back with
+        ``release_recognizer`` when the call ends."""
         if self.recognizer_factory is not None:
             return self.recognizer_factory(locale, rate)
         path = self.asr_model_paths.get(locale)
         if path is None:
             return None
+        if self.recognizers is not None:
+            return self.recognizers.acquire(path, self.settings.asr_sample_rate)
         return VoskRecognizer(self.vosk_models.get(path), self.settings.asr_sample_rate)
+
+    def release_recognizer(self, recognizer: Recognizer | None) -> None:
+        """The call is over: its recognizer goes back to the pool (kept warm, or dropped over the cap)."""
+        if self.recognizers is not None and isinstance(recognizer, VoskRecognizer):
+            self.recognizers.release(recognizer)

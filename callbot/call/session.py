@@ -33,7 +33,6 @@ from callbot.call.storage import CallStorage, WrittenAhead
 from callbot.call.turns import CallerTurn, Clock, PromptCut, TurnEnd, TurnOutput, TurnTaker
 from callbot.config import Settings
 from callbot.dialogue import Conversation
-from callbot.listener import Listener
 from callbot.recording import RECORDING_FAILURES, FramePairer, StereoRecorder
 from callbot.telephony.contracts import TICKET_HEADER, CallControl
 from callbot.types import Ask, EndCall, LookupTicket, Speak, TicketDraft, TicketLookedUp, Transfer, TurnKind
@@ -132,11 +131,6 @@ class CallSession:
     def bot_speaking(self) -> bool:
         return self.playback.front is not None
 
-    @property
-    def backlog_s(self) -> float:
-        """Seconds of the caller's audio received and not yet heard (VAD, recognition): the worker's lag."""
-        return len(self._inbound) * FRAME_SECONDS
-
     def start(self) -> None:
         """Run the call on its own threads (the worker and the speech thread)."""
         self._producer.start()
@@ -160,6 +154,15 @@ class CallSession:
     def pull_outbound(self) -> bytes | None:
         """The next 20 ms frame of the bot's voice, or None for silence."""
         return self.playback.pull()
+
+    def asr_backlog_s(self) -> float:
+        """How long the oldest frame not yet heard has waited (any thread): a call whose recognizer runs
+        behind real time shows it here, and its worker then refuses new calls (``CallbotService.asr_behind``)."""
+        try:
+            pushed_at = self._inbound[0][2]
+        except IndexError:
+            return 0.0
+        return max(0.0, self.clock() - pushed_at)
 
     # --- signalling side ----------------------------------------------------------------------------------
     def on_dtmf(self, digit: str) -> None:
@@ -199,7 +202,7 @@ class CallSession:
         self._started_at = self.clock()
         self.storage.start()
         self._recording = FramePairer(StereoRecorder(self.recording_path, self.rate), self.playback.played)
-        listener = Listener(self.settings, self.resources.recognizer(self.locale, self.rate), self.rate)
+        listener = self.resources.listener(self.locale, self.rate)
         self._turns = TurnTaker(listener, self.clock, self.storage.keep_clip if self.record_only else None)
         self._conversation = Conversation(
             self.settings, locale=self.locale, call_id=self.call_id, caller_id=self.caller_id,
@@ -379,7 +382,11 @@ class CallSession:
             if self._producer.ident is not None:
                 self._producer.join(timeout=5)
         finally:
-            self._closed.set()
+            try:
+                if self._turns is not None:  # the recognizer goes back to the process's pool, warm
+                    self.resources.release_recognizer(self._turns.listener.recognizer)
+            finally:
+                self._closed.set()
 
     def _captured_draft(self) -> TicketDraft | None:
         try:

@@ -18,12 +18,18 @@ def speak(ctx: PolicyContext, key: str, **values: object) -> Speak:
 
 
 def ask(state: DialogueState, ctx: PolicyContext, question: Question, key: str, **values: object) -> Step:
+    """The question, with how long its answer may pause: callers reading out an address pause between its
+    parts, so the address waits longest (both for the plain timer and as the smart end of turn's limit)."""
     question_ask = Ask(
         text=ctx.prompts.text(key, **values),
         slot="confirm" if question in CONFIRMATIONS else question.value,
         key=key,
         phrases=_phrases(state, ctx, question),
         end_silence_ms=ctx.config.address_end_silence_ms if question.slot == Slot.address else None,
+        min_silence_ms=ctx.config.turn_min_silence_ms,
+        max_silence_ms=(ctx.config.address_max_silence_ms if question == Question.address
+                        else ctx.config.turn_max_silence_ms),
+        endings=_endings(ctx, question),
     )
     return replace(state, question=question, last_prompt=question_ask), [question_ask]
 
@@ -42,6 +48,14 @@ def ask_readback(state: DialogueState, ctx: PolicyContext, key: str | None = Non
         address=state.address.spoken(),
         need=state.need.text,
     )
+
+
+def _endings(ctx: PolicyContext, question: Question) -> tuple[str, ...] | None:
+    """What a whole address ends with, for the end of turn: a ward of the default province."""
+    province = ctx.config.default_province
+    if question != Question.address or province is None or ctx.lexicon.address_as_text:
+        return None
+    return ctx.gazetteer.spoken_ward_names(province)
 
 
 def _phrases(state: DialogueState, ctx: PolicyContext, question: Question) -> tuple[str, ...] | None:

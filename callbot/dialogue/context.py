@@ -21,6 +21,9 @@ class DialogueConfig:
     confidence_accept: float
     confidence_confirm: float
     address_end_silence_ms: int
+    turn_min_silence_ms: int
+    turn_max_silence_ms: int
+    address_max_silence_ms: int
     max_readbacks: int
     exhausted_action: str
     default_province: ProvinceRef | None
@@ -32,6 +35,9 @@ class DialogueConfig:
             confidence_accept=settings.confidence_accept,
             confidence_confirm=settings.confidence_confirm,
             address_end_silence_ms=settings.address_end_silence_ms,
+            turn_min_silence_ms=settings.turn_min_silence_ms,
+            turn_max_silence_ms=settings.turn_max_silence_ms,
+            address_max_silence_ms=settings.address_max_silence_ms,
             max_readbacks=settings.max_readbacks,
             exhausted_action=settings.exhausted_action,
             default_province=default_province,

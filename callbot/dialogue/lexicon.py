@@ -31,6 +31,21 @@ class AdminMarkers:
 
 
 @dataclass(frozen=True)
+class TurnTakingWords:
+    """What says a turn is or is not over (``turn_taking`` in lexicon.yaml; read by ``callbot.turn_text``)."""
+
+    continues: PhraseSet  # the caller is mid-phrase: "và", "của", "tên"
+    number_continues: PhraseSet  # a number goes on: "mươi", "trăm"
+    hesitations: PhraseSet  # still looking for words: "ờ", "ừm"
+    closers: PhraseSet  # closes an answer: "ạ", "vậy thôi"
+    openers: PhraseSet  # opens a reply without answering yet: "dạ"
+    name_unfinished: PhraseSet  # a name never ends with these: "văn", "thị"
+    name_min: int = 2  # syllables: fewer is an unfinished name
+    name_sure: int = 3  # from here to name_max the name is whole
+    name_max: int = 5
+
+
+@dataclass(frozen=True)
 class Lexicon:
     locale: str
     fillers: PhraseSet
@@ -76,6 +91,7 @@ class Lexicon:
     high_priority: PhraseSet
     address_as_text: bool  # English: the address stays the caller's text; a ward is recorded, never asked for
     street_marker_follows_name: bool  # "Baker Street" (en) versus "phố Huế" (vi)
+    turn_taking: TurnTakingWords
 
     def yes_no_phrases(self) -> tuple[str, ...]:
         return self.affirm.phrases + self.deny.phrases
@@ -124,6 +140,26 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
         raise LexiconError(
             f"{needs_path}: 'fallbacks' must map some of {', '.join(NEED_CATEGORIES)} to phrases"
         )
+    turn = raw.get("turn_taking") or {}
+    lengths = turn.get("name_length") if isinstance(turn, dict) else None
+    if not isinstance(turn, dict) or not isinstance(lengths or {}, dict):
+        raise LexiconError(f"{where}: 'turn_taking' must be a mapping (continues, number_continues, ...)")
+    lengths = lengths or {}
+    try:
+        name_min, name_sure, name_max = (int(lengths.get(k, d)) for k, d in (("min", 2), ("sure", 3), ("max", 5)))
+    except (TypeError, ValueError):
+        raise LexiconError(f"{where}: 'turn_taking.name_length' must give whole numbers min, sure, max") from None
+    if not 0 < name_min <= name_sure <= name_max:
+        raise LexiconError(f"{where}: 'turn_taking.name_length' needs 0 < min <= sure <= max")
+    turn_taking = TurnTakingWords(
+        continues=phrases("continues", turn, where, optional=True),
+        number_continues=phrases("number_continues", turn, where, optional=True),
+        hesitations=phrases("hesitations", turn, where, optional=True),
+        closers=phrases("closers", turn, where, optional=True),
+        openers=phrases("openers", turn, where, optional=True),
+        name_unfinished=phrases("name_unfinished", turn, where, optional=True),
+        name_min=name_min, name_sure=name_sure, name_max=name_max,
+    )
     return Lexicon(
         locale=locale,
         fillers=phrases("fillers"),
@@ -172,6 +208,7 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
         high_priority=phrases("high_priority", needs, needs_path),
         address_as_text=bool(raw.get("address_as_text", False)),
         street_marker_follows_name=bool(raw.get("street_marker_follows_name", False)),
+        turn_taking=turn_taking,
     )
 
 

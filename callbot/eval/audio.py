@@ -8,6 +8,11 @@ time (as on a live call): the endpointing wait (from the end of speech to the fr
 declared it), then the processing until the final transcript is ready. Each ``feed`` is timed on the wall
 clock and queued behind the previous ones, so a recognizer slower than real time shows up as a backlog, not
 only the final decode.
+
+Turn-taking per turn (``TurnTiming``): where the clip's speech really ends (by energy, independent of the VAD)
+against the stream time of the frame on which the turn-taker declared the caller's turn over: ``cut_off`` when
+that came while the clip still had speech to come, else ``end_of_turn_ms``. With ``CALLBOT_TURN_DETECTOR=smart``
+the caller's Listener carries the call's end-of-turn decision (``end_of_turn``), as on a live call.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ import time
 from dataclasses import dataclass, field
 
 from callbot.asr import Recognizer
-from callbot.audio import FRAME_MS, Frame, frames_of, read_wav, samples_per_frame
+from callbot.audio import FRAME_MS, Frame, frames_of, read_wav, samples_per_frame, speech_bounds
 from callbot.call.turns import CallerTurn, TurnTaker
 from callbot.config import Settings
-from callbot.eval.metrics import ErrorCount, char_errors, word_errors
+from callbot.eval.metrics import ErrorCount, TurnTiming, char_errors, turn_timing, word_errors
 from callbot.eval.script import EvalFile, Turn, WavTurn
 from callbot.listener import Listener
+from callbot.turn_end import EndOfTurn
 from callbot.types import Ask, CallerEvent, FinalTranscript, NoInput, TurnKind
 
 LEAD_SILENCE_S = 0.5  # the pause after the bot's question; also lets the VAD's noise gauge settle on turn one
@@ -46,6 +52,7 @@ class TurnMeasure:
     endpoint_ms: float | None
     processing_ms: float | None  # after the endpoint: any backlog of earlier frames, then the final decode
     speech: bool
+    timing: TurnTiming | None = None  # None: no speech in the clip, or no turn declared before the stream ended
 
     def as_dict(self) -> dict:
         return {
@@ -61,6 +68,8 @@ class TurnMeasure:
             "endpoint_ms": _rounded(self.endpoint_ms, 1),
             "processing_ms": _rounded(self.processing_ms, 1),
             "speech": self.speech,
+            "end_of_turn_ms": _rounded(self.timing.end_of_turn_ms, 1) if self.timing else None,
+            "cut_off": self.timing.cut_off if self.timing else None,
         }
 
 
@@ -73,11 +82,13 @@ class AudioCaller:
     """One case's caller: plays each ``wav:`` turn into a turn-taker and reports what the policy receives.
 
     ``recognizer`` None means ``--asr reference``: the Listener still runs (endpointing, no-speech detection,
-    latency of the endpointing) and the turn's reference text stands in for the recognizer's."""
+    latency of the endpointing) and the turn's reference text stands in for the recognizer's. ``end_of_turn``:
+    the call's smart end-of-turn decision (None: the plain silence timer)."""
 
     eval_file: EvalFile
     settings: Settings
     recognizer: Recognizer | None
+    end_of_turn: EndOfTurn | None = None
     measures: list[TurnMeasure] = field(default_factory=list, init=False)
     _stream_end: float = field(default=0.0, init=False)  # stream time of the next frame
     _busy_until: float = field(default=0.0, init=False)  # when the Listener has caught up with the frames fed
@@ -86,7 +97,7 @@ class AudioCaller:
 
     def __post_init__(self) -> None:
         self.rate = self.settings.call_sample_rate
-        self.turns = TurnTaker(Listener(self.settings, self.recognizer, self.rate), self._clock)
+        self.turns = TurnTaker(Listener(self.settings, self.recognizer, self.rate, self.end_of_turn), self._clock)
 
     def _clock(self) -> float:
         """The stream time at which the frame being fed started to be processed, plus the wall time since."""
@@ -114,23 +125,28 @@ class AudioCaller:
             self.turns.prompt(ask)  # the bot asked...
         self.turns.speaking(None)  # ...and is silent: the caller's turn begins
         end_silence_ms = (ask.end_silence_ms if ask else None) or self.settings.end_silence_ms
-        frames = [
-            *self._silence(LEAD_SILENCE_S),
-            *self._frames(audio.pcm),
-            *self._silence(end_silence_ms / 1000 + TAIL_MARGIN_S),
-        ]
+        if self.end_of_turn is not None:  # the smart decision may hold a turn up to the question's maximum
+            end_silence_ms = max(end_silence_ms, self.end_of_turn.max_silence_ms)
+        lead = self._silence(LEAD_SILENCE_S)
+        bounds = speech_bounds(audio.pcm, self.rate)
+        speech_end = lead[-1].end + bounds[1] if bounds else None
+        frames = [*lead, *self._frames(audio.pcm), *self._silence(end_silence_ms / 1000 + TAIL_MARGIN_S)]
         heard: list[CallerTurn] = []
+        declared_at: list[float] = []  # stream time of the frame on which each speech turn was declared over
         for frame in frames:
             self._fed_at = time.monotonic()
             self._started = max(frame.end, self._busy_until)  # there at its end, and after the earlier ones
-            heard.extend(out for out in self.turns.feed(frame, arrived_at=frame.end)
-                         if isinstance(out, CallerTurn) and out.kind == TurnKind.speech)
+            for out in self.turns.feed(frame, arrived_at=frame.end):
+                if isinstance(out, CallerTurn) and out.kind == TurnKind.speech:
+                    heard.append(out)
+                    declared_at.append(frame.end)
             self._busy_until = self._clock()
         heard.extend(out for out in self.turns.finish() if isinstance(out, CallerTurn))  # untimed: forced
-        return self._answer(turn, index, heard, audio.duration)
+        timing = turn_timing(declared_at, speech_end) if speech_end is not None and heard else None
+        return self._answer(turn, index, heard, audio.duration, timing)
 
     def _answer(
-        self, turn: WavTurn, index: int, heard: list[CallerTurn], seconds: float
+        self, turn: WavTurn, index: int, heard: list[CallerTurn], seconds: float, timing: TurnTiming | None
     ) -> list[CallerEvent]:
         finals = [out.event for out in heard if isinstance(out.event, FinalTranscript)]
         if self.recognizer is None:
@@ -150,6 +166,7 @@ class AudioCaller:
                 endpoint_ms=None if ended is None else ended.endpoint_s * 1000,
                 processing_ms=None if ended is None else ended.processing_s * 1000,
                 speech=bool(heard),
+                timing=timing,
             )
         )
         if not heard:

@@ -92,6 +92,7 @@ def latency_histogram_svg(values_ms: Sequence[float], width: int = 640, height: 
 def render_html(report: EvalReport) -> str:
     data = report.as_json()
     latency = data["latency_ms"]
+    taking = data["turn_taking"]
     summary = _table(
         "Summary",
         [
@@ -104,6 +105,10 @@ def render_html(report: EvalReport) -> str:
             "CER",
             "latency p50 (ms)",
             "latency p95 (ms)",
+            "turn detector",
+            "cut off",
+            "end of turn p50 (ms)",
+            "end of turn p95 (ms)",
             "regressions",
         ],
         [
@@ -117,6 +122,10 @@ def render_html(report: EvalReport) -> str:
                 _percent(data["cer"]),
                 _ms(latency["p50"]),
                 _ms(latency["p95"]),
+                escape(taking["detector"]),
+                f'{taking["cut_offs"]}/{taking["turns"]} ({_percent(taking["cut_off_rate"])})',
+                _ms(taking["end_of_turn_ms"]["p50"]),
+                _ms(taking["end_of_turn_ms"]["p95"]),
                 str(len(data["regressions"])),
             ]
         ],
@@ -176,6 +185,8 @@ def render_html(report: EvalReport) -> str:
             _ms(t["endpoint_ms"]),
             _ms(t["processing_ms"]),
             _ms(t["latency_ms"]),
+            _ms(t["end_of_turn_ms"]),
+            '<span class="fail">cut off</span>' if t["cut_off"] else "–",
         ]
         for item in data["results"]
         for t in item["audio_turns"]
@@ -192,6 +203,8 @@ def render_html(report: EvalReport) -> str:
             "endpoint (ms)",
             "processing (ms)",
             "latency (ms)",
+            "end of turn (ms)",
+            "cut off",
         ],
         turn_rows,
         table_id="turns",

@@ -70,3 +70,40 @@ def latency_summary(values_ms: Sequence[float]) -> dict[str, float | int | None]
         "p95": rounded(percentile(values_ms, 95)),
         "max": rounded(max(values_ms)) if values_ms else None,
     }
+
+
+CUT_OFF_TOLERANCE_S = 0.05  # the energy truth's 10 ms windows and a frame's 20 ms: an end this close is not a cut
+
+
+@dataclass(frozen=True, slots=True)
+class TurnTiming:
+    """When a caller's turn was declared over against where the clip's speech really ended: ``cut_off`` when
+    the first declared end came while speech was still to come; else ``end_of_turn_ms`` (speech end ->
+    declared end, stream time: the decision's own wait, without any decoding time)."""
+
+    end_of_turn_ms: float | None
+    cut_off: bool
+
+
+def turn_timing(declared_at: Sequence[float], speech_end: float) -> TurnTiming | None:
+    """``declared_at``: the stream times at which the turn-taker ended the caller's turns during this answer
+    (empty: none was declared, e.g. speech still open at the end of the stream: not timed)."""
+    if not declared_at:
+        return None
+    first = declared_at[0]
+    if first < speech_end - CUT_OFF_TOLERANCE_S:
+        return TurnTiming(None, True)
+    return TurnTiming((first - speech_end) * 1000, False)
+
+
+def turn_taking_summary(timings: Sequence[TurnTiming]) -> dict[str, object]:
+    """``callbot eval``'s overall ``turn_taking`` block."""
+    cut_offs = sum(t.cut_off for t in timings)
+    waits = [t.end_of_turn_ms for t in timings if t.end_of_turn_ms is not None]
+    summary = latency_summary(waits)
+    return {
+        "turns": len(timings),
+        "cut_offs": cut_offs,
+        "cut_off_rate": round(cut_offs / len(timings), 4) if timings else None,
+        "end_of_turn_ms": {key: summary[key] for key in ("p50", "p95", "max")},
+    }

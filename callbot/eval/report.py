@@ -6,7 +6,8 @@ the differences, slot/outcome accuracy, the text and JSON reports and the HTML p
 turns, ``--asr`` or ``--baseline`` it adds: ``asr``, ``outcome_accuracy``, ``audio_turns``, ``wer``, ``cer``,
 ``reference_words``, ``latency_ms`` {count, p50, p95, max}, ``baseline``, ``regressions``/``improvements`` and,
 per result, ``file``, ``differences``, ``checks`` (slot/outcome -> right?), ``wer``, ``cer``, ``latency_ms``,
-``audio_turns`` and ``changes``.
+``audio_turns`` and ``changes``. Turn-taking, with audio turns: per audio turn ``end_of_turn_ms`` and ``cut_off``,
+and overall ``turn_taking``: {detector, turns, cut_offs, cut_off_rate, end_of_turn_ms {p50, p95, max}}.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from callbot.eval.audio import TurnMeasure
-from callbot.eval.metrics import ErrorCount, latency_summary, total
+from callbot.eval.metrics import ErrorCount, TurnTiming, latency_summary, total, turn_taking_summary
 from callbot.eval.script import EXPECT, CheckKind, scored_keys
 
 SCORED: tuple[CheckKind, ...] = ("slot", "outcome")  # the checks that make slot/outcome accuracy
@@ -149,6 +150,10 @@ class Change:
         return f"{label} {self.case} ({Path(self.file).name}): {self.what}: {before} -> {after}"
 
 
+def _ms_text(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
 def _rate(count: ErrorCount) -> float | None:
     return None if count.rate is None else round(count.rate, 4)
 
@@ -160,6 +165,7 @@ class EvalReport:
     asr_chosen: bool = False  # --asr was given: report the audio fields even for a run without audio turns
     changes: list[Change] = field(default_factory=list)
     baseline: str | None = None
+    turn_detector: str = "timer"  # CALLBOT_TURN_DETECTOR of the run
 
     @property
     def passed(self) -> int:
@@ -195,6 +201,12 @@ class EvalReport:
     def latencies_ms(self) -> list[float]:
         return [value for r in self.results for value in r.latencies_ms]
 
+    def turn_timings(self) -> list[TurnTiming]:
+        return [t.timing for r in self.results for t in r.turns if t.timing is not None]
+
+    def turn_taking(self) -> dict[str, Any]:
+        return {"detector": self.turn_detector, **turn_taking_summary(self.turn_timings())}
+
     def accuracy(self) -> dict[str, float]:
         """Per checked key (slots, then outcome): the share of cases whose value matched."""
         scores: dict[str, list[bool]] = {}
@@ -228,6 +240,7 @@ class EvalReport:
         data["cer"] = _rate(self.chars())
         data["reference_words"] = self.words().length
         data["latency_ms"] = latency_summary(self.latencies_ms())
+        data["turn_taking"] = self.turn_taking()
         for item, result in zip(data["results"], self.results):
             item["file"] = str(result.file)
             item["differences"] = result.differences
@@ -288,8 +301,17 @@ class EvalReport:
                 f"end of speech -> final transcript: p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms "
                 f"over {latency['count']} turns"
             )
+        taking = self.turn_taking()
+        if taking["turns"]:
+            waits = taking["end_of_turn_ms"]
+            lines.append(
+                f"turn taking ({taking['detector']}): {taking['cut_offs']}/{taking['turns']} turns cut off "
+                f"({taking['cut_off_rate']:.1%}); end of speech -> end of turn: p50 {_ms_text(waits['p50'])}, "
+                f"p95 {_ms_text(waits['p95'])}, max {_ms_text(waits['max'])}"
+            )
         if verbose:
             for result in self.results:
                 for t in result.turns:
-                    lines.append(f"  {result.id} turn {t.turn}: ref {t.reference!r} heard {t.hypothesis!r}")
+                    cut = " CUT OFF" if t.timing and t.timing.cut_off else ""
+                    lines.append(f"  {result.id} turn {t.turn}: ref {t.reference!r} heard {t.hypothesis!r}{cut}")
         return lines

@@ -10,6 +10,10 @@ model name or folder, or none (the locale's configured model).
 One ``VoskModels`` holds one model per folder for the whole run; each case gets its own recognizer on it, as
 each call does. Vosk releases the GIL while decoding (``scripts/bench_asr.py`` measures it), so threads use
 the cores; the dialogue's shared resources are thread-safe and loaded before the threads start.
+
+``CALLBOT_TURN_DETECTOR=smart``: each case's Listener gets its own end-of-turn decision around the run's one
+turn model (an onnxruntime session, safe to share between threads), as each call of a worker does; with
+``--asr reference`` (no recognizer, so no partials) the audio signal and the question's timers still decide.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from callbot.eval.audio import AudioCaller
 from callbot.eval.report import CaseResult, EvalReport, expect_checks, script_checks
 from callbot.eval.script import EvalCase, EvalFile, check_audio_turns, load_eval_file, ticket_values
 from callbot.model_manager import ModelManager, ModelNotFound
+from callbot.turn_end import EndOfTurnFactory, load_turn_model
 from callbot.types import Hangup, Speaker
 
 REFERENCE = "reference"
@@ -131,11 +136,14 @@ def run_eval(
         raise AsrUnavailable(str(exc)) from None
     for locale in {f.locale for f in files}:
         resources.context(locale)  # load the lexicons once, before the threads race for them
+    end_of_turn = EndOfTurnFactory(settings, load_turn_model(settings))
 
     def run_one(index: int, eval_file: EvalFile, case: EvalCase) -> CaseResult:
         model = loaded.get(eval_file.locale)
         recognizer = VoskRecognizer(model, settings.asr_sample_rate) if model is not None else None
-        caller = AudioCaller(eval_file, settings, recognizer)
+        lexicon = resources.locale(eval_file.locale).lexicon
+        caller = AudioCaller(eval_file, settings, recognizer,
+                             end_of_turn.for_call(lexicon, settings.call_sample_rate))
         return run_case(case, eval_file, settings, resources, eval_ticket_number(index), caller)
 
     work = [(eval_file, case) for eval_file in files for case in eval_file.cases]
@@ -153,4 +161,5 @@ def run_eval(
         results,
         asr_label or asr or "none",  # no audio turns: no model was loaded
         asr_chosen=asr is not None,
+        turn_detector=settings.turn_detector,
     )

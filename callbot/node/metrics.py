@@ -64,14 +64,22 @@ class NodeCollector(Collector):
         active = GaugeMetricFamily("callbot_node_worker_active_calls", "Calls in progress per worker", labels=["worker"])
         limit = GaugeMetricFamily("callbot_node_worker_call_limit", "Calls a worker carries at most", labels=["worker"])
         up = GaugeMetricFamily("callbot_node_worker_up", "1 if the worker reported in the last 5 s", labels=["worker"])
+        behind = GaugeMetricFamily("callbot_node_worker_asr_behind", "1 while a worker's recognizers run behind "
+                                   "real time (it refuses new calls)", labels=["worker"])
+        backlog = GaugeMetricFamily("callbot_node_worker_asr_backlog_seconds", "The longest a live call's audio "
+                                    "has waited to be heard", labels=["worker"])
         for status in statuses:
             fresh = status.fresh(now) and status.state == "running"
             active.add_metric([status.worker_id], status.active_calls if fresh else 0)
             limit.add_metric([status.worker_id], status.call_limit)
             up.add_metric([status.worker_id], 1 if fresh else 0)
+            behind.add_metric([status.worker_id], 1 if fresh and status.asr_behind else 0)
+            backlog.add_metric([status.worker_id], status.asr_backlog_ms / 1000 if fresh else 0.0)
         yield active
         yield limit
         yield up
+        yield behind
+        yield backlog
         yield from self._call_figures([s for s in statuses if s.fresh(now) and s.state == "running"], statuses)
 
         restarts = CounterMetricFamily("callbot_node_worker_restarts", "Worker processes restarted by the supervisor",
@@ -98,8 +106,8 @@ class NodeCollector(Collector):
         calls.add_metric([], sum(status.active_calls for status in running))
         yield calls
         backlog = GaugeMetricFamily("callbot_node_asr_backlog_seconds",
-                                    "Caller audio received by live calls and not yet heard (VAD and recognition)")
-        backlog.add_metric([], sum(status.asr_backlog_s for status in running))
+                                    "The longest any live call's audio has waited to be heard (VAD and recognition)")
+        backlog.add_metric([], max((status.asr_backlog_ms / 1000 for status in running), default=0.0))
         yield backlog
         record_only = GaugeMetricFamily("callbot_node_record_only_workers",
                                         "Workers without a speech model: answers recorded for transcription")

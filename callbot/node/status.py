@@ -43,7 +43,9 @@ class WorkerStatus:
     updated_at: float = 0.0
     record_only: bool = False  # no speech recognition model: answers are recorded for a person to transcribe
     turn_latency: dict[str, object] = field(default_factory=dict)  # LatencyHistogram.snapshot(): counts, sum
-    asr_backlog_s: float = 0.0  # caller audio received by the live calls and not yet heard
+    asr_backlog_ms: float = 0.0  # the longest a live call's audio has waited to be heard
+    asr_behind: bool = False  # ...over CALLBOT_ASR_MAX_BACKLOG_MS: new calls are refused (486, "asr_behind")
+    recognizers: dict[str, int] = field(default_factory=dict)  # the warm pool: created, reused, dropped, idle
 
     def fresh(self, now: float | None = None) -> bool:
         return (now if now is not None else time.time()) - self.updated_at < STALE_AFTER_S

@@ -602,6 +602,8 @@ class SipEndpoint:
         in_pjsua = self._library.call_count()
         if in_pjsua >= self.call_limit:
             return self._refuse_new_call(request, 486, "full")
+        if self.handler.asr_behind():  # full in CPU, not in slots: the edge fails over to the next worker
+            return self._refuse_new_call(request, 486, "asr_behind")
         now = time.monotonic()
         released = self._media_released_at
         while released and now - released[0] > MEDIA_RELEASE_HOLD_S:

@@ -610,3 +610,20 @@ def test_a_hang_up_mid_prompt_cuts_it_and_files_a_partial_ticket(start, store) -
     detail = read_ticket(store, call.session.ticket_number or "")
     assert detail.ticket.outcome == "partial" and detail.turns[0].text.endswith(CUT_MARK)
     assert detail.call is not None and detail.call.ended_at is not None and detail.call.recording_path
+
+
+@pytest.mark.slow
+def test_a_second_call_reuses_the_first_call_s_warm_recognizer(korean_resources, start_call, clips, store):
+    """Each call borrows the process's recognizer and gives it back at its end, cleared: the next call gets
+    the same, warm one (the pool's own tests check it then hears what a fresh one would)."""
+    pool = korean_resources.recognizers
+    assert pool is not None  # CALLBOT_ASR_WARM_RECOGNIZERS is on by default
+    _, pcm = clips["name"]
+    for number in (1, 2):
+        call = start_call(korean_resources, call_id=f"warm-{number}@10.0.0.1", speed=4.0)
+        since = call.line.wait_bot_quiet(0)
+        call.line.say(pcm, "name")
+        call.line.wait_bot_speaking(since + len(pcm) // FRAME_BYTES)  # heard and answered
+        call.session.on_hangup()
+        assert any(t.speaker == "caller" and t.kind.value == "speech" for t in ticket_of(store, call.session).turns)
+    assert pool.stats.as_dict() == {"created": 1, "reused": 1, "dropped": 0, "idle": 1}

@@ -4,6 +4,8 @@
   the report carries real WER/CER and per-turn latency figures.
 - A Vietnamese fixture set made by scripts/make_fixtures.py (the product's own TTS, 8 kHz, telephone band,
   noise) passes with --asr reference; a clip without speech becomes a no-input event.
+- Turn-taking: the same clips under CALLBOT_TURN_DETECTOR=timer and smart (--asr reference: the audio signal
+  alone), per turn end_of_turn_ms / cut_off and the overall turn_taking block in --json, text and HTML.
 - --baseline flags an injected regression (and an improvement the other way round); malformed input exits 2.
 """
 
@@ -30,7 +32,7 @@ from callbot.tts import SpeechOutput
 from callbot.types import Transcript
 from tests.support import REPO
 from tests.support.commands import callbot, report_of
-from tests.support.speech import espeak_wav
+from tests.support.speech import build_call, espeak_wav, trimmed_speech
 
 CONVERSATIONS = REPO / "tests" / "conversations"
 VI_CASES = ["hn-happy-path", "hn-silence-then-name", "hn-readback-name-corrected"]
@@ -80,7 +82,10 @@ def test_make_fixtures_writes_8khz_speech_and_wav_say_turns(vi_fixtures: Path) -
             assert 0.3 < clip.duration < 8 and rms_dbfs(clip.pcm) > -35  # real speech, not silence
 
 
-def test_vietnamese_fixture_set_passes_with_reference_transcripts(vi_fixtures: Path) -> None:
+def test_vietnamese_fixture_set_passes_with_reference_transcripts(
+    vi_fixtures: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CALLBOT_TURN_DETECTOR", "timer")  # the endpoint figures below are the plain timer's
     run = callbot("eval", "--json", "--asr", "reference", "--progress", vi_fixtures)
     report = report_of(run)
     assert run.returncode == 0, [r["differences"] for r in report["results"]]
@@ -192,8 +197,9 @@ def test_malformed_audio_turns_exit_2_naming_file_case_and_field(tmp_path: Path)
 
 @pytest.mark.slow
 def test_korean_speech_through_the_real_model_reports_wer_and_latency(
-    tmp_path: Path, korean_model_path: Path
+    tmp_path: Path, korean_model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("CALLBOT_TURN_DETECTOR", "timer")  # the endpoint figures below are the plain timer's
     cases = []
     (tmp_path / "answers").mkdir()
     for index, text in enumerate(KOREAN):
@@ -322,3 +328,53 @@ def test_latency_counts_the_backlog_of_a_recognizer_slower_than_real_time(tmp_pa
     # the slow recognizer's frames queue up faster than they are decoded; the end-of-speech silence only
     # partly drains the queue, so its final comes much later than the fast one's
     assert processing["fast"] < 50 and processing["slow"] > 300, processing
+
+
+NAME = "tôi tên là nguyễn văn an"
+
+
+def turn_taking_script(folder: Path) -> Path:
+    """Two answers to the name question at 8 kHz: one fluent (a voice the turn model hears as finished: 0.98),
+    one with a second's pause after "tôi tên là" (a voice the model hears as unfinished there: 0.03)."""
+    (folder / "answers").mkdir()
+    fluent = build_call(8000, [trimmed_speech(folder, NAME, "vi-vn-x-south", 8000), 0.3])
+    paused = build_call(8000, [trimmed_speech(folder, "tôi tên là", "vi", 8000), 1.0,
+                               trimmed_speech(folder, "nguyễn văn an", "vi", 8000), 0.3])
+    write_wav(folder / "answers" / "fluent.wav", fluent.pcm, 8000)
+    write_wav(folder / "answers" / "paused.wav", paused.pcm, 8000)
+    return write_script(folder / "turns.yaml", [
+        {"id": "fluent", "turns": [{"wav": "answers/fluent.wav", "say": NAME}], "expect": {"name": "Nguyễn Văn An"}},
+        {"id": "paused", "turns": [{"wav": "answers/paused.wav", "say": NAME}], "expect": {"name": "Nguyễn Văn An"}},
+    ])  # fmt: skip
+
+
+def test_eval_reports_turn_taking_under_the_timer_and_the_smart_end_of_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = turn_taking_script(tmp_path)
+    html = tmp_path / "turns.html"
+    monkeypatch.setenv("CALLBOT_TURN_DETECTOR", "timer")
+    timer = report_of(callbot("eval", "--json", "--asr", "reference", "--html", html, script))
+    taking = timer["turn_taking"]
+    assert taking["detector"] == "timer" and taking["turns"] == 2
+    assert taking["cut_offs"] == 1 and taking["cut_off_rate"] == 0.5  # the 600 ms timer ends inside the pause
+    fluent, paused = (r["audio_turns"][0] for r in timer["results"])
+    assert paused["cut_off"] is True and paused["end_of_turn_ms"] is None
+    assert fluent["cut_off"] is False and 580 <= fluent["end_of_turn_ms"] <= 700  # the old 600 ms window
+    assert taking["end_of_turn_ms"] == {"p50": fluent["end_of_turn_ms"], "p95": fluent["end_of_turn_ms"],
+                                        "max": fluent["end_of_turn_ms"]}
+    page = html.read_text(encoding="utf-8")
+    assert "end of turn p50 (ms)" in page and "cut off" in page and "1/2 (50.0%)" in page
+
+    text = callbot("eval", "--asr", "reference", script).stdout
+    assert "turn taking (timer): 1/2 turns cut off (50.0%)" in text
+
+    monkeypatch.setenv("CALLBOT_TURN_DETECTOR", "smart")
+    smart = report_of(callbot("eval", "--json", "--asr", "reference", script))
+    assert smart["turn_taking"]["detector"] == "smart" and smart["turn_taking"]["turns"] == 2
+    smart_fluent, smart_paused = (r["audio_turns"][0] for r in smart["results"])
+    # no recognizer, so no words: the turn model heard the fluent answer finished 280 ms into the silence
+    assert smart_fluent["cut_off"] is False and 260 <= smart_fluent["end_of_turn_ms"] <= 360
+    # and the pause unfinished, leaving it to the question's timer, which still ends inside a 1 s pause
+    assert smart_paused["cut_off"] is True
+    assert smart["passed"] == timer["passed"] == 2  # the reference transcript reaches the policy either way

@@ -43,12 +43,12 @@ def test_a_histogram_counts_each_latency_in_its_bucket() -> None:
 
 
 def test_the_node_sums_its_workers_calls_backlog_record_only_state_and_latency_buckets(tmp_path: Path) -> None:
-    write_status(tmp_path / "w1.json", worker("w1", [0.3, 0.4, 1.2], rejected={"full": 2}, asr_backlog_s=0.4,
+    write_status(tmp_path / "w1.json", worker("w1", [0.3, 0.4, 1.2], rejected={"full": 2}, asr_backlog_ms=400.0,
                                               record_only=True))
-    write_status(tmp_path / "w2.json", worker("w2", [0.2, 6.0], active_calls=2, asr_backlog_s=0.1))
+    write_status(tmp_path / "w2.json", worker("w2", [0.2, 6.0], active_calls=2, asr_backlog_ms=100.0))
     figures = scrape(tmp_path)
     assert figures[("callbot_node_active_calls", ())] == 3
-    assert figures[("callbot_node_asr_backlog_seconds", ())] == 0.5
+    assert figures[("callbot_node_asr_backlog_seconds", ())] == 0.4  # the longest wait
     assert figures[("callbot_node_record_only_workers", ())] == 1
     assert figures[("callbot_node_calls_rejected_total", (("reason", "full"),))] == 2
     bucket = lambda le: figures[("callbot_node_turn_latency_seconds_bucket", (("le", le),))]

@@ -1,13 +1,15 @@
 """The SIP service with a scripted recognizer, run as its own process by the tests
 (``python -m tests.support.scripted_service '<JSON list of transcripts>'``): each utterance the endpoint detector
 closes is heard as the next transcript of the list (the packaged Vosk model is Korean and cannot understand
-Vietnamese). Everything else is the real service."""
+Vietnamese). Everything else is the real service. With ``decode_s`` (a second argument), each final decode takes
+that long, like a recognizer far behind real time on a saturated CPU."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+import time
 
 from callbot.call.resources import SharedResources
 from callbot.config import load_settings
@@ -25,8 +27,9 @@ ANSWERS = {  # what the tests' callers say, and so what the scripted recognizer 
 class ScriptedRecognizer:
     """Returns the next scripted transcript for each utterance the endpoint detector closes."""
 
-    def __init__(self, transcripts: list[str], sample_rate: int) -> None:
+    def __init__(self, transcripts: list[str], sample_rate: int, decode_s: float = 0.0) -> None:
         self.sample_rate = sample_rate
+        self.decode_s = decode_s
         self._transcripts = transcripts  # shared by the call: each utterance takes the next one
         self._fed_bytes = 0
 
@@ -35,6 +38,7 @@ class ScriptedRecognizer:
         return None
 
     def final(self, offset: float) -> Transcript:
+        time.sleep(self.decode_s)
         text = self._transcripts.pop(0) if self._transcripts else ""
         end = offset + self._fed_bytes / 2 / self.sample_rate
         self._fed_bytes = 0
@@ -48,17 +52,17 @@ class ScriptedRecognizer:
         self._fed_bytes = 0
 
 
-def command(transcripts: list[str]) -> list[str]:
+def command(transcripts: list[str], decode_s: float = 0.0) -> list[str]:
     """The command line that serves these transcripts (run from the repository root)."""
-    return [sys.executable, "-m", "tests.support.scripted_service", json.dumps(transcripts)]
+    return [sys.executable, "-m", "tests.support.scripted_service", json.dumps(transcripts), str(decode_s)]
 
 
-def serve(transcripts: list[str]) -> None:
+def serve(transcripts: list[str], decode_s: float = 0.0) -> None:
     """The service with the scripted recognizer (run in its own process by the test)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     resources = SharedResources.load(  # each call hears the script from its start
-        settings, recognizer_factory=lambda locale, rate: ScriptedRecognizer(list(transcripts), rate)
+        settings, recognizer_factory=lambda locale, rate: ScriptedRecognizer(list(transcripts), rate, decode_s)
     )
     service = CallbotService(settings, resources)
     service.start()
@@ -67,4 +71,4 @@ def serve(transcripts: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    serve(json.loads(sys.argv[1]))
+    serve(json.loads(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 0.0)

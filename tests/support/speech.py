@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from callbot.audio import read_wav, to_pcm16
+from callbot.audio import read_wav, speech_bounds, to_pcm16
 
 
 def espeak_wav(path: Path, text: str, voice: str, rate: int = 16000, speed: int = 150) -> Path:
@@ -23,11 +23,11 @@ def espeak_wav(path: Path, text: str, voice: str, rate: int = 16000, speed: int 
 def trimmed_speech(tmp: Path, text: str, voice: str, rate: int) -> np.ndarray:
     """espeak speech with its leading/trailing silence cut by energy (10 ms windows, -40 dB from the peak)."""
     name = f"speech_{abs(hash((text, voice, rate)))}.wav"
-    samples = np.frombuffer(read_wav(espeak_wav(tmp / name, text, voice, rate)).pcm, dtype="<i2").astype(float)
-    window = rate // 100
-    levels = np.sqrt(np.mean(samples[: len(samples) // window * window].reshape(-1, window) ** 2, axis=1))
-    loud = np.nonzero(levels > levels.max() * 10 ** (-40 / 20))[0]
-    return samples[loud[0] * window : (loud[-1] + 1) * window]
+    pcm = read_wav(espeak_wav(tmp / name, text, voice, rate)).pcm
+    bounds = speech_bounds(pcm, rate)
+    assert bounds is not None, f"espeak said nothing for {text!r}"
+    samples = np.frombuffer(pcm, dtype="<i2").astype(float)
+    return samples[round(bounds[0] * rate) : round(bounds[1] * rate)]
 
 
 @dataclass(frozen=True)
