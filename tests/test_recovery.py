@@ -321,7 +321,7 @@ def test_kill_9_mid_name_mid_address_and_mid_need_each_call_gets_one_partial_tic
     service = start_service(data, env)
     try:
         for stage, steps in answered.items():
-            args = ["--target", service.uri, *[a for s in [*HOLD, *steps, "wait:300"] for a in ("--step", s)]]
+            args = ["--target", service.uri, *[a for s in [*HOLD, *steps, "hold:300"] for a in ("--step", s)]]
             callers.append(start_peer(tmp_path / f"caller-{stage}.json", *args))
 
         def stages() -> list[int]:
@@ -378,7 +378,7 @@ def test_slot_values_captured_as_text_survive_a_kill_9(tmp_path: Path, espeak: s
     service = start_service(data, env, command=scripted)
     try:
         steps = [*HOLD, f"play:{wavs['name']}", "until_quiet:0.8", f"play:{wavs['address']}", "until_quiet:0.8",
-                 "wait:300"]
+                 "hold:300"]
         callers.append(start_peer(tmp_path / "c.json", "--target", service.uri,
                                   *[a for s in steps for a in ("--step", s)]))
 
@@ -492,7 +492,7 @@ def test_a_worker_never_recovers_another_worker_s_live_call(tmp_path: Path, post
     worker_a = start_service(tmp_path / "a", {"CALLBOT_DATABASE_URL": url, "CALLBOT_WORKER_ID": "a", **PATIENT})
     try:
         callers.append(start_peer(tmp_path / "c.json", "--target", worker_a.uri,
-                                  *[a for s in [*HOLD, "wait:300"] for a in ("--step", s)]))
+                                  *[a for s in [*HOLD, "hold:300"] for a in ("--step", s)]))
         wait_until(lambda: _calls(tmp_path / "a", url), 120, "the call on worker a", failed=worker_a.died)
         # another worker starts on the same database (its recovery runs), and an operator runs the command
         worker_b = start_service(tmp_path / "b", {"CALLBOT_DATABASE_URL": url, "CALLBOT_WORKER_ID": "b"})

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from callbot.store import Role, Store, open_store
 from tests.support.api import PASSWORD, ApiWorld, login, tone_wav
 from tests.support.ports import free_port
 from tests.support.stores import audit_entries, draft, read_ticket, store_settings
+from tests.support.waiting import wait_until
 
 UI_PAGES = ["/", "/tickets", "/tickets/{number}", "/dashboard", "/tickets?status=new"]
 
@@ -154,10 +154,8 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveSite]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
+    wait_until(lambda: server.started, 30, "uvicorn to start", interval=0.05,
+               failed=lambda: None if thread.is_alive() else "uvicorn's thread ended")
     try:
         yield LiveSite(url=url, store=store, number=number, screenshots=tmp_path)
     finally:

@@ -12,7 +12,7 @@ import sys
 from callbot.call.resources import SharedResources
 from callbot.config import load_settings
 from callbot.service import CallbotService
-from callbot.types import Transcript, Word
+from callbot.testing import ScriptedRecognizer
 from tests.support.sip import READY_LINE
 
 ANSWERS = {  # what the tests' callers say, and so what the scripted recognizer hears, in order
@@ -20,32 +20,6 @@ ANSWERS = {  # what the tests' callers say, and so what the scripted recognizer 
     "address": "số 5 phố Huế phường Hai Bà Trưng Hà Nội",
     "need": "tôi cần thuốc hạ sốt cho mẹ tôi",
 }
-
-
-class ScriptedRecognizer:
-    """Returns the next scripted transcript for each utterance the endpoint detector closes."""
-
-    def __init__(self, transcripts: list[str], sample_rate: int) -> None:
-        self.sample_rate = sample_rate
-        self._transcripts = transcripts  # shared by the call: each utterance takes the next one
-        self._fed_bytes = 0
-
-    def accept(self, pcm: bytes) -> str | None:
-        self._fed_bytes += len(pcm)
-        return None
-
-    def final(self, offset: float) -> Transcript:
-        text = self._transcripts.pop(0) if self._transcripts else ""
-        end = offset + self._fed_bytes / 2 / self.sample_rate
-        self._fed_bytes = 0
-        words = tuple(Word(word, offset, end, 0.95) for word in text.split())
-        return Transcript(text, offset, end, 0.95 if text else 0.0, words)
-
-    def set_phrases(self, phrases: object) -> None:
-        pass
-
-    def reset(self) -> None:
-        self._fed_bytes = 0
 
 
 def command(transcripts: list[str]) -> list[str]:
@@ -58,7 +32,7 @@ def serve(transcripts: list[str]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     resources = SharedResources.load(  # each call hears the script from its start
-        settings, recognizer_factory=lambda locale, rate: ScriptedRecognizer(list(transcripts), rate)
+        settings, recognizer_factory=lambda locale, rate: ScriptedRecognizer(transcripts, sample_rate=rate)
     )
     service = CallbotService(settings, resources)
     service.start()
