@@ -124,6 +124,7 @@ def test_the_cli_entry_point_sets_a_private_umask(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_a_real_sip_call_leaves_only_private_files(tmp_path: Path) -> None:
     answer = espeak_wav(tmp_path / "answer.wav", "tôi tên là nguyễn văn an", "vi", rate=8000)
     data = tmp_path / "bot" / "data"

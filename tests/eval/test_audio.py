@@ -190,6 +190,7 @@ def test_malformed_audio_turns_exit_2_naming_file_case_and_field(tmp_path: Path)
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_korean_speech_through_the_real_model_reports_wer_and_latency(
     tmp_path: Path, korean_model_path: Path
 ) -> None:
@@ -265,6 +266,7 @@ def test_html_report_renders_tables_and_histogram_in_chromium(
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_english_fixtures_are_spoken_by_piper_and_pass_with_reference(tmp_path: Path) -> None:
     made = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "make_fixtures.py"), str(CONVERSATIONS / "en.yaml"), "-o",

@@ -22,7 +22,7 @@ from tests.support.sip import run_peer, start_peer
 from tests.support.stores import read_ticket, set_operator
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sip]
 
 SCENARIO = str(REPO / "sip" / "uac_via_edge.xml")
 

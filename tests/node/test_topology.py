@@ -24,7 +24,7 @@ from tests.support.sip import run_peer, start_peer, start_service
 from tests.support.stores import listed_calls
 from tests.support.waiting import wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.sip]
 HOSTS = ("127.0.0.2", "127.0.0.3")
 
 

@@ -43,6 +43,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_bot_answers_speaks_and_files_a_ticket_with_a_stereo_recording(bot: ServiceProcess, tmp_path: Path) -> None:
     heard = tmp_path / "heard.wav"
     report = run_peer(
@@ -62,6 +63,7 @@ def test_bot_answers_speaks_and_files_a_ticket_with_a_stereo_recording(bot: Serv
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_caller_hanging_up_mid_prompt_leaves_a_partial_ticket(bot: ServiceProcess, tmp_path: Path) -> None:
     report = run_peer(tmp_path / "r.json", "--target", bot.uri, "--step", "hold:0.7", "--step", "hangup")
     assert report["connected"], report
@@ -70,6 +72,7 @@ def test_caller_hanging_up_mid_prompt_leaves_a_partial_ticket(bot: ServiceProces
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_dtmf_by_rfc2833_and_sip_info_reaches_the_call(bot: ServiceProcess, tmp_path: Path) -> None:
     report = run_peer(
         tmp_path / "r.json", "--target", bot.uri, "--step", "until_speech:10", "--step", "dtmf:4",
@@ -83,6 +86,7 @@ def test_dtmf_by_rfc2833_and_sip_info_reaches_the_call(bot: ServiceProcess, tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_untrusted_source_is_refused_with_403(bot: ServiceProcess, tmp_path: Path) -> None:
     before = all_tickets(bot)
     report = run_peer(tmp_path / "r.json", "--bind", "127.0.0.2", "--target", bot.uri, "--step", "hold:1")
@@ -92,6 +96,7 @@ def test_untrusted_source_is_refused_with_403(bot: ServiceProcess, tmp_path: Pat
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_malformed_sip_is_ignored_and_the_next_call_works(bot: ServiceProcess, tmp_path: Path) -> None:
     garbage = [
         b"\x00\xff\x13garbage" * 100,
@@ -115,6 +120,7 @@ def test_malformed_sip_is_ignored_and_the_next_call_works(bot: ServiceProcess, t
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_call_over_the_limit_gets_486_and_the_first_call_keeps_its_ticket(bot: ServiceProcess, tmp_path: Path) -> None:
     calls_before = len(calls_of(bot))
     holder = start_peer(tmp_path / "holder.json", "--target", bot.uri, "--step", "hold:6", "--step", "hangup")
@@ -131,6 +137,7 @@ def test_call_over_the_limit_gets_486_and_the_first_call_keeps_its_ticket(bot: S
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_sipp_standard_uac_scenario_completes_and_files_a_partial_ticket(bot: ServiceProcess, tmp_path: Path) -> None:
     before = all_tickets(bot)
     completed = subprocess.run(
@@ -144,6 +151,7 @@ def test_sipp_standard_uac_scenario_completes_and_files_a_partial_ticket(bot: Se
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_call_over_tcp(bot: ServiceProcess, tmp_path: Path) -> None:
     report = run_peer(
         tmp_path / "r.json", "--tcp", "--target", f"{bot.uri};transport=tcp", "--step", "until_speech:10",
@@ -154,6 +162,7 @@ def test_call_over_tcp(bot: ServiceProcess, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_sipp_scenario_with_speech_and_rfc2833_dtmf(bot: ServiceProcess, tmp_path: Path) -> None:
     """sip/uac_speech_dtmf.xml: PCMA + telephone-event offer, sipp's G.711 recording as speech, '*' by RFC 2833."""
     completed = subprocess.run(
@@ -172,6 +181,7 @@ def test_sipp_scenario_with_speech_and_rfc2833_dtmf(bot: ServiceProcess, tmp_pat
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("codec", "name"), [("PCMU/8000/1", "PCMU"), ("PCMA/8000/1", "PCMA"), ("G722/16000/1", "G722")])
+@pytest.mark.sip
 def test_each_offered_codec_carries_the_bot_s_voice(bot: ServiceProcess, tmp_path: Path, codec: str, name: str) -> None:
     report = run_peer(tmp_path / "r.json", "--codec", codec, "--target", bot.uri, "--step", "until_speech:10",
                       "--step", "hold:1", "--step", "hangup")
@@ -179,6 +189,7 @@ def test_each_offered_codec_carries_the_bot_s_voice(bot: ServiceProcess, tmp_pat
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_back_to_back_short_calls_reuse_one_bridge_port(bot: ServiceProcess, tmp_path: Path) -> None:
     # Calls that end within a few frames of the answer used to free their port while pjmedia's clock thread
     # could still call it (a callback on a half-destroyed port, then SIGSEGV); ports are now pooled.
