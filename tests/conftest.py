@@ -3,10 +3,10 @@ stores on SQLite and PostgreSQL, the API world, the throwaway PostgreSQL cluster
 module-specific fixtures (a call session's shared resources) are imported by the tests that use them from
 ``tests.support.calls``.
 
-Lanes: ``make test`` runs everything; ``make test-fast`` runs ``-m "not slow"``. A test is slow when it is marked
-``slow`` or with what makes it heavy (``model``, ``sip``, ``realtime``, ``postgres``, ``browser``, ``coqui``):
-those imply ``slow`` here, and so does using a fixture that brings one of them (below), so a heavy test cannot
-slip into the fast lane unmarked."""
+Lanes: ``make test`` runs everything, serially; ``make test-fast`` runs ``-m "not slow"`` on two xdist workers.
+A test is slow when it is marked ``slow`` or with what makes it heavy (``model``, ``sip``, ``realtime``,
+``postgres``, ``browser``, ``coqui``): those imply ``slow`` here, and so does using a fixture that brings one of
+them (below), so a heavy test cannot slip into the fast lane unmarked."""
 
 from __future__ import annotations
 
