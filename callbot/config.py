@@ -12,6 +12,7 @@ import re
 import socket
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
@@ -117,6 +118,45 @@ class Settings(BaseSettings):
     edge_retry_after_s: int = Field(30, ge=1, le=3600)  # Retry-After on the edge's 503 when every worker is full
     edge_flood_requests: int = Field(16, ge=2, le=10000)  # per untrusted source per 2 s before pike drops it
     edge_kamailio: str = "kamailio"  # the Kamailio binary (Debian package kamailio, installed by scripts/setup.sh)
+
+    # --- outbound campaigns and status by phone (callbot/campaign/) --------------------------------------------
+    # Where campaign calls go: the PBX or SIP trunk (sip:host[:port]); each contact is dialled as sip:NUMBER@host.
+    outbound_proxy: str | None = None
+    # A SIP hop campaign calls leave through (a loose route: an SBC before the PBX). None: straight to the proxy.
+    outbound_route: str | None = None
+    outbound_caller_id: str | None = None  # the From user of campaign calls (e.g. the hotline's number)
+    outbound_number_format: Literal["national", "e164"] = "national"  # 0912345678 or +84912345678 on the wire
+    outbound_max_calls: int | None = Field(None, ge=0, le=1000)  # per process; None: the call limit less the reserve
+    outbound_inbound_reserve: int = Field(1, ge=0, le=1000)  # call slots a worker keeps free for inbound calls
+    outbound_ring_timeout_s: float = Field(30.0, ge=2.0, le=300.0)  # unanswered this long: no_answer
+    campaigns_in_workers: bool = True  # the node's workers dial the started campaigns
+    campaign_timezone: str = "Asia/Ho_Chi_Minh"  # calling windows are local times of this zone
+    # Answering-machine detection after answer: no speech this long -> a person; speech without a pause for
+    # amd_greeting_ms -> a machine; a pause of amd_pause_ms ends a (human) greeting.
+    amd_initial_silence_ms: int = Field(2500, ge=200, le=10000)
+    amd_greeting_ms: int = Field(2500, ge=500, le=20000)
+    amd_pause_ms: int = Field(800, ge=200, le=5000)
+    lookup_limit: int = Field(5, ge=1, le=1000)  # ticket status lookups by phone per caller number...
+    lookup_window_s: int = Field(3600, ge=60, le=86400)  # ...within this many seconds
+
+    @field_validator("campaign_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"not a time zone: {value!r} (e.g. Asia/Ho_Chi_Minh)") from None
+        return value
+
+    @field_validator("outbound_proxy", "outbound_route")
+    @classmethod
+    def _sip_uri(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.fullmatch(r"sips?:[^\s@<>\"]+", value):
+            raise ValueError(f"not a SIP URI of a host: {value!r} (e.g. sip:pbx.example.org:5060)")
+        return value
 
     @field_validator("models_dir", "data_dir", "prompts_dir")
     @classmethod

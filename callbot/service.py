@@ -20,6 +20,7 @@ from typing import Literal
 
 from callbot.call.resources import SharedResources
 from callbot.call.session import CallSession
+from callbot.campaign.dialer import Dialer
 from callbot.config import Settings, SettingsError, load_settings
 from callbot.node.status import StatusReporter, WorkerStatus, status_path
 from callbot.node.supervisor import absorb_exit_signals
@@ -55,6 +56,7 @@ class CallbotService:
         self._sessions: dict[str, CallSession] = {}  # call id -> session, until its ticket is filed
         self._lock = threading.Lock()  # sessions are added on the SIP thread, read by shutdown()
         self._stopped = threading.Event()
+        self.dialer: Dialer | None = None  # campaigns' calls, when CALLBOT_OUTBOUND_PROXY is set
 
     @property
     def record_only(self) -> bool:
@@ -69,6 +71,10 @@ class CallbotService:
         recover_worker_calls(self.resources.store, self.settings)  # calls left by this worker's killed predecessor
         self.endpoint.start()
         self.policy.max_calls = self.endpoint.call_limit
+        if self.settings.outbound_proxy and self.settings.campaigns_in_workers:
+            self.dialer = Dialer(settings=self.settings, store=self.resources.store, endpoint=self.endpoint,
+                                 resources=self.resources)
+            self.dialer.start()
         self.status.start()
         log.info(
             "callbot worker %s answering on sip:%s:%s (%s mode, up to %s calls)", self.worker_id,
@@ -120,6 +126,8 @@ class CallbotService:
             return
         self._stopped.set()
         self._state = "draining"
+        if self.dialer is not None:
+            self.dialer.stop_claiming()
         self.endpoint.stop_accepting()
         sessions = self.live_sessions()
         log.info("shutting down: %d live call(s) to wind up", len(sessions))
@@ -130,6 +138,8 @@ class CallbotService:
             if not session.wait(max(0.0, deadline - time.monotonic())):
                 log.error("call %s did not finish within %.0f s of shutdown", session.call_id, grace_s)
         self.endpoint.stop(grace_s=5.0)
+        if self.dialer is not None:
+            self.dialer.stop(timeout=5.0)  # the calls it placed were hung up by the endpoint: settle them
         with self._lock:
             self._sessions.clear()
         self._state = "stopped"

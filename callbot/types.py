@@ -5,7 +5,8 @@ Dialogue -> audio/telephony/store: decisions (``Speak``, ``Ask``, ``FileTicket``
 ASR -> everyone: ``Transcript`` with ``Word`` timings.
 Dialogue -> store: ``TicketDraft``.
 Vocabulary: ``Slot``, ``Question``, ``Escalation``, ``Outcome``, ``Category``, ``Priority`` (the form and its
-ticket), ``TurnKind`` and ``Speaker`` (a call's turns), ``OperatorStatus`` and ``OverflowMode`` (telephony).
+ticket), ``TurnKind`` and ``Speaker`` (a call's turns), ``OperatorStatus`` and ``OverflowMode`` (telephony),
+``ContactStatus`` and ``CampaignState`` (outbound campaigns).
 Every one that is stored or serialised is a str enum: its values are what the database, the journal, the API
 and the settings hold.
 """
@@ -13,6 +14,7 @@ and the settings hold.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import Enum, StrEnum
 from typing import Literal, Union
 
@@ -95,6 +97,7 @@ class Question(StrEnum):
     check = "check"
     readback = "readback"
     which_slot = "which_slot"
+    lookup = "lookup"  # the 8 digits of a ticket whose status the caller wants read (keypad 9 at the greeting)
 
     @property
     def slot(self) -> Slot | None:
@@ -139,6 +142,28 @@ class OverflowMode(StrEnum):
     # the PBX sends only the calls its operators cannot take
     front_door = "front-door"
     overflow_target = "overflow-target"
+
+
+class ContactStatus(StrEnum):
+    """A campaign contact's state (``callbot.campaign``): pending until it is final."""
+
+    pending = "pending"  # will be called (first attempt, or a retry once its delay has passed)
+    confirmed = "confirmed"  # pressed 1 (or said yes): heard the message
+    answered_no_confirm = "answered_no_confirm"  # answered, never confirmed (silent, hung up, asked for a person)
+    machine = "machine"  # an answering machine or voicemail greeted
+    busy = "busy"
+    no_answer = "no_answer"
+    failed = "failed"
+    do_not_call = "do_not_call"  # on the do-not-call list: never dialled
+    outside_window = "outside_window"  # due, waiting for the calling window to open (not final)
+
+
+class CampaignState(StrEnum):
+    created = "created"  # not started yet
+    running = "running"  # the node's dialers (or `callbot campaign run`) call it
+    paused = "paused"
+    cancelled = "cancelled"
+    finished = "finished"  # every contact is final
 
 
 @dataclass(slots=True)
@@ -213,7 +238,21 @@ class RecordedAnswer:
     seconds: float = 0.0
 
 
-CallerEvent = Union[FinalTranscript, DtmfInput, NoInput, Hangup, TicketFiled, TransferResult, RecordedAnswer]
+@dataclass(frozen=True, slots=True)
+class TicketLookedUp:
+    """The runtime's answer to ``LookupTicket``: what a caller may hear of the ticket, or why nothing.
+    ``found``: status (a ``TicketStatus`` value), the responsible unit's name (None: not assigned), the day of
+    the last update (local); ``not_found``; ``limited`` (too many lookups from this caller); ``failed``."""
+
+    result: Literal["found", "not_found", "limited", "failed"]
+    number: str
+    status: str | None = None
+    unit: str | None = None
+    updated: date | None = None
+
+
+CallerEvent = Union[FinalTranscript, DtmfInput, NoInput, Hangup, TicketFiled, TransferResult, RecordedAnswer,
+                    TicketLookedUp]
 
 
 # --- decisions (dialogue -> audio/telephony/store) ----------------------------------------------------
@@ -224,6 +263,9 @@ class Speak:
     text: str
     key: str | None = None
     barge_in: bool = True
+    cached: bool = False  # the same text for many calls (a campaign's message): kept in the prompt cache
+    recording: str | None = None  # a WAV played instead of the text (a campaign's recorded message)
+    locale: str | None = None  # said in this language rather than the call's (a campaign's message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,4 +298,11 @@ class EndCall:
     reason: str = "done"
 
 
-Decision = Union[Speak, Ask, FileTicket, Transfer, EndCall]
+@dataclass(frozen=True, slots=True)
+class LookupTicket:
+    """Read a ticket's status for the caller (8 digits, check digit already valid); answered by ``TicketLookedUp``."""
+
+    number: str
+
+
+Decision = Union[Speak, Ask, FileTicket, Transfer, EndCall, LookupTicket]

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from callbot.api import routes_api, routes_public, routes_tuning, ui
+from callbot.api import campaigns, routes_api, routes_public, routes_tuning, ui
 from callbot.api.deps import LoginRequired, PageForbidden
 from callbot.api.i18n import Catalogue
 from callbot.api.metrics import HttpMetrics, MetricsMiddleware, StoreCollector
@@ -90,6 +90,8 @@ def create_app(settings: Settings, store: Store) -> FastAPI:
     app.include_router(routes_api.router)
     app.include_router(routes_tuning.router)
     app.include_router(ui.router)
+    app.include_router(campaigns.api)
+    app.include_router(campaigns.pages)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(LoginRequired)

@@ -25,6 +25,7 @@ CITIZEN_DATA_READERS = frozenset({Role.supervisor, Role.operator, Role.admin})
 TICKET_EDITORS = CITIZEN_DATA_READERS
 TUNING_APPROVERS = frozenset({Role.supervisor, Role.admin})
 AUDITORS = frozenset({Role.supervisor, Role.admin})
+CAMPAIGN_MANAGERS = frozenset({Role.supervisor, Role.admin})  # campaigns and the do-not-call list (phone numbers)
 STATS_READERS = frozenset({Role.supervisor, Role.operator, Role.admin, Role.engineer, Role.monitor})
 FIXTURE_EXPORTERS = frozenset({Role.engineer, Role.supervisor, Role.admin})
 OPERATOR_READERS = frozenset({Role.supervisor, Role.operator, Role.admin, Role.engineer, Role.pbx})
@@ -125,6 +126,7 @@ def ui_principal_in(allowed: frozenset[Role]) -> Callable[..., Principal]:
 
 UiCitizenDataReader = Annotated[Principal, Depends(ui_principal_in(CITIZEN_DATA_READERS))]
 UiStatsReader = Annotated[Principal, Depends(ui_principal_in(STATS_READERS))]
+UiCampaignManager = Annotated[Principal, Depends(ui_principal_in(CAMPAIGN_MANAGERS))]
 
 
 CitizenDataReader = Annotated[Principal, Depends(require_roles(CITIZEN_DATA_READERS))]
@@ -134,4 +136,5 @@ FixtureExporter = Annotated[Principal, Depends(require_roles(FIXTURE_EXPORTERS))
 OperatorReader = Annotated[Principal, Depends(require_roles(OPERATOR_READERS))]
 OperatorStatusPusher = Annotated[Principal, Depends(require_roles(OPERATOR_STATUS_PUSHERS))]
 Auditor = Annotated[Principal, Depends(require_roles(AUDITORS))]
+CampaignManager = Annotated[Principal, Depends(require_roles(CAMPAIGN_MANAGERS))]
 UiUser = Annotated[Principal, Depends(ui_principal)]

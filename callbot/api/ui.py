@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from callbot.api.charts import bar_chart, column_chart
 from callbot.api.deps import (
+    CAMPAIGN_MANAGERS,
     CITIZEN_DATA_READERS,
     SESSION_COOKIE,
     STATS_READERS,
@@ -82,7 +83,8 @@ def render(request: Request, template: str, context: dict[str, Any], principal: 
         {"t": request.app.state.catalogue.translator(language), "lang": language, "user": principal,
          "languages": request.app.state.catalogue.languages,
          "sees_tickets": principal is not None and principal.role in CITIZEN_DATA_READERS,
-         "sees_dashboard": principal is not None and principal.role in STATS_READERS, **context},
+         "sees_dashboard": principal is not None and principal.role in STATS_READERS,
+         "sees_campaigns": principal is not None and principal.role in CAMPAIGN_MANAGERS, **context},
         status_code=status_code,
     )
     if request.query_params.get("lang") == language:
@@ -99,7 +101,7 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _check_form_csrf(principal: Principal, form: Any) -> None:
+def check_form_csrf(principal: Principal, form: Any) -> None:
     sent = str(form.get("csrf_token", ""))
     if not (principal.csrf_token and hmac.compare_digest(sent, principal.csrf_token)):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token")
@@ -171,7 +173,7 @@ async def login(request: Request, session: SessionDep, accounts: AccountsDep) ->
 
 @router.post("/logout")
 async def logout(request: Request, session: SessionDep, accounts: AccountsDep, principal: UiUser) -> Response:
-    _check_form_csrf(principal, await request.form())
+    check_form_csrf(principal, await request.form())
     accounts.end_session(request.cookies.get(SESSION_COOKIE, ""))
     audit.record_entry(session, actor=principal.name, action="logout", target_type="user",
                        target_id=principal.name)
@@ -292,7 +294,7 @@ def call_page(number: str, request: Request, session: SessionDep, principal: UiC
 async def correct_ticket(number: str, request: Request, session: SessionDep,
                          principal: UiCitizenDataReader) -> Response:
     form = await request.form()
-    _check_form_csrf(principal, form)
+    check_form_csrf(principal, form)
     if principal.role not in TICKET_EDITORS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "your role may not change tickets")
     translate = request.app.state.catalogue.translator(language_of(request))

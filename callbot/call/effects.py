@@ -8,6 +8,7 @@ the SIP transfer and hang-up) and the interpreter hands the answers back to the 
 - ``FileTicket`` -> ``effects.file_ticket(draft)`` -> ``TicketFiled(number)``; None (not filed, not even
   journaled) drops what was waiting and ends the call with ``EndCall("ticket could not be filed")``;
 - ``Transfer`` -> ``TransferResult(effects.transfer(decision))``;
+- ``LookupTicket`` -> ``effects.lookup_ticket(decision)``: a ``TicketLookedUp`` (status by phone);
 - ``EndCall`` -> ``effects.end_call``, and nothing after it runs.
 
 Ordering: the decisions answering an event go before the decisions that were already waiting. The gate
@@ -24,8 +25,9 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from callbot.dialogue.conversation import Conversation
-from callbot.types import Ask, Decision, EndCall, FileTicket, Speak, Speaker, TicketDraft, Transfer
-from callbot.types import CallerEvent, DtmfInput, FinalTranscript, Hangup, NoInput, TicketFiled, TransferResult
+from callbot.types import Ask, Decision, EndCall, FileTicket, LookupTicket, Speak, Speaker, TicketDraft, Transfer
+from callbot.types import CallerEvent, DtmfInput, FinalTranscript, Hangup, NoInput, TicketFiled, TicketLookedUp
+from callbot.types import TransferResult
 
 UNFILED_REASON = "ticket could not be filed"
 RUNTIME_ANSWERS = (TicketFiled, TransferResult)  # the runtime's own answers reach even an ended conversation
@@ -56,6 +58,10 @@ class Effects(Protocol):
         ...
 
     def end_call(self, decision: EndCall) -> None: ...
+
+    def lookup_ticket(self, decision: LookupTicket) -> TicketLookedUp:
+        """What the caller may hear of the ticket (rate-limited and audited by the live call's store)."""
+        ...
 
     def ready(self, decision: Transfer | EndCall) -> bool:
         """The gate: False holds this decision (and every one after it) until the next ``run()``."""
@@ -111,6 +117,8 @@ class DecisionInterpreter:
                         self.handle(TicketFiled(number))
                 case Transfer():
                     self.handle(TransferResult(self.effects.transfer(decision)))
+                case LookupTicket():
+                    self.handle(self.effects.lookup_ticket(decision))
                 case EndCall():
                     self.effects.end_call(decision)
                     self.done = True
@@ -170,11 +178,14 @@ def describe_event(event: CallerEvent) -> str:
 @dataclass
 class SimulatedEffects:
     """Effects in text: the ticket gets ``ticket_number`` (unless ``filing_fails``), a transfer finds someone
-    when ``operators_free`` (the emergency line always answers), and everything goes into ``transcript``."""
+    when ``operators_free`` (the emergency line always answers), a status lookup finds what ``tickets`` holds
+    (by number; ``lookups_left`` counts down to ``limited``), and everything goes into ``transcript``."""
 
     ticket_number: str = "0000-0001"
     operators_free: bool = True
     filing_fails: bool = False  # the store is down, journal included
+    tickets: dict[str, TicketLookedUp] = field(default_factory=dict)  # what a status lookup finds
+    lookups_left: int | None = None  # None: no rate limit
     on_line: Callable[[TranscriptLine], None] | None = None
     transcript: list[TranscriptLine] = field(default_factory=list)
     filed: TicketDraft | None = None
@@ -204,6 +215,16 @@ class SimulatedEffects:
 
     def end_call(self, decision: EndCall) -> None:
         self._line(TranscriptLine("system", f"call ended ({decision.reason})"))
+
+    def lookup_ticket(self, decision: LookupTicket) -> TicketLookedUp:
+        if self.lookups_left is not None and self.lookups_left <= 0:
+            answer = TicketLookedUp("limited", decision.number)
+        else:
+            answer = self.tickets.get(decision.number, TicketLookedUp("not_found", decision.number))
+            if self.lookups_left is not None:
+                self.lookups_left -= 1
+        self._line(TranscriptLine("system", f"ticket {decision.number} looked up: {answer.result}"))
+        return answer
 
     def ready(self, decision: Transfer | EndCall) -> bool:
         return True  # no playback to wait for

@@ -195,8 +195,9 @@ class Playback:
     def _synthesize(self, job: SpeechJob) -> None:
         framer = Framer(self.frame_bytes)
         decision = job.decision
-        chunks = self.speech.stream(decision.text, locale=self.locale, rate=self.rate, key=decision.key,
-                                    cancel=job.cancel)
+        locale = (decision.locale if isinstance(decision, Speak) else None) or self.locale
+        chunks = self.speech.stream(decision.text, locale=locale, rate=self.rate, key=decision.key,
+                                    cancel=job.cancel, **_audio_source(decision))
         for chunk in chunks:
             if not self._queue_frames(job, framer.frames(chunk)):
                 return
@@ -212,3 +213,10 @@ class Playback:
                 self._outbound.append(PlaybackMark(job, started=True))
             self._outbound.extend(frames)
         return True
+
+
+def _audio_source(decision: Speak | Ask) -> dict[str, object]:
+    """A Speak may name a recording to play, or ask for its (dynamic) text to be kept in the prompt cache."""
+    if isinstance(decision, Speak) and (decision.cached or decision.recording):
+        return {"cached": decision.cached, "recording": decision.recording}
+    return {}

@@ -36,7 +36,7 @@ from callbot.dialogue import Conversation
 from callbot.listener import Listener
 from callbot.recording import RECORDING_FAILURES, FramePairer, StereoRecorder
 from callbot.telephony.contracts import TICKET_HEADER, CallControl
-from callbot.types import Ask, EndCall, Speak, TicketDraft, Transfer, TurnKind
+from callbot.types import Ask, EndCall, LookupTicket, Speak, TicketDraft, TicketLookedUp, Transfer, TurnKind
 
 log = logging.getLogger(__name__)
 
@@ -311,6 +311,23 @@ class CallSession:
     def _file_ticket(self, draft: TicketDraft) -> str | None:
         return self.storage.file_ticket(draft, ending=self._decisions.ending if self._decisions else None)
 
+    def _lookup_ticket(self, decision: LookupTicket) -> TicketLookedUp:
+        """Status by phone: the store's answer (rate limit and audit there); a store error is ``failed``."""
+        from callbot.api.security import load_secret_key
+        from callbot.store.lookups import caller_key, phone_lookup
+
+        settings = self.settings
+        try:
+            with self.resources.store.session() as session:
+                found = phone_lookup(session, number=decision.number,
+                                     caller=caller_key(self.caller_id, load_secret_key(settings)),
+                                     limit=settings.lookup_limit, window_s=settings.lookup_window_s,
+                                     zone=settings.campaign_timezone, actor=f"phone:{self.call_id}")
+        except Exception:  # broad on purpose: the caller hears "not available" and the call goes on
+            log.exception("call %s: the ticket status lookup failed", self.call_id)
+            return TicketLookedUp("failed", decision.number)
+        return TicketLookedUp(found.result, found.number, found.status, found.unit, found.updated)
+
     def _transfer(self, transfer: Transfer) -> bool:
         target = {
             "operator": lambda: self.control.operator_uri_free(),
@@ -392,6 +409,9 @@ class _CallEffects:
 
     def transfer(self, decision: Transfer) -> bool:
         return self.session._transfer(decision)
+
+    def lookup_ticket(self, decision: LookupTicket) -> TicketLookedUp:
+        return self.session._lookup_ticket(decision)
 
     def end_call(self, decision: EndCall) -> None:
         self.session._end_call(decision)

@@ -6,6 +6,7 @@ from callbot.private_files import restrict_umask
 # Command modules, one per command group (each registers on ``app`` when imported).
 from callbot.cli import (  # noqa: F401,E402
     asr_commands,
+    campaign_commands,
     dialogue_commands,
     eval_commands,
     serve_commands,

@@ -59,7 +59,7 @@ def escalate_emergency(state: DialogueState, text: str, ctx: PolicyContext) -> S
 
 
 def hang_up(state: DialogueState, ctx: PolicyContext) -> Step:
-    if state.phase == "asking":
+    if state.phase in ("asking", "lookup"):  # every call leaves a ticket, a status lookup's too
         state = state.noted(f"caller hung up during {state.question or 'greeting'}")
         pending = state.pending_address
         if pending is not None and state.address is None:  # keep the address heard even without its ward

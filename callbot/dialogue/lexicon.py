@@ -50,6 +50,8 @@ class Lexicon:
     deny: PhraseSet
     wrong: PhraseSet
     repeat: PhraseSet
+    heard: PhraseSet  # a campaign call's "I heard it" beyond a plain yes ("nghe rồi")
+    lookup: PhraseSet  # asks for the status of a ticket filed earlier ("tra cứu", "check my ticket")
     operator: PhraseSet
     emergency: PhraseSet
     dont_know: PhraseSet
@@ -141,6 +143,8 @@ def load_lexicon(prompts_dir: Path, locale: str) -> Lexicon:
         deny=phrases("deny"),
         wrong=phrases("wrong"),
         repeat=phrases("repeat"),
+        heard=phrases("heard", optional=True),
+        lookup=phrases("lookup", optional=True),
         operator=phrases("operator"),
         emergency=phrases("emergency"),
         dont_know=phrases("dont_know"),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from callbot.dialogue import lookup
 from callbot.dialogue.address import AddressParse, parse_address
 from callbot.dialogue.asking import ask, ask_readback, prompt_key, speak, value_text
 from callbot.dialogue.context import Answer, DialogueConfig, PolicyContext, Step
@@ -60,6 +61,7 @@ from callbot.types import (
     RecordedAnswer,
     Slot,
     TicketFiled,
+    TicketLookedUp,
     TransferResult,
 )
 
@@ -81,6 +83,10 @@ def step(state: DialogueState, event: CallerEvent, ctx: PolicyContext) -> Step:
         return on_filed(state, event.number, ctx)
     if isinstance(event, TransferResult):
         return on_transfer(state, event.ok, ctx)
+    if state.phase == "lookup" or isinstance(event, TicketLookedUp):
+        return lookup.step(state, event, ctx)
+    if lookup.wants_lookup(state, event, ctx):
+        return lookup.begin(state, ctx)
     if state.phase != "asking":
         return state, []  # the caller talks while the ticket is filed or the call transferred
     if isinstance(event, NoInput):

@@ -9,7 +9,7 @@ from callbot.dialogue.address import AddressParse, ProvinceRef, WardRef
 from callbot.dialogue.need import NeedReading
 from callbot.types import Ask, Category, Escalation, Outcome, Priority, Question, Slot, TicketDraft
 
-Phase = Literal["asking", "filing", "transferring", "ended"]
+Phase = Literal["asking", "lookup", "filing", "transferring", "ended"]
 AfterFiling = Literal["goodbye", "callback", "transfer_operator", "transfer_emergency"]
 
 
@@ -58,6 +58,7 @@ class DialogueState:
     pending_address: AddressParse | None = None  # an address waiting for its ward
     reprompts: tuple[tuple[Question, int], ...] = ()  # per question
     readbacks: int = 0
+    lookup_tries: int = 0  # ticket numbers keyed that were not right (status by phone)
     phase: Phase = "asking"
     outcome: Outcome | None = None
     escalation: Escalation | None = None

@@ -62,7 +62,8 @@ def run_case(
         caller_id=case.caller_id,
         resources=resources,
     )
-    call = SimulatedCall(conversation, SimulatedEffects(ticket_number, case.operators_free))
+    call = SimulatedCall(conversation, SimulatedEffects(ticket_number, case.operators_free,
+                                                        tickets={t.number: t for t in case.tickets}))
     call.start()
     unused = 0
     for index, turn in enumerate(case.turns):

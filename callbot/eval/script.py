@@ -9,10 +9,12 @@ File format (YAML)::
       - id: short-unique-id
         caller_id: "+84912345678"          # optional
         operators_free: false              # optional (default true): operator transfers find nobody
+        tickets:                           # optional: what a status lookup by phone finds (others: not found)
+          "12345674": {status: in_progress, unit: "UBND phường Đống Đa", updated: 2026-11-30}
         turns:                             # each answers the bot's latest prompt
           - say: "tôi tên là nguyễn văn an"   # what the ASR heard (optional `confidence: 0.6` beside it)
           - silence: 8
-          - dtmf: "1"
+          - dtmf: "1"                      # one keypad answer (several keys: "12345671")
           - hangup: true
           - wav: answers/name.wav          # an audio turn (path relative to this file), heard by the Listener
             say: "tôi tên là nguyễn văn an"   # optional beside `wav`: the reference transcript
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,10 +55,12 @@ from callbot.types import (
     Outcome,
     Priority,
     TicketDraft,
+    TicketLookedUp,
 )
 
 LOCALES = ("vi", "en")
-CASE_KEYS = {"id", "caller_id", "turns", "expect", "operators_free", "description"}
+STATUSES = ("new", "assigned", "in_progress", "resolved", "closed")  # a ticket's status (callbot.store.models)
+CASE_KEYS = {"id", "caller_id", "turns", "expect", "operators_free", "tickets", "description"}
 OUTCOMES = tuple(o.value for o in Outcome)
 
 
@@ -188,7 +193,7 @@ class DtmfTurn:
     digits: str
 
     def events(self) -> list[CallerEvent]:
-        return [DtmfInput(d) for d in self.digits]
+        return [DtmfInput(self.digits)]  # one answer, as a live call's keys are collected (a ticket's 8 digits)
 
 
 @dataclass(frozen=True)
@@ -286,6 +291,7 @@ class EvalCase:
     expect: dict[str, Any]
     caller_id: str | None = None
     operators_free: bool = True
+    tickets: tuple[TicketLookedUp, ...] = ()  # what a status lookup by phone finds
 
 
 @dataclass(frozen=True)
@@ -353,6 +359,7 @@ def _parse_case(raw: object, index: int, seen: set[str], fail: Callable[..., Mal
     operators_free = raw.get("operators_free", True)
     if not isinstance(operators_free, bool):
         raise fail(label, "operators_free", "must be true or false")
+    tickets = parse_tickets(raw.get("tickets") or {}, lambda problem: fail(label, "tickets", problem))
     raw_turns = raw.get("turns")
     if not isinstance(raw_turns, list):
         raise fail(label, "turns", "required, a list")
@@ -371,7 +378,7 @@ def _parse_case(raw: object, index: int, seen: set[str], fail: Callable[..., Mal
         problem = f"unknown key; known: {', '.join(EXPECT)}" if entry is None else entry.problem(value)
         if problem:
             raise fail(label, f"expect.{key}", problem)
-    return EvalCase(case_id, tuple(turns), dict(expect), caller_id, operators_free)
+    return EvalCase(case_id, tuple(turns), dict(expect), caller_id, operators_free, tickets)
 
 
 def check_audio_turns(eval_file: EvalFile, *, need_reference: bool) -> None:
@@ -392,3 +399,20 @@ def check_audio_turns(eval_file: EvalFile, *, need_reference: bool) -> None:
                 raise MalformedEvalFile(f"{where}.wav': cannot read {path}: {exc}") from None
             if need_reference and not turn.reference:
                 raise MalformedEvalFile(f"{where}.say': required beside wav when --asr reference is used")
+
+
+def parse_tickets(raw: object, fail: Callable[[str], MalformedEvalFile]) -> tuple[TicketLookedUp, ...]:
+    """``{number: {status, unit, updated}}`` -> what the simulated store finds on a status lookup."""
+    if not isinstance(raw, dict):
+        raise fail("must map a ticket number to {status, unit, updated}")
+    found = []
+    for number, fields in raw.items():
+        if not (isinstance(number, str) and number.isdigit() and len(number) == 8) or not isinstance(fields, dict):
+            raise fail(f"{number!r}: an 8-digit number (quoted) mapping to {{status, unit, updated}}")
+        if set(fields) - {"status", "unit", "updated"} or fields.get("status") not in STATUSES:
+            raise fail(f"{number}: status is one of {', '.join(STATUSES)}; only status, unit, updated are known")
+        updated = fields.get("updated")
+        if updated is not None and not isinstance(updated, date):
+            raise fail(f"{number}: updated is a date (YYYY-MM-DD)")
+        found.append(TicketLookedUp("found", number, fields["status"], fields.get("unit"), updated))
+    return tuple(found)

@@ -17,3 +17,7 @@ class CallNotFound(StoreError):
 
 class InvalidChange(StoreError):
     pass
+
+
+class CampaignNotFound(StoreError):
+    pass

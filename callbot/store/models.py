@@ -10,11 +10,11 @@ from enum import Enum
 from typing import Any
 
 from pydantic import ValidationInfo, field_validator
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from callbot.types import Category, OperatorStatus, Priority, Speaker, TurnKind
+from callbot.types import CampaignState, Category, ContactStatus, OperatorStatus, Priority, Speaker, TurnKind
 
 
 def utcnow() -> datetime:
@@ -28,9 +28,9 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _enum_column(enum: type[Enum]) -> SAEnum:
+def _enum_column(enum: type[Enum], length: int = 16) -> SAEnum:
     # Plain VARCHAR on every backend: no PostgreSQL enum types for migrations to create and alter.
-    return SAEnum(enum, native_enum=False, length=16, validate_strings=True)
+    return SAEnum(enum, native_enum=False, length=length, validate_strings=True)
 
 
 class TicketStatus(str, Enum):
@@ -301,3 +301,85 @@ class AuditEntryBase(SQLModel):
 class AuditEntry(AuditEntryBase, table=True):
     __tablename__ = "audit_log"
     id: int | None = Field(default=None, primary_key=True)
+
+
+# --- outbound campaigns (callbot.campaign; functions in callbot.store.campaigns) --------------------------
+class Campaign(SQLModel, table=True):
+    """A message called out to a contact list within a calling window, at a pace, with retries per outcome."""
+
+    __tablename__ = "campaigns"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True, index=True)
+    state: CampaignState = Field(default=CampaignState.created, index=True, sa_type=_enum_column(CampaignState))
+    locale: str = Field(default="vi", max_length=8)
+    message_text: str | None = None  # spoken with the locale's voice (through the prompt cache)...
+    audio_path: str | None = Field(default=None, max_length=1024)  # ...or this recording, kept in the data dir
+    window_start: str = Field(max_length=5)  # local HH:MM of campaigns' time zone
+    window_end: str = Field(max_length=5)
+    days: str = Field(max_length=64)  # mon-fri
+    timezone: str = Field(max_length=64)
+    retry: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # {busy|no_answer|failed: rule}
+    concurrency: int
+    cps: float
+    next_dial_at: datetime | None = None  # the next call may not start before (the cps limit, node-wide)
+    claims: int = 0  # bumped by every claim: serializes claimers of one campaign on every backend
+    problems: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_by: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class CampaignContact(SQLModel, table=True):
+    """One number of a campaign (citizen data): where it stands, and the last attempt's result."""
+
+    __tablename__ = "campaign_contacts"
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", index=True)
+    number: str = Field(max_length=16)  # E.164
+    name: str | None = Field(default=None, max_length=255)
+    locale: str | None = Field(default=None, max_length=8)
+    line: int  # in the imported CSV
+    status: ContactStatus = Field(default=ContactStatus.pending, index=True,
+                                  sa_type=_enum_column(ContactStatus, length=24))
+    attempts: int = 0  # attempts ended (dialled)
+    sip_code: int | None = None  # the last attempt's final SIP status (200 when answered)
+    dtmf: str | None = Field(default=None, max_length=32)  # keys the callee pressed, in order
+    duration_s: float | None = None  # the last answered attempt's talk time
+    next_attempt_at: datetime | None = Field(default=None, index=True)  # None: now (or never, once final)
+    active_attempt_id: int | None = Field(default=None, index=True)  # being called by this attempt
+    first_attempt_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+
+
+class CampaignAttempt(SQLModel, table=True):
+    """One call to a contact, committed before it is dialled and owned by the process that dials it."""
+
+    __tablename__ = "campaign_attempts"
+    __table_args__ = (UniqueConstraint("contact_id", "attempt_no"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaigns.id", index=True)
+    contact_id: int = Field(foreign_key="campaign_contacts.id", index=True)
+    attempt_no: int
+    worker_id: str = Field(max_length=128, index=True)
+    incarnation: str = Field(max_length=32)
+    claimed_at: datetime
+    call_id: str | None = Field(default=None, max_length=128)  # the SIP Call-ID once the INVITE is out
+    answered_at: datetime | None = None
+    confirmed: bool = False  # written ahead the moment the callee confirms
+    dtmf: str | None = Field(default=None, max_length=32)
+    ended_at: datetime | None = Field(default=None, index=True)
+    outcome: ContactStatus | None = Field(default=None, sa_type=_enum_column(ContactStatus, length=24))
+    sip_code: int | None = None
+    duration_s: float | None = None
+    note: str | None = Field(default=None, max_length=128)  # why an attempt ended abnormally
+
+
+class DoNotCall(SQLModel, table=True):
+    """A number never to be called by any campaign (citizen data)."""
+
+    __tablename__ = "do_not_call"
+    number: str = Field(primary_key=True, max_length=16)  # E.164
+    added_by: str = Field(max_length=128)
+    added_at: datetime = Field(default_factory=utcnow)

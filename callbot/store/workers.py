@@ -72,27 +72,38 @@ def heartbeat(session: Session, *, worker_id: str, incarnation: str, now: dateti
 def orphaned_calls(session: Session, owner: Owner, now: datetime) -> tuple[list[Call], int]:
     """Calls without an end whose process is gone, and how many were left alone as (possibly) live."""
     calls = session.exec(select(Call).where(col(Call.ended_at).is_(None)).order_by(col(Call.started_at))).all()
-    workers = {w.worker_id: w for w in session.exec(select(Worker)).all()}
+    workers = all_workers(session)
     orphaned = [call for call in calls if _orphaned(call, workers, owner, now)]
     return orphaned, len(calls) - len(orphaned)
 
 
 def _orphaned(call: Call, workers: dict[str, Worker], owner: Owner, now: datetime) -> bool:
-    if call.incarnation is not None and call.incarnation in owner.spared_incarnations:
+    return process_gone(call.worker_id, call.incarnation, call.started_at, workers, owner, now)
+
+
+def process_gone(worker_id: str | None, incarnation: str | None, started_at: datetime, workers: dict[str, Worker],
+                 owner: Owner, now: datetime) -> bool:
+    """Whether the process that ran something (a call, a campaign's attempt) started at ``started_at`` by
+    ``worker_id``'s ``incarnation`` is gone, as ``owner`` can tell."""
+    if incarnation is not None and incarnation in owner.spared_incarnations:
         return False
-    if call.incarnation is not None and call.incarnation == owner.incarnation:
+    if incarnation is not None and incarnation == owner.incarnation:
         return False  # our own live call
-    if owner.worker_id is not None and call.worker_id == owner.worker_id:
+    if owner.worker_id is not None and worker_id == owner.worker_id:
         return True  # an earlier incarnation of this worker
     lifetime = timedelta(seconds=owner.max_call_duration_s + CALL_LIFETIME_MARGIN_S)
-    if as_utc(call.started_at) < now - lifetime:
+    if as_utc(started_at) < now - lifetime:
         return True  # no process keeps a call this long
-    row = workers.get(call.worker_id or "")
+    row = workers.get(worker_id or "")
     if row is None:
         return False  # an owner never seen: only time proves the call is over
-    if row.incarnation != call.incarnation:
+    if row.incarnation != incarnation:
         return True  # its worker has restarted since: the process that ran the call is gone
     return owner.stale_after_s is not None and as_utc(row.heartbeat_at) < now - timedelta(seconds=owner.stale_after_s)
+
+
+def all_workers(session: Session) -> dict[str, Worker]:
+    return {w.worker_id: w for w in session.exec(select(Worker)).all()}
 
 
 def _looks_alive(row: Worker, host: str, now: datetime, stale_after_s: float) -> bool:

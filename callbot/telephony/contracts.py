@@ -6,6 +6,7 @@ The SIP endpoint (``callbot.telephony.pjsip``) feeds each answered call's ``Medi
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -59,3 +60,64 @@ class CallHandler(Protocol):
     def create_session(self, call: IncomingCall, control: CallControl) -> MediaSession: ...
 
     def operator_uri_free(self) -> str | None: ...
+
+
+# --- outbound calls (campaigns) -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class OutboundCall:
+    """A call the bot places: to ``target_uri`` (``sip:0912345678@pbx``), given up after ``ring_timeout_s``."""
+
+    target_uri: str
+    ring_timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundEnd:
+    """How a placed call ended: its final SIP status (200 once answered), whether it rang first (a 180/183),
+    whether we gave up ringing (our CANCEL), and how long it was connected."""
+
+    status_code: int | None
+    ringing: bool
+    timed_out: bool
+    answered: bool
+    connected_s: float
+
+
+class OutboundHandler(Protocol):
+    """The dialer's side of one placed call; telephony calls these on its own (SIP) thread, so each only records
+    what happened and returns."""
+
+    def on_sent(self, call_id: str) -> None:
+        """The INVITE is out; ``call_id`` is its SIP Call-ID."""
+        ...
+
+    def on_answered(self, control: CallControl) -> MediaSession:
+        """The callee answered: the session that runs the call (its ``start`` is called next)."""
+        ...
+
+    def on_ended(self, end: OutboundEnd) -> None: ...
+
+
+class NotDialled(RuntimeError):
+    """A call the endpoint did not send at all (no free call slot, stopping): nothing reached the callee."""
+
+
+def sip_host_of(uri: str) -> str:
+    """``sip:pbx.example.org:5060;transport=udp`` -> ``pbx.example.org:5060``."""
+    bare = uri[1:-1] if uri.startswith("<") and uri.endswith(">") else uri
+    bare = bare.split(":", 1)[1] if bare.startswith(("sip:", "sips:")) else bare
+    return bare.split("@", 1)[-1].split(";", 1)[0].split("?", 1)[0]
+
+
+class CallPlacer(Protocol):
+    """What the dialer needs of the process's SIP endpoint (``callbot.telephony.pjsip.SipEndpoint``)."""
+
+    call_limit: int
+
+    @property
+    def calls_in_progress(self) -> int: ...
+
+    @property
+    def outbound_calls(self) -> int: ...
+
+    def dial(self, request: OutboundCall, handler: OutboundHandler) -> Future: ...

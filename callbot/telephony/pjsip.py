@@ -34,7 +34,8 @@ import pjsua2 as pj
 from pjsua2 import _pjsua2
 
 from callbot.config import Settings
-from callbot.telephony.contracts import CallHandler, IncomingCall, MediaSession
+from callbot.telephony.contracts import CallHandler, IncomingCall, MediaSession, OutboundCall, OutboundEnd
+from callbot.telephony.contracts import NotDialled, OutboundHandler, sip_host_of
 from callbot.telephony.frame_buffer import read_bytes, write_bytes
 from callbot.telephony.overflow import Admission, InviteContext, Verdict, source_host
 from callbot.telephony.pjsip_native import SWALLOW, PjsuaLibrary, RequestGuard, RxRequest
@@ -170,6 +171,17 @@ class BridgePortPool:
 
 # --- calls ---------------------------------------------------------------------------------------------
 @dataclass(eq=False)
+class OutboundState:
+    """What a call the bot placed adds to its record: the request, who hears about it, how far it got."""
+
+    request: OutboundCall
+    handler: OutboundHandler
+    dialed_at: float  # monotonic
+    ringing: bool = False  # a 180/183 came
+    timed_out: bool = False  # we gave up ringing (CANCEL)
+
+
+@dataclass(eq=False)
 class CallRecord:
     """Everything one call keeps alive until it is reaped (outside any of its own callbacks)."""
 
@@ -183,6 +195,7 @@ class CallRecord:
     disconnected: bool = False
     transfer_result: Future | None = None
     dtmf_methods: set[int] = field(default_factory=set)
+    outbound: OutboundState | None = None  # a call the bot placed (a campaign's)
 
     def release(self) -> None:
         """Free the Call and the port now. The session (kept by the service) still references this record
@@ -194,14 +207,16 @@ class CallRecord:
 
 
 class BotCall(pj.Call):
-    def __init__(self, endpoint: SipEndpoint, account: pj.Account, call_id: int) -> None:
+    def __init__(self, endpoint: SipEndpoint, account: pj.Account, call_id: int = pj.PJSUA_INVALID_ID) -> None:
         super().__init__(account, call_id)
         self.endpoint = endpoint
         self.record: CallRecord | None = None
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
         info = self.getInfo()
-        if info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.record is not None:
+        if info.state == pj.PJSIP_INV_STATE_EARLY and self.record is not None and self.record.outbound is not None:
+            self.record.outbound.ringing = True
+        elif info.state == pj.PJSIP_INV_STATE_CONFIRMED and self.record is not None:
             self.endpoint._on_confirmed(self.record)
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             self.endpoint._media_released_at.append(time.monotonic())  # refused calls had media too
@@ -280,6 +295,8 @@ class EndpointStats:
     answered: int
     rejected: dict[str, int]  # by reason: untrusted, full, draining, media_budget, refer, or a status code
     redirected: int
+    outbound_active: int = 0  # calls the bot placed, ringing or answered
+    outbound_placed: int = 0
 
 
 class SipEndpoint:
@@ -298,6 +315,10 @@ class SipEndpoint:
         self._media_released_at: collections.deque[float] = collections.deque(maxlen=4 * IOQUEUE_MEDIA_HANDLES)
         self._library: PjsuaLibrary | None = None
         self._guard: RequestGuard | None = None
+        self._outbound_account: BotAccount | None = None  # campaigns' calls leave from it (CALLBOT_OUTBOUND_PROXY)
+        self._dials_lock = threading.Lock()
+        self._dials_pending = 0  # dial() requests not yet carried out on the SIP thread
+        self._outbound_placed = 0
         self.call_limit = 0  # known once started: what the pjsua2 binding grants of CALLBOT_MAX_CALLS
         self._answered = 0
         self._redirected = 0
@@ -338,7 +359,32 @@ class SipEndpoint:
             answered=self._answered,
             rejected=dict(self._rejected),
             redirected=self._redirected,
+            outbound_active=self.outbound_calls,
+            outbound_placed=self._outbound_placed,
         )
+
+    @property
+    def calls_in_progress(self) -> int:
+        """Every call holding a pjsua slot (answered inbound, placed outbound) and the dials on their way."""
+        return len(self._calls) + self._dials_pending
+
+    @property
+    def outbound_calls(self) -> int:
+        placed = sum(1 for record in list(self._calls.values()) if record.outbound is not None and not record.disconnected)
+        return placed + self._dials_pending
+
+    def dial(self, request: OutboundCall, handler: OutboundHandler) -> Future:
+        """Place a call (from any thread). The future gives its SIP Call-ID once the INVITE is out, or raises
+        SipError when it could not be placed (no outbound proxy, no free call slot, a bad URI, stopping);
+        ``handler`` then hears of the answer and the end on the SIP thread."""
+        result: Future = Future()
+        with self._dials_lock:
+            self._dials_pending += 1
+        if not self._run_on_sip_thread(lambda: self._dial_or_fail(request, handler, result)):
+            with self._dials_lock:
+                self._dials_pending -= 1
+            result.set_exception(NotDialled("the SIP endpoint is stopping"))
+        return result
 
     @property
     def active_calls(self) -> int:
@@ -377,6 +423,7 @@ class SipEndpoint:
 
     def _turn(self, endpoint: pj.Endpoint) -> None:
         endpoint.libHandleEvents(POLL_MS)
+        self._enforce_ring_timeouts()
         self._release_finished()
         while True:
             try:
@@ -453,6 +500,9 @@ class SipEndpoint:
         self._set_codec_priorities(endpoint)
         account = BotAccount(self)
         account.create(self._account_config(), True)
+        if settings.outbound_proxy:
+            self._outbound_account = BotAccount(self)
+            self._outbound_account.create(self._outbound_account_config(settings.outbound_proxy), False)
         return account
 
     def _set_codec_priorities(self, endpoint: pj.Endpoint) -> None:
@@ -477,6 +527,23 @@ class SipEndpoint:
             config.regConfig.registerOnAdd = False
         return config
 
+    def _outbound_account_config(self, proxy: str) -> pj.AccountConfig:
+        """Campaign calls: From the hotline's number at the PBX, through ``CALLBOT_OUTBOUND_ROUTE`` (the node's
+        edge) when set, answering the PBX's digest challenge with the SIP credentials when they are set."""
+        settings = self.settings
+        config = pj.AccountConfig()
+        user = settings.outbound_caller_id or settings.sip_username or "callbot"
+        config.idUri = f"sip:{user}@{sip_host_of(proxy)}"
+        config.regConfig.registerOnAdd = False
+        config.mediaConfig.transportConfig.boundAddress = settings.sip_bind
+        if settings.outbound_route:
+            route = settings.outbound_route if ";lr" in settings.outbound_route else f"{settings.outbound_route};lr"
+            config.sipConfig.proxies.append(route)
+        if settings.sip_username:
+            config.sipConfig.authCreds.append(pj.AuthCredInfo("digest", "*", settings.sip_username, 0,
+                                                              settings.sip_password or ""))
+        return config
+
     def _destroy(self, endpoint: pj.Endpoint, account: BotAccount | None) -> None:
         # Drop every Call and port before the library goes: a Call freed after libDestroy aborts the process.
         self._finished.extend(self._calls.values())
@@ -492,12 +559,14 @@ class SipEndpoint:
         gc.collect()
         if self._guard is not None and self._guard.active:
             self._guard.unregister()
-        if account is not None:
-            try:
-                account.shutdown()
-            except pj.Error:
-                pass
-            del account
+        for held in (self._outbound_account, account):
+            if held is not None:
+                try:
+                    held.shutdown()
+                except pj.Error:
+                    pass
+        self._outbound_account = None
+        del account
         try:
             endpoint.libDestroy()
         except pj.Error:
@@ -603,6 +672,17 @@ class SipEndpoint:
         self._answered += 1
 
     def _on_confirmed(self, record: CallRecord) -> None:
+        outbound = record.outbound
+        if outbound is not None and record.session is None:  # the callee answered the bot's call
+            record.answered_at = time.monotonic()
+            try:
+                record.session = outbound.handler.on_answered(SipCallControl(self, record))
+            except Exception:
+                log.exception("no session for the answered call %s", record.incoming.call_id)
+                self._hangup(record)
+                return
+            if record.call is not None:
+                self._on_media_state(record, record.call)  # its media may have come up before the answer
         self._start_session(record)
 
     def _start_session(self, record: CallRecord) -> None:
@@ -660,7 +740,80 @@ class SipEndpoint:
                 record.session.on_hangup()
             except Exception:
                 log.exception("session hangup handler failed for %s", record.incoming.call_id)
+        if record.outbound is not None:
+            self._outbound_ended(record, status)
         self._finished.append(record)  # released on the next loop turn, not inside this callback
+
+    def _outbound_ended(self, record: CallRecord, status: int | None) -> None:
+        outbound = record.outbound
+        assert outbound is not None
+        connected = time.monotonic() - record.answered_at if record.answered_at is not None else 0.0
+        if outbound.timed_out and record.answered_at is None and (status is None or status < 300):
+            status = 487  # our CANCEL ended the INVITE; pjsua reports the CANCEL's own 200 as the last status
+        end = OutboundEnd(status_code=status, ringing=outbound.ringing, timed_out=outbound.timed_out,
+                          answered=record.answered_at is not None, connected_s=connected)
+        try:
+            outbound.handler.on_ended(end)
+        except Exception:
+            log.exception("the dialer failed on the end of %s", record.incoming.call_id)
+
+    def _dial_or_fail(self, request: OutboundCall, handler: OutboundHandler, result: Future) -> None:
+        with self._dials_lock:
+            self._dials_pending -= 1
+        try:
+            self._dial(request, handler, result)
+        except Exception as exc:
+            if not result.done():
+                result.set_exception(SipError(f"the call could not be placed: {exc!r}"))
+            raise
+
+    def _dial(self, request: OutboundCall, handler: OutboundHandler, result: Future) -> None:
+        account = self._outbound_account
+        if account is None:
+            result.set_exception(SipError("outbound calls need CALLBOT_OUTBOUND_PROXY"))
+            return
+        if not self._accepting or self._stop.is_set():
+            result.set_exception(NotDialled("the SIP endpoint is stopping"))
+            return
+        if self._library is not None and self._library.call_count() >= self.call_limit:
+            result.set_exception(NotDialled("no free call slot"))
+            return
+        call = BotCall(self, account)
+        record = CallRecord(call=call, incoming=IncomingCall(call_id="", source="", remote_uri=request.target_uri,
+                                                             caller_id=None),
+                            outbound=OutboundState(request, handler, time.monotonic()))
+        call.record = record
+        op = pj.CallOpParam(True)
+        op.opt.audioCount = 1
+        op.opt.videoCount = 0
+        try:
+            call.makeCall(request.target_uri, op)
+        except pj.Error as exc:
+            call.record = None
+            self._finished.append(record)
+            result.set_exception(SipError(f"the call could not be placed: {exc.info().strip()}"))
+            return
+        info = call.getInfo()
+        record.incoming = IncomingCall(call_id=info.callIdString, source="", remote_uri=request.target_uri,
+                                       caller_id=None)
+        self._outbound_placed += 1
+        if not record.disconnected:
+            self._calls[info.id] = record
+        log.info("INVITE %s placed (campaign call)", info.callIdString)  # the number is citizen data: not logged
+        try:
+            handler.on_sent(info.callIdString)
+        finally:
+            result.set_result(info.callIdString)
+
+    def _enforce_ring_timeouts(self) -> None:
+        """A placed call still unanswered after its ring timeout is given up (CANCEL): no answer."""
+        now = time.monotonic()
+        for record in list(self._calls.values()):
+            outbound = record.outbound
+            if (outbound is not None and record.answered_at is None and not outbound.timed_out
+                    and not record.disconnected and now - outbound.dialed_at > outbound.request.ring_timeout_s):
+                outbound.timed_out = True
+                self._hangup(record)
 
     def _start_transfer(self, record: CallRecord, target_uri: str, headers: dict[str, str], result: Future) -> None:
         call = record.call

@@ -100,15 +100,25 @@ class SpeechOutput:
         rate: int,
         key: str | None = None,
         cancel: threading.Event | None = None,
+        cached: bool = False,
+        recording: str | Path | None = None,
     ) -> Iterator[bytes]:
         """PCM16 mono chunks (at most ``chunk_ms`` each) at ``rate``; stops within one chunk once ``cancel`` is set.
 
-        A ``key`` naming a static prompt is served from the prompt cache (or the prompt's recording).
+        A ``key`` naming a static prompt is served from the prompt cache (or the prompt's recording); so is a
+        text with ``cached`` (one said on many calls, like a campaign's message); a ``recording`` (a WAV) is
+        played instead of the text, resampled and levelled like a prompt's recording.
         Other text is synthesized one sentence at a time, so the first chunk comes after one sentence.
         """
         _check_rate(rate)
         size = 2 * rate * self.chunk_ms // 1000
-        for piece in self._pieces(text, locale=locale, rate=rate, key=key):
+        if recording is not None:
+            pieces: Iterator[bytes] = iter([self._recorded(Path(recording), locale=locale, rate=rate)])
+        elif cached:
+            pieces = self._cached_text(text, locale=locale, rate=rate)
+        else:
+            pieces = self._pieces(text, locale=locale, rate=rate, key=key)
+        for piece in pieces:
             for offset in range(0, len(piece), size):
                 if cancel is not None and cancel.is_set():
                     return  # the pieces not pulled yet are never synthesized
@@ -159,6 +169,10 @@ class SpeechOutput:
             log.warning(
                 "prompt %s/%s: text differs from prompts.yaml, so its recording is not used", locale, key
             )
+        yield from self._cached_text(text, locale=locale, rate=rate)
+
+    def _cached_text(self, text: str, *, locale: str, rate: int) -> Iterator[bytes]:
+        """A text from the prompt cache, or synthesized sentence by sentence and stored once complete."""
         level = self.settings.tts_level_dbfs
         digest = synthesized_digest(text=text, voice=self.resolved_voice(locale), rate=rate, level_dbfs=level)
         cached = self.cache.get(locale, digest, rate)

@@ -20,6 +20,7 @@ from callbot.store import Role, TicketUpdate
 from callbot.store.models import UserPublic
 from callbot.store.numbers import new_ticket_number
 from tests.support.api import ApiWorld, make_world, tone_wav
+from tests.support.campaigns import create
 from tests.support.stores import audit_entries, change_ticket, draft, read_ticket, set_operator
 
 # The policy, written out here independently of callbot.api.deps. PUBLIC: anyone, logged in or not.
@@ -31,6 +32,7 @@ EXPORTERS = frozenset({Role.engineer, Role.supervisor, Role.admin})
 OPERATOR_READERS = frozenset({Role.supervisor, Role.operator, Role.admin, Role.engineer, Role.pbx})
 PUSHERS = frozenset({Role.pbx, Role.supervisor, Role.admin})
 ANY_USER = frozenset(Role)
+MANAGERS = frozenset({Role.supervisor, Role.admin})  # campaigns and the do-not-call list
 POLICY: dict[tuple[str, str], frozenset] = {
     ("GET", "/api/openapi.json"): PUBLIC, ("GET", "/api/docs"): PUBLIC, ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/healthz"): PUBLIC, ("GET", "/metrics"): PUBLIC, ("GET", "/status/{number}"): PUBLIC,
@@ -44,6 +46,10 @@ POLICY: dict[tuple[str, str], frozenset] = {
     ("GET", "/login"): PUBLIC, ("POST", "/login"): PUBLIC, ("POST", "/logout"): ANY_USER, ("GET", "/"): ANY_USER,
     ("GET", "/tickets"): READERS, ("GET", "/tickets/{number}"): READERS, ("POST", "/tickets/{number}"): READERS,
     ("GET", "/dashboard"): STATS,
+    ("GET", "/api/campaigns"): MANAGERS, ("GET", "/api/campaigns/{name}/report"): MANAGERS,
+    ("POST", "/api/campaigns/{name}/state"): MANAGERS, ("GET", "/api/do-not-call"): MANAGERS,
+    ("PUT", "/api/do-not-call/{phone}"): MANAGERS, ("DELETE", "/api/do-not-call/{phone}"): MANAGERS,
+    ("GET", "/campaigns"): MANAGERS, ("GET", "/campaigns/{name}"): MANAGERS, ("POST", "/campaigns/{name}"): MANAGERS,
 }
 # What a citizen told the bot, and what is filed about them (tests.support.stores.file_call), plus the audio.
 CITIZEN_TEXT = ["Nguyễn Văn An", "nguyễn văn an", "số 12 ngõ 34 phố Huế", "0912345678", "cần hỗ trợ lương thực"]
@@ -78,6 +84,7 @@ def matrix(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Matrix]:
         clip_ticket = store.call_log.file_ticket(draft=draft("clip-call", needs_transcription=True), clips=[clip])
         approved = approved_call(store, tone_wav(tmp_path / "tuning.wav", seconds=6.0))
         set_operator(store, uri="sip:101@pbx.local", status="offline")
+        create(store, "notice", "0912345678,Nguyễn Văn An\n")  # a contact's number is citizen data
         callers = [Caller("anonymous", None, "anonymous")]
         for role in Role:
             callers.append(Caller(f"{role.value} token", role, "token",
@@ -114,7 +121,8 @@ def send(matrix: Matrix, caller: Caller, method: str, template: str) -> Response
     world, store = matrix.world, matrix.world.store
     number = {"/api/tuning/tickets/{number}/fixture": matrix.approved,
               "/api/tickets/{number}/clips/{index}": matrix.clip_ticket}.get(template, world.number)
-    path = template.format(number=number, call_id=world.call_id, index=0, uri="sip:101@pbx.local")
+    path = template.format(number=number, call_id=world.call_id, index=0, uri="sip:101@pbx.local", name="notice",
+                           phone="0912000999")
     headers = {"Host": "evil.example"}
     cookies: dict[str, str] = {}
     csrf = ""
@@ -135,6 +143,8 @@ def send(matrix: Matrix, caller: Caller, method: str, template: str) -> Response
         ("PATCH", "/api/operators/{uri}"): {"json": {"status": "offline"}},
         ("POST", "/login"): {"data": {"username": "nobody", "password": "not-the-password", "form_token": "x"}},
         ("POST", "/logout"): {"data": {"csrf_token": csrf}},
+        ("POST", "/api/campaigns/{name}/state"): {"json": {"action": "pause"}},  # paused again: not an error
+        ("POST", "/campaigns/{name}"): {"data": {"csrf_token": csrf, "action": "pause"}},
         ("POST", "/tickets/{number}"): {"data": {
             "csrf_token": csrf, "name": ticket.name, "address_text": ticket.address_text,
             "ward_code": ticket.ward_code, "province_code": ticket.province_code, "category": ticket.category,
@@ -193,7 +203,7 @@ def test_access_matrix(matrix: Matrix) -> None:
             else:
                 assert response.status_code == 403, where
             checked += 1
-    assert checked == len(POLICY) * len(matrix.callers) == 28 * 13
+    assert checked == len(POLICY) * len(matrix.callers) == 37 * 13
     print(f"access matrix: {len(POLICY)} routes x {len(matrix.callers)} callers = {checked} requests")
 
 

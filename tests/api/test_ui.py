@@ -5,7 +5,6 @@ server)."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,16 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, expect
 
 from callbot.api import create_app
 from callbot.api.i18n import Catalogue
 from callbot.store import Role, Store, open_store
-from tests.support.api import PASSWORD, ApiWorld, login, tone_wav
-from tests.support.ports import free_port
+from tests.support.api import PASSWORD, ApiWorld, login, served, tone_wav
 from tests.support.stores import audit_entries, draft, read_ticket, store_settings
-from tests.support.waiting import wait_until
 
 UI_PAGES = ["/", "/tickets", "/tickets/{number}", "/dashboard", "/tickets?status=new"]
 
@@ -148,19 +144,10 @@ def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveSite]:
     store.call_log.finish_call(call_id="b1", outcome="complete", ended_at=datetime.now(UTC))
     store.call_log.file_ticket(draft=draft("b2", name="Trần Thị Bình", category="emergency", ward_code="26506",
                                            province_code="79"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, store), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: server.started, 30, "uvicorn to start", interval=0.05,
-               failed=lambda: None if thread.is_alive() else "uvicorn's thread ended")
     try:
-        yield LiveSite(url=url, store=store, number=number, screenshots=tmp_path)
+        with served(create_app(settings, store)) as url:
+            yield LiveSite(url=url, store=store, number=number, screenshots=tmp_path)
     finally:
-        server.should_exit = True
-        thread.join(15)
         store.close()
 
 

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from callbot.api import create_app
 from callbot.audio import write_wav
 from callbot.store import Role, Store, open_store
+from tests.support.ports import free_port
 from tests.support.stores import file_call, read_ticket, store_settings
+from tests.support.waiting import wait_until
 
 PASSWORD = "correct horse 1"
 
@@ -73,3 +79,19 @@ def make_world(request: pytest.FixtureRequest, tmp_path: Path, backend: str,
 @pytest.fixture
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiWorld]:
     yield from make_world(request, tmp_path, "sqlite")
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """``app`` on a real uvicorn server on a free port (for the browser); yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, 30, "uvicorn to start", interval=0.05,
+               failed=lambda: None if thread.is_alive() else "uvicorn's thread ended")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
