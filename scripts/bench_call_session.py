@@ -17,7 +17,6 @@ default, so the figures compare with the 600 ms window's).
 from __future__ import annotations
 
 import argparse
-import collections
 import random
 import resource
 import statistics
@@ -28,18 +27,15 @@ import time
 from pathlib import Path
 
 from callbot.asr import VoskModels
-from callbot.audio import read_wav, rms_dbfs, samples_per_frame
+from callbot.audio import read_wav
 from callbot.call.resources import SharedResources
 from callbot.call.session import CallSession
 from callbot.config import Settings
 from callbot.measures import percentile
 from callbot.store import open_store
+from callbot.testing import RATE, TICK_S, CallerLine, FakeCallControl, speech_onset
 from callbot.tts import SpeechOutput
 
-RATE = 8000
-FRAME_BYTES = 2 * samples_per_frame(RATE)
-SILENCE = b"\x00" * FRAME_BYTES
-TICK_S = 0.02
 ANSWERS = (
     "Xin chào, tôi muốn hỏi về việc hỗ trợ lương thực cho gia đình tôi",
     "Số mười hai ngõ ba mươi tư phố Huế, phường Hai Bà Trưng",
@@ -47,64 +43,26 @@ ANSWERS = (
 )
 
 
-class NullControl:
-    def transfer(self, target_uri: str, headers: dict[str, str]) -> bool:
-        return False
-
-    def hangup(self) -> None:
-        pass
-
-    def operator_uri_free(self) -> str | None:
-        return None
+def barge_in_cut_ms(line: CallerLine, onset: int) -> float | None:
+    """From the caller's speech onset (a tick) to the first tick from which the bot stays silent half a second."""
+    for t in range(onset, len(line.heard)):
+        if not any(line.heard[t : t + 25]):
+            return (t - onset) * TICK_S * 1000
+    return None
 
 
-class Line:
-    """One call's caller side; the shared clock calls ``tick``."""
-
-    def __init__(self, session: CallSession) -> None:
-        self.session = session
-        self.heard: list[bool] = []  # bot frame present per tick
-        self.queue: collections.deque[tuple[bytes, bool]] = collections.deque()
-        self.onsets: list[int] = []  # ticks where the caller's speech energy begins
-
-    def tick(self) -> None:
-        self.heard.append(self.session.pull_outbound() is not None)
-        pcm, onset = self.queue.popleft() if self.queue else (SILENCE, False)
-        if onset:
-            self.onsets.append(len(self.heard) - 1)
-        self.session.push_inbound(pcm)
-
-    def say(self, pcm: bytes) -> None:
-        frames = [pcm[i : i + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00") for i in range(0, len(pcm), FRAME_BYTES)]
-        first_voiced = next(i for i, f in enumerate(frames) if rms_dbfs(f) > -45)
-        self.queue.extend((f, i == first_voiced) for i, f in enumerate(frames))
-
-    def wait(self, condition, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise TimeoutError("the call did not get there in time")
-            time.sleep(0.01)
-
-    def bot_quiet_for(self, ticks: int) -> bool:
-        return not self.queue and len(self.heard) > ticks and not any(self.heard[-ticks:])
-
-    def barge_in_cut_ms(self) -> float | None:
-        onset = self.onsets[0]
-        for t in range(onset, len(self.heard)):
-            if not any(self.heard[t : t + 25]):
-                return (t - onset) * TICK_S * 1000
-        return None
+def bot_quiet_for(line: CallerLine, ticks: int) -> bool:
+    return not line.saying and line.tick > ticks and not any(line.heard[-ticks:])
 
 
-def scenario(line: Line, answers: list[bytes]) -> None:
-    line.wait(lambda: sum(line.heard) > 50)  # one second into the greeting
-    line.say(answers[0])  # barge in
-    for pcm in answers[1:]:
-        line.wait(lambda: bool(line.heard) and line.heard[-1])  # the bot answers...
-        line.wait(lambda: line.bot_quiet_for(25))  # ...and finishes asking
-        line.say(pcm)
-    line.wait(lambda: bool(line.heard) and line.heard[-1])
+def scenario(line: CallerLine, answers: list[bytes]) -> None:
+    line.wait_for(lambda: len(line.bot_voice_ticks()) > 50, 60, "a second of the greeting")
+    line.say(answers[0], "barge")  # barge in
+    for index, pcm in enumerate(answers[1:]):
+        line.wait_for(lambda: bool(line.heard) and line.heard[-1], 60, "the bot to answer")
+        line.wait_for(lambda: bot_quiet_for(line, 25), 60, "the bot to finish asking")
+        line.say(pcm, f"answer-{index}")
+    line.wait_for(lambda: bool(line.heard) and line.heard[-1], 60, "the bot to answer")
     line.session.on_hangup()
 
 
@@ -112,8 +70,8 @@ def run(calls: int, resources: SharedResources, answers: list[bytes], label: str
     lines = []
     for index in range(calls):
         session = CallSession(call_id=f"bench-{calls}-{index}", caller_id=None, locale="vi", rate=RATE,
-                              settings=resources.settings, resources=resources, control=NullControl())
-        lines.append(Line(session))
+                              settings=resources.settings, resources=resources, control=FakeCallControl())
+        lines.append(CallerLine(session))  # stepped by the one clock thread below, not by a thread of its own
     costs: list[float] = []
     stop = threading.Event()
 
@@ -123,9 +81,7 @@ def run(calls: int, resources: SharedResources, answers: list[bytes], label: str
         while not stop.is_set():
             for line in lines:
                 if not line.session.finished:
-                    t0 = time.perf_counter()
-                    line.tick()
-                    costs.append(time.perf_counter() - t0)
+                    costs.append(line.step())
             ticks += 1
             delay = began + ticks * TICK_S - time.monotonic()
             if delay > 0:
@@ -155,7 +111,8 @@ def run(calls: int, resources: SharedResources, answers: list[bytes], label: str
     understood = [lat.understood_s * 1000 for lat in latencies]
     queued = [lat.queued_s * 1000 for lat in latencies]
     played = [lat.played_s * 1000 for lat in latencies]
-    cuts = [c for c in (line.barge_in_cut_ms() for line in lines) if c is not None]
+    onsets = [line.started_at_tick["barge"] + speech_onset(answers[0]) for line in lines]
+    cuts = [c for c in (barge_in_cut_ms(line, onset) for line, onset in zip(lines, onsets)) if c is not None]
     dropped = sum(line.session.stats.inbound_dropped for line in lines)
     tickets = sum(1 for line in lines if line.session.ticket_number)
     if quiet:

@@ -164,8 +164,8 @@ def flood_round(node: NodeProcess, rate: int, live: int, wavs: dict[str, Path], 
         "connected": len(answered),
         "live": live,
         "tickets": tickets_filed(node, answered),
-        "p95": percentile(latencies(result), 0.95),
-        "address_p95": percentile(result["after_address"], 0.95),  # a cached prompt in both modes
+        "p95": percentile(latencies(result), 95),
+        "address_p95": percentile(result["after_address"], 95),  # a cached prompt in both modes
         "alive": node.alive(),
     }
 
@@ -209,7 +209,7 @@ def main() -> None:
     print(f"{'N':>3} {'answered':>8} {'503':>4} {'tickets':>7} {'CPU/call':>9} {'RSS/worker':>11} "
           f"{'name->':>11} {'address->':>10} {'need->':>11} {'edge CPU/call':>14}")
     for r in rounds:
-        turns = " ".join(f"{f'{percentile(r[key], .5):.0f}/{percentile(r[key], .95):.0f}':>{width}}"
+        turns = " ".join(f"{f'{percentile(r[key], 50):.0f}/{percentile(r[key], 95):.0f}':>{width}}"
                          for key, width in (("after_name", 11), ("after_address", 10), ("readback", 11)))
         print(f"{r['calls']:>3} {r['answered']:>8} {r['rejected']:>4} {r['tickets']:>7} {r['cpu_per_call_pct']:>8.1f}% "
               f"{r['rss_mb']:>8.0f} MB {turns} {r['edge_ms_per_call']:>11.2f} ms")

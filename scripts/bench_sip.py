@@ -66,7 +66,7 @@ def run_round(uri: str, cpu_seconds: Callable[[], float], calls: int, wavs: dict
     steps = ["until_speech:15", "until_quiet:0.8"]
     for slot in ("name", "address", "need"):
         steps += [f"play:{wavs[slot]}", "until_quiet:0.8"]
-    steps += ["wait:4"]
+    steps += ["hold:4"]
     args = [arg for step in steps for arg in ("--step", step)]
     cpu_before, started = cpu_seconds(), time.monotonic()
     reports = [work / f"n{calls}-{index}.json" for index in range(calls)]

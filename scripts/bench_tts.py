@@ -2,9 +2,9 @@
 """Speech output benchmark: per engine, voice load time, time to first audio and real-time factor for a
 one-sentence read-back and a three-sentence prompt at 8 kHz, and the prompt cache's hit latency.
 
-    python scripts/bench_tts.py                       # espeak (vi), piper (en, bundled voice), coqui (vi)
-    python scripts/bench_tts.py --engines espeak piper --repeat 5
-    python scripts/bench_tts.py --coqui-voice tts_models/en/ljspeech/vits   # a real Coqui model, if cached
+    python -m scripts.bench_tts                       # espeak (vi), piper (en, bundled voice), coqui (vi)
+    python -m scripts.bench_tts --engines espeak piper --repeat 5
+    python -m scripts.bench_tts --coqui-voice tts_models/en/ljspeech/vits   # a real Coqui model, if cached
 
 Without --coqui-voice, Coqui is measured on an untrained VITS of Coqui's default (full) size built on the
 spot: its speech is noise, but its load time and speed are those of a real full-size VITS.
@@ -124,7 +124,7 @@ def main() -> None:
             elif engine == "coqui":
                 voice = args.coqui_voice
                 if voice is None:
-                    from callbot.tts.coqui_engine import build_untrained_vits
+                    from tests.support.coqui import build_untrained_vits  # run as python -m scripts.bench_tts
 
                     voice = str(
                         build_untrained_vits(workdir / "full-size-vits", tiny=False, sample_rate=22050)

@@ -1,6 +1,12 @@
-"""Shared fixtures. The test support package (``tests/support``) provides the rest as plugins: stores on SQLite
-and PostgreSQL, the API world, the throwaway PostgreSQL cluster, the browser. Heavier, module-specific fixtures
-(a call session's shared resources) are imported by the tests that use them from ``tests.support.calls``."""
+"""Shared fixtures, and the two lanes. The test support package (``tests/support``) provides the rest as plugins:
+stores on SQLite and PostgreSQL, the API world, the throwaway PostgreSQL cluster, the browser. Heavier,
+module-specific fixtures (a call session's shared resources) are imported by the tests that use them from
+``tests.support.calls``.
+
+Lanes: ``make test`` runs everything, serially; ``make test-fast`` runs ``-m "not slow"`` on two xdist workers.
+A test is slow when it is marked ``slow`` or with what makes it heavy (``model``, ``sip``, ``realtime``,
+``postgres``, ``browser``, ``coqui``): those imply ``slow`` here, and so does using a fixture that brings one of
+them (below), so a heavy test cannot slip into the fast lane unmarked."""
 
 from __future__ import annotations
 
@@ -16,6 +22,21 @@ from callbot.testing import FakeClock  # noqa: E402
 from tests.support import REPO  # noqa: E402
 
 pytest_plugins = ["tests.support.stores", "tests.support.api", "tests.support.postgres", "tests.support.browser"]
+
+HEAVY_KINDS = ("model", "sip", "realtime", "postgres", "browser", "coqui")
+HEAVY_FIXTURES = {  # fixture -> the kind of weight it brings
+    "korean_model": "model", "korean_resources": "model", "piper_speech": "model",
+    "postgres_server": "postgres", "browser": "browser", "start_call": "realtime",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        kinds = {kind for fixture, kind in HEAVY_FIXTURES.items() if fixture in getattr(item, "fixturenames", ())}
+        for kind in kinds - {mark.name for mark in item.iter_markers()}:
+            item.add_marker(kind)
+        if any(item.get_closest_marker(kind) for kind in HEAVY_KINDS) and not item.get_closest_marker("slow"):
+            item.add_marker("slow")
 
 
 @pytest.fixture

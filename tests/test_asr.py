@@ -12,7 +12,7 @@ from callbot.audio import read_wav
 from callbot.types import Transcript
 from tests.support.speech import espeak_wav, text_similarity
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 KOREAN_SENTENCE = "안녕하세요 저는 서울에 살고 있습니다"
 CHUNK = 640  # 20 ms at 16 kHz

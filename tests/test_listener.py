@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pytest
 
@@ -11,7 +9,8 @@ from callbot.asr import VoskRecognizer
 from callbot.audio import frames_of, resample
 from callbot.config import Settings
 from callbot.listener import BargeIn, Final, Listener, ListenerEvent, NoInputTimeout, Partial, SpeechStarted
-from callbot.types import Ask, Transcript
+from callbot.testing import ScriptedRecognizer
+from callbot.types import Ask
 from tests.support.speech import SyntheticCall, build_call, text_similarity, trimmed_speech
 
 RATE = 8000
@@ -35,29 +34,6 @@ def listen(listener: Listener, call: SyntheticCall) -> list[ListenerEvent]:
 
 def finals(events: list[ListenerEvent]) -> list[Final]:
     return [event for event in events if isinstance(event, Final)]
-
-
-class RecordingRecognizer:
-    """Unit-test double: remembers how much audio it was given, recognizes nothing."""
-
-    sample_rate = 16000
-
-    def __init__(self) -> None:
-        self.fed_bytes = 0
-        self.phrases: tuple[str, ...] | None = None
-
-    def accept(self, pcm: bytes) -> str | None:
-        self.fed_bytes += len(pcm)
-        return None
-
-    def final(self, offset: float) -> Transcript:
-        return Transcript(text="", start=offset, end=offset, confidence=0.0)
-
-    def set_phrases(self, phrases: Sequence[str] | None) -> None:
-        self.phrases = tuple(phrases) if phrases else None
-
-    def reset(self) -> None:
-        self.fed_bytes = 0
 
 
 @pytest.mark.slow
@@ -101,7 +77,7 @@ def test_phrase_list_per_question_then_free_speech_again(korean, korean_model) -
 def test_only_speech_and_padding_reach_the_recognizer(korean) -> None:
     first, second = korean
     call = build_call(RATE, [3.0, first, 4.0, second, 3.0])
-    recognizer = RecordingRecognizer()
+    recognizer = ScriptedRecognizer()
     listener = Listener(Settings(asr_padding_ms=300), recognizer, RATE)
     events = listen(listener, call)
     assert len(finals(events)) == 2
@@ -127,11 +103,11 @@ def test_record_only_final_carries_the_clip(korean) -> None:
 
 def test_no_input_and_barge_in_events(korean) -> None:
     first, _ = korean
-    listener = Listener(Settings(), RecordingRecognizer(), RATE)
+    listener = Listener(Settings(), ScriptedRecognizer(), RATE)
     listener.begin_turn(Ask(text="?", slot="name", no_input_timeout_s=1.0))
     silent = listen(listener, SyntheticCall(np.zeros(RATE * 2), RATE, ()))
     assert [type(event) for event in silent] == [NoInputTimeout]
-    listener = Listener(Settings(), RecordingRecognizer(), RATE)
+    listener = Listener(Settings(), ScriptedRecognizer(), RATE)
     listener.set_bot_speaking(True)
     events = listen(listener, build_call(RATE, [0.5, first, 1.0]))
     assert [type(event) for event in events[:2]] == [SpeechStarted, BargeIn]
@@ -141,7 +117,7 @@ def test_long_pause_inside_a_turn_is_held_then_fed(korean) -> None:
     """With a patient end silence, the pause is held back and only fed when the caller speaks again."""
     first, second = korean
     call = build_call(RATE, [0.5, first, 1.0, second, 2.0])
-    recognizer = RecordingRecognizer()
+    recognizer = ScriptedRecognizer()
     listener = Listener(Settings(), recognizer, RATE)
     listener.begin_turn(Ask(text="?", slot="address", end_silence_ms=1500))
     (final,) = finals(listen(listener, call))
@@ -153,7 +129,7 @@ def test_long_pause_inside_a_turn_is_held_then_fed(korean) -> None:
 def test_a_new_question_mid_utterance_swaps_the_grammar_only_after_the_final(korean) -> None:
     first, _ = korean
     call = build_call(RATE, [0.5, first, 1.0])
-    recognizer = RecordingRecognizer()
+    recognizer = ScriptedRecognizer()
     listener = Listener(Settings(), recognizer, RATE)
     asked = False
     for frame in frames_of(call.pcm, RATE):

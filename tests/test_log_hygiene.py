@@ -21,10 +21,10 @@ from callbot.api import create_app
 from callbot.cli import app as cli
 from callbot.config import Settings
 from callbot.store import Role, TicketUpdate, open_store
+from callbot.testing import ScriptedRecognizer
 from callbot.types import Outcome, TicketDraft
 from tests.support.api import PASSWORD, login
-from tests.support.calls import (  # noqa: F401  (fixtures: a real call on a real store, and its caller's clips)
-    KnownTranscripts,
+from tests.support.calls import (  # noqa: F401  (fixtures: real calls on a real store, and the caller's clips)
     answer_every_question,
     clips,
     dataclasses_replace_recognizer,
@@ -48,7 +48,7 @@ def test_no_citizen_data_in_any_log_line(caplog: pytest.LogCaptureFixture, tmp_p
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="sqlalchemy.engine")  # SQLAlchemy keeps its loggers at WARN unless asked
     # 1. a call: the bot asks, hears the name, address and need, reads them back; a ticket is filed
-    recognizer = KnownTranscripts(settings.asr_sample_rate)
+    recognizer = ScriptedRecognizer(sample_rate=settings.asr_sample_rate)
     call = start_call(dataclasses_replace_recognizer(korean_resources, recognizer), call_id="hygiene-1@pbx", speed=2.0)
     answer_every_question(call, {**clips, "yes": ("đúng rồi", clips["name"][1])}, confirm_digit=None,
                           confirm_clip="yes", recognizer=recognizer)

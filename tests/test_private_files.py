@@ -19,7 +19,7 @@ from callbot.api.security import load_secret_key
 from callbot.call.resources import SharedResources
 from callbot.private_files import create_private_file, private_dir, private_opener, restrict_umask, tighten
 from callbot.store.journal import TicketJournal
-from tests.support.calls import (  # noqa: F401  (fixtures: real record-only calls on a real store)
+from tests.support.calls import (  # noqa: F401  (fixtures: real calls on a real store, and the caller's clips)
     answer_every_question,
     broken_store,
     clips,
@@ -124,6 +124,7 @@ def test_the_cli_entry_point_sets_a_private_umask(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_a_real_sip_call_leaves_only_private_files(tmp_path: Path) -> None:
     answer = espeak_wav(tmp_path / "answer.wav", "tôi tên là nguyễn văn an", "vi", rate=8000)
     data = tmp_path / "bot" / "data"
@@ -131,7 +132,7 @@ def test_a_real_sip_call_leaves_only_private_files(tmp_path: Path) -> None:
                             command=["sh", "-c", f"umask 022 && exec {sys.executable} -m callbot.service"])
     try:
         report = run_peer(tmp_path / "r.json", "--target", service.uri, "--step", "until_speech:15",
-                          "--step", "until_quiet:0.8", "--step", f"play:{answer}", "--step", "wait:3",
+                          "--step", "until_quiet:0.8", "--step", f"play:{answer}", "--step", "hold:3",
                           "--step", "hangup")
         assert report["connected"], report
         ticket = sip_ticket_of(service, report["call_id"])

@@ -308,6 +308,7 @@ def callers() -> Iterator[list[subprocess.Popen]]:
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_kill_9_mid_name_mid_address_and_mid_need_each_call_gets_one_partial_ticket(
         tmp_path: Path, espeak: str, callers: list[subprocess.Popen]) -> None:
     data = tmp_path / "data"
@@ -321,7 +322,7 @@ def test_kill_9_mid_name_mid_address_and_mid_need_each_call_gets_one_partial_tic
     service = start_service(data, env)
     try:
         for stage, steps in answered.items():
-            args = ["--target", service.uri, *[a for s in [*HOLD, *steps, "wait:300"] for a in ("--step", s)]]
+            args = ["--target", service.uri, *[a for s in [*HOLD, *steps, "hold:300"] for a in ("--step", s)]]
             callers.append(start_peer(tmp_path / f"caller-{stage}.json", *args))
 
         def stages() -> list[int]:
@@ -366,6 +367,7 @@ def test_kill_9_mid_name_mid_address_and_mid_need_each_call_gets_one_partial_tic
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_slot_values_captured_as_text_survive_a_kill_9(tmp_path: Path, espeak: str,
                                                         callers: list[subprocess.Popen]) -> None:
     """With a recognizer that produces text (the scripted one of tests/support/scripted_service.py: what is
@@ -378,7 +380,7 @@ def test_slot_values_captured_as_text_survive_a_kill_9(tmp_path: Path, espeak: s
     service = start_service(data, env, command=scripted)
     try:
         steps = [*HOLD, f"play:{wavs['name']}", "until_quiet:0.8", f"play:{wavs['address']}", "until_quiet:0.8",
-                 "wait:300"]
+                 "hold:300"]
         callers.append(start_peer(tmp_path / "c.json", "--target", service.uri,
                                   *[a for s in steps for a in ("--step", s)]))
 
@@ -413,6 +415,7 @@ POISON = '{"call_id":"poison@x","op":"add_turn","speaker":"caller"}'
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_a_poisoned_journal_line_blocks_no_call(tmp_path: Path) -> None:
     data = tmp_path / "data"
     service = start_service(data)
@@ -444,6 +447,7 @@ def test_a_poisoned_journal_line_blocks_no_call(tmp_path: Path) -> None:
 # --- PostgreSQL shared by several workers ------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.sip
 def test_postgres_back_with_no_new_calls_the_journaled_ticket_reaches_it_within_10_s(
         tmp_path: Path, postgres_server) -> None:
     data, url = tmp_path / "data", postgres_server.create_database()
@@ -486,13 +490,14 @@ def test_postgres_back_with_no_new_calls_the_journaled_ticket_reaches_it_within_
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.sip
 def test_a_worker_never_recovers_another_worker_s_live_call(tmp_path: Path, postgres_server,
                                                             callers: list[subprocess.Popen]) -> None:
     url = postgres_server.create_database()
     worker_a = start_service(tmp_path / "a", {"CALLBOT_DATABASE_URL": url, "CALLBOT_WORKER_ID": "a", **PATIENT})
     try:
         callers.append(start_peer(tmp_path / "c.json", "--target", worker_a.uri,
-                                  *[a for s in [*HOLD, "wait:300"] for a in ("--step", s)]))
+                                  *[a for s in [*HOLD, "hold:300"] for a in ("--step", s)]))
         wait_until(lambda: _calls(tmp_path / "a", url), 120, "the call on worker a", failed=worker_a.died)
         # another worker starts on the same database (its recovery runs), and an operator runs the command
         worker_b = start_service(tmp_path / "b", {"CALLBOT_DATABASE_URL": url, "CALLBOT_WORKER_ID": "b"})

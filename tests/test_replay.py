@@ -35,6 +35,7 @@ def two_turn_wav(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_replay_json_end_to_end(two_turn_wav, korean_model_path: Path, tmp_path: Path) -> None:
     wav, truth = two_turn_wav
     done = subprocess.run(
@@ -58,6 +59,7 @@ def test_replay_json_end_to_end(two_turn_wav, korean_model_path: Path, tmp_path:
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_timeline_and_realtime_pace(tmp_path: Path, vosk_models, korean_model_path: Path) -> None:
     speech = trimmed_speech(tmp_path, "저는 부산에 있습니다", "ko", 8000)
     call = build_call(8000, [0.5, speech, 0.8])

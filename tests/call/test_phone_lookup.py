@@ -24,6 +24,7 @@ def bot(tmp_path: Path) -> Iterator[ServiceProcess]:
 
 
 @pytest.mark.slow
+@pytest.mark.sip
 def test_status_by_keypad_with_a_wrong_check_digit_first(bot: ServiceProcess, tmp_path: Path) -> None:
     store = store_for(bot)
     try:
@@ -33,9 +34,9 @@ def test_status_by_keypad_with_a_wrong_check_digit_first(bot: ServiceProcess, tm
     wrong = number[:7] + str((int(number[7]) + 1) % 10)
     assert damm_check_digit(wrong) != 0
     report = run_peer(
-        tmp_path / "r.json", "--target", bot.uri, "--step", "until_speech:15", "--step", "wait:1",
-        "--step", "dtmf:9", "--step", "wait:2", "--step", f"dtmf:{wrong}", "--step", "wait:3",
-        "--step", f"dtmf:{number}", "--step", "wait:12", "--step", "hangup",
+        tmp_path / "r.json", "--target", bot.uri, "--step", "until_speech:15", "--step", "hold:1",
+        "--step", "dtmf:9", "--step", "hold:2", "--step", f"dtmf:{wrong}", "--step", "hold:3",
+        "--step", f"dtmf:{number}", "--step", "hold:12", "--step", "hangup",
     )
     assert report["connected"] and report["dtmf_sent"] == "9" + wrong + number, report
     ticket = ticket_of(bot, report["call_id"])

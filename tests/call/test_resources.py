@@ -3,28 +3,14 @@ every call (one recognizer per call), or record-only mode when no model is insta
 
 from __future__ import annotations
 
+import pytest
+
 from callbot.call.resources import SharedResources
 from callbot.config import Settings
 from callbot.testing import RATE
-from tests.support.calls import (  # noqa: F401  (fixtures: real calls on a real store, and the caller's clips)
-    BrokenCallLog,
-    KnownTranscripts,
-    answer_every_question,
-    broken_store,
-    clips,
-    dataclasses_replace_recognizer,
-    frames_of_line,
-    korean_resources,
-    record_only_resources,
-    settings,
-    speech_onset,
-    speech_output,
-    start_call,
-    store,
-    ticket_of,
-)
 
 
+@pytest.mark.model
 def test_shared_resources_load_the_configured_model_once_for_every_call(korean_model_path, vosk_models):
     settings = Settings(asr_model_vi=str(korean_model_path))
     resources = SharedResources.load(settings, vosk_models=vosk_models)

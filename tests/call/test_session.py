@@ -41,12 +41,19 @@ from callbot.recovery import recover_any_dead_calls
 from callbot.store import Store, open_store
 from callbot.store.models import Call as CallRow
 from callbot.telephony.contracts import TICKET_HEADER
-from callbot.testing import FRAME_BYTES, RATE, SILENCE, TICK_S, FakeCallControl, FakeClock
+from callbot.testing import (
+    FRAME_BYTES,
+    RATE,
+    SILENCE,
+    TICK_S,
+    FakeCallControl,
+    FakeClock,
+    ScriptedRecognizer,
+    speech_onset,
+)
 from callbot.tts import SpeechOutput
-from callbot.types import CUT_MARK, Ask, Speak, Transcript
+from callbot.types import CUT_MARK, Ask, Speak
 from tests.support.calls import (  # noqa: F401  (fixtures: real calls on a real store, and the caller's clips)
-    BrokenCallLog,
-    KnownTranscripts,
     answer_every_question,
     broken_store,
     clips,
@@ -55,7 +62,6 @@ from tests.support.calls import (  # noqa: F401  (fixtures: real calls on a real
     korean_resources,
     record_only_resources,
     settings,
-    speech_onset,
     speech_output,
     start_call,
     store,
@@ -278,7 +284,7 @@ def test_hangup_before_the_worker_even_starts_still_files_a_ticket(record_only_r
 
 @pytest.mark.slow
 def test_slot_capture_with_known_transcripts(korean_resources, start_call, clips, store, settings):
-    recognizer = KnownTranscripts(settings.asr_sample_rate)
+    recognizer = ScriptedRecognizer(sample_rate=settings.asr_sample_rate)
     resources = dataclasses_replace_recognizer(korean_resources, recognizer)
     call = start_call(resources, speed=2.0)
     clips = {**clips, "yes": ("đúng rồi", clips["name"][1])}
@@ -299,11 +305,11 @@ def test_captured_answers_are_written_ahead_while_the_call_goes_on(korean_resour
                                                                    settings):
     """A slot value reaches the store as soon as the dialogue captures it, long before the ticket: a process
     killed at that moment leaves it for recovery (tests/test_recovery.py)."""
-    recognizer = KnownTranscripts(settings.asr_sample_rate)
+    recognizer = ScriptedRecognizer(sample_rate=settings.asr_sample_rate)
     call = start_call(dataclasses_replace_recognizer(korean_resources, recognizer), speed=2.0)
     call.line.wait_bot_quiet(0)
     assert call.session.current_ask is not None and call.session.current_ask.slot == "name"
-    recognizer.playing = clips["name"][0]
+    recognizer.hear(clips["name"][0])
     call.line.say(clips["name"][1], "name")
 
     def written_ahead() -> dict | None:
@@ -363,14 +369,10 @@ def test_store_failure_keeps_the_draft_in_a_last_resort_file(record_only_resourc
     store.close()
 
 
-class ExplodingRecognizer(KnownTranscripts):
-    def final(self, offset: float) -> Transcript:
-        raise RuntimeError("decoder crashed")
-
-
 def test_a_crash_in_the_worker_files_a_partial_ticket_and_hangs_up(korean_resources, start_call, clips, store,
                                                                     settings):
-    resources = dataclasses_replace_recognizer(korean_resources, ExplodingRecognizer(settings.asr_sample_rate))
+    resources = dataclasses_replace_recognizer(korean_resources, ScriptedRecognizer(sample_rate=settings.asr_sample_rate,
+                                                                            fail=RuntimeError("decoder crashed")))
     call = start_call(resources, speed=4.0)
     call.line.wait_bot_speaking(0)
     call.line.say(clips["name"][1], "name")

@@ -13,36 +13,13 @@ from callbot.audio import frames_of
 from callbot.call.turns import DTMF_INTER_DIGIT_S, CallerTurn, PromptCut, TurnOutput, TurnTaker
 from callbot.config import Settings
 from callbot.listener import Listener
-from callbot.testing import FakeClock
-from callbot.types import Ask, DtmfInput, FinalTranscript, NoInput, RecordedAnswer, Speak, Transcript
+from callbot.testing import FakeClock, ScriptedRecognizer
+from callbot.types import Ask, DtmfInput, FinalTranscript, NoInput, RecordedAnswer, Speak
 from tests.support.speech import build_call, trimmed_speech
 
 RATE = 8000
 LAG = 0.005  # each frame reaches the worker this long after its end
 DECODE_S = 0.15  # the recognizer's final decode, on the fake clock
-
-
-class DecodingRecognizer:
-    """Hears ``text`` in every utterance; its final decode takes ``DECODE_S`` on the fake clock."""
-
-    sample_rate = 16000
-
-    def __init__(self, clock: FakeClock, text: str = "xin chào") -> None:
-        self.clock = clock
-        self.text = text
-
-    def accept(self, pcm: bytes) -> str | None:
-        return None
-
-    def final(self, offset: float) -> Transcript:
-        self.clock.now += DECODE_S
-        return Transcript(self.text, offset, offset + 1.0, 0.9)
-
-    def set_phrases(self, phrases: object) -> None:
-        pass
-
-    def reset(self) -> None:
-        pass
 
 
 class Line:
@@ -71,7 +48,8 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
 
 @pytest.fixture
 def turns(clock: FakeClock) -> TurnTaker:
-    return TurnTaker(Listener(Settings(), DecodingRecognizer(clock), RATE), clock)
+    return TurnTaker(Listener(Settings(), ScriptedRecognizer(always="xin chào", confidence=0.9, clock=clock, final_s=DECODE_S),
+                              RATE), clock)
 
 
 def ask(slot: str = "name", **changes: object) -> Ask:

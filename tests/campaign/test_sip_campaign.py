@@ -20,7 +20,7 @@ from tests.support.callees import Callees, start_callees
 from tests.support.commands import callbot, report_of
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sip]
 
 NUMBERS = {"0912000001": "confirm", "0912000002": "silent", "0912000003": "machine", "0912000004": "busy",
            "0912000005": "no_answer"}

@@ -13,7 +13,7 @@ from tests.support.commands import callbot, report_of
 from tests.support.sip import run_peer, start_service, ticket_of
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sip]
 
 NUMBERS = {"0912000011": "confirm", "0912000012": "confirm", "0912000013": "busy", "0912000014": "confirm"}
 
@@ -35,7 +35,7 @@ def test_a_worker_dials_a_started_campaign_and_still_answers_inbound(tmp_path: P
                                       "CALLBOT_OUTBOUND_PROXY": callees.pbx.uri})
         try:
             inbound = run_peer(tmp_path / "in.json", "--target", worker.uri, "--step", "until_speech:15",
-                               "--step", "wait:2", "--step", "hangup")
+                               "--step", "hold:2", "--step", "hangup")
             assert inbound["connected"], inbound
             assert ticket_of(worker, inbound["call_id"]) is not None
             def finished() -> dict | None:

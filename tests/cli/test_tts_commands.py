@@ -37,6 +37,7 @@ def test_say_writes_vietnamese_speech_at_the_call_rate(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_say_with_piper_in_english_at_16k(tmp_path: Path) -> None:
     out = tmp_path / "en.wav"
     done = say(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +27,8 @@ from callbot.dialogue.resources import DialogueResources
 from callbot.eval.audio import AudioCaller
 from callbot.eval.runner import run_case
 from callbot.eval.script import load_eval_file
+from callbot.testing import FakeClock, ScriptedRecognizer
 from callbot.tts import SpeechOutput
-from callbot.types import Transcript
 from tests.support import REPO
 from tests.support.commands import callbot, report_of
 from tests.support.speech import build_call, espeak_wav, trimmed_speech
@@ -196,6 +195,7 @@ def test_malformed_audio_turns_exit_2_naming_file_case_and_field(tmp_path: Path)
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_korean_speech_through_the_real_model_reports_wer_and_latency(
     tmp_path: Path, korean_model_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -272,6 +272,7 @@ def test_html_report_renders_tables_and_histogram_in_chromium(
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_english_fixtures_are_spoken_by_piper_and_pass_with_reference(tmp_path: Path) -> None:
     made = subprocess.run(
         [sys.executable, str(REPO / "scripts" / "make_fixtures.py"), str(CONVERSATIONS / "en.yaml"), "-o",
@@ -288,28 +289,6 @@ def test_english_fixtures_are_spoken_by_piper_and_pass_with_reference(tmp_path: 
     assert run.returncode == 0 and report["passed"] == 2 and report["wer"] == 0.0, report["results"]
 
 
-class TimedRecognizer:
-    """Recognizer double: takes ``seconds_per_frame`` of wall time for each 20 ms it is fed, hears fixed text."""
-
-    sample_rate = 16000
-
-    def __init__(self, seconds_per_frame: float) -> None:
-        self.seconds_per_frame = seconds_per_frame
-
-    def accept(self, pcm: bytes) -> str | None:
-        time.sleep(self.seconds_per_frame * len(pcm) / 2 / (self.sample_rate * 0.02))
-        return None
-
-    def final(self, offset: float) -> Transcript:
-        return Transcript("xin chào", offset, offset + 1.0, 0.9)
-
-    def set_phrases(self, phrases: object) -> None:
-        pass
-
-    def reset(self) -> None:
-        pass
-
-
 def test_latency_counts_the_backlog_of_a_recognizer_slower_than_real_time(tmp_path: Path) -> None:
     espeak_wav(tmp_path / "hello.wav", "xin chào các bạn", "vi", rate=8000)
     script = tmp_path / "s.yaml"
@@ -319,8 +298,10 @@ def test_latency_counts_the_backlog_of_a_recognizer_slower_than_real_time(tmp_pa
     resources = DialogueResources(settings)
     eval_file = load_eval_file(script, resources)
     processing = {}
-    for label, per_frame in (("fast", 0.0), ("slow", 0.05)):  # slow: 2.5x real time
-        caller = AudioCaller(eval_file, settings, TimedRecognizer(per_frame))
+    for label, per_frame in (("fast", 0.0), ("slow", 0.05)):  # slow: 2.5x real time, on the fake wall clock
+        clock = FakeClock()
+        recognizer = ScriptedRecognizer(always="xin chào", confidence=0.9, clock=clock, accept_s=per_frame)
+        caller = AudioCaller(eval_file, settings, recognizer, wall_clock=clock)
         run_case(eval_file.cases[0], eval_file, settings, resources, "0000-0001", caller)
         (turn,) = caller.measures
         assert turn.hypothesis == "xin chào" and turn.endpoint_ms is not None and turn.endpoint_ms >= 600

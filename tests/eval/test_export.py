@@ -18,9 +18,9 @@ from callbot.audio import rms_dbfs
 from callbot.cli import app
 from callbot.store.models import TicketUpdate
 from callbot.store.numbers import format_ticket_number
-from tests.support.calls import (  # noqa: F401  (fixtures: a real call on a real store, and its caller's clips)
+from callbot.testing import ScriptedRecognizer
+from tests.support.calls import (  # noqa: F401  (fixtures: real calls on a real store, and the caller's clips)
     FRAME_BYTES,
-    KnownTranscripts,
     answer_every_question,
     clips,
     dataclasses_replace_recognizer,
@@ -49,7 +49,7 @@ def test_export_of_a_recorded_call_replays_to_the_same_slots(
     resources, begin_call, ticket_store, call_settings, answers = map(
         request.getfixturevalue, ("korean_resources", "start_call", "store", "settings", "clips")
     )
-    recognizer = KnownTranscripts(call_settings.asr_sample_rate)
+    recognizer = ScriptedRecognizer(sample_rate=call_settings.asr_sample_rate)
     call = begin_call(dataclasses_replace_recognizer(resources, recognizer), speed=2.0)
     answers = {**answers, "yes": ("đúng rồi", answers["name"][1])}
     asked = answer_every_question(

@@ -22,7 +22,7 @@ from tests.support.sip import run_peer, start_peer
 from tests.support.stores import read_ticket, set_operator
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sip]
 
 SCENARIO = str(REPO / "sip" / "uac_via_edge.xml")
 
@@ -152,7 +152,7 @@ def test_the_bot_s_own_refer_crosses_the_edge_to_the_operator(node: NodeProcess,
         wait_until(lambda: udp_port_taken("127.0.0.1", operator_port), 10, "the operator listening")
         set_operator(store, uri=f"sip:op@127.0.0.1:{operator_port}", status=OperatorStatus.available)
         report = run_peer(tmp_path / "c.json", "--target", node.sip_uri, "--step", "until_speech:10",
-                          "--step", "dtmf:0", "--step", "wait:12")
+                          "--step", "dtmf:0", "--step", "hold:12")
     finally:
         set_operator(store, uri=f"sip:op@127.0.0.1:{operator_port}", status=OperatorStatus.offline)
         store.close()
@@ -165,7 +165,7 @@ def test_the_bot_s_own_refer_crosses_the_edge_to_the_operator(node: NodeProcess,
 def test_a_worker_killed_mid_call_is_restarted_and_answers_again(node: NodeProcess, tmp_path: Path) -> None:
     idle(node)
     holder = start_peer(tmp_path / "hold.json", "--target", node.sip_uri, "--step", "until_speech:10",
-                        "--step", "wait:40")
+                        "--step", "hold:40")
     try:
         busy = wait_until(lambda: next((s for s in node.statuses().values() if s.active_calls == 1), None), 20,
                           "a worker carrying the call")
@@ -185,7 +185,7 @@ def test_a_worker_killed_mid_call_is_restarted_and_answers_again(node: NodeProce
         assert killed and ticketed(node, killed)  # the restarted worker filed its predecessor's call (recovery)
         # two calls at once: the least-loaded dispatch gives the restarted worker one of them
         first = start_peer(tmp_path / "c2.json", "--target", node.sip_uri, "--step", "until_speech:10",
-                           "--step", "wait:2", "--step", "hangup")
+                           "--step", "hold:2", "--step", "hangup")
         second = run_peer(tmp_path / "c3.json", "--target", node.sip_uri, "--step", "until_speech:10",
                           "--step", "hangup")
         first.wait(60)
@@ -200,7 +200,7 @@ def test_a_worker_killed_mid_call_is_restarted_and_answers_again(node: NodeProce
 
 def test_sigterm_drains_the_node_live_calls_file_their_tickets(tmp_path: Path) -> None:
     node = start_node(tmp_path / "data", {"CALLBOT_WORKERS": "1"})
-    caller = start_peer(tmp_path / "c.json", "--target", node.sip_uri, "--step", "until_speech:10", "--step", "wait:60")
+    caller = start_peer(tmp_path / "c.json", "--target", node.sip_uri, "--step", "until_speech:10", "--step", "hold:60")
     try:
         wait_until(lambda: any(s.active_calls for s in node.statuses().values()), 20, "the call up")
         node.process.send_signal(signal.SIGTERM)

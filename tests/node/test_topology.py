@@ -24,7 +24,7 @@ from tests.support.sip import run_peer, start_peer, start_service
 from tests.support.stores import listed_calls
 from tests.support.waiting import wait_until
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.sip]
 HOSTS = ("127.0.0.2", "127.0.0.3")
 
 
@@ -60,7 +60,7 @@ def test_the_edge_dispatches_to_workers_on_two_hosts_sharing_postgresql(
             media = re.search(r"c=IN IP4 (\S+)", dialog.answer_sdp)
             assert media and media.group(1) in HOSTS, dialog.answer_sdp  # the worker's address, not the edge's
             first = start_peer(tmp_path / "c1.json", "--target", f"sip:hotline@127.0.0.1:{edge_port}",
-                               "--step", "until_speech:10", "--step", "wait:1", "--step", "hangup")
+                               "--step", "until_speech:10", "--step", "hold:1", "--step", "hangup")
             second = run_peer(tmp_path / "c2.json", "--target", f"sip:hotline@127.0.0.1:{edge_port}",
                               "--step", "until_speech:10", "--step", "hangup")
             first.wait(60)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from callbot.store import Store, open_store
 from callbot.store.numbers import is_valid_ticket_number
 from tests.support.stores import draft, file_call, listed_calls, read_call, read_ticket, store_settings
+from tests.support.waiting import let_time_pass, wait_until
 
 
 def _assert_all_stored(store: Store, filed: dict[str, str]) -> None:
@@ -46,7 +47,7 @@ def test_sqlite_file_unreachable_then_back(request: pytest.FixtureRequest, tmp_p
         hidden.rename(db_dir)
     assert store.call_log.file_ticket(draft=draft("down-0")) == filed["down-0"]  # first use replays that call...
     after = file_call(store, "after")  # ...and the background check the rest, off the calls' threads
-    _wait_for(lambda: list((settings.data_dir / "journal").glob("*.jsonl")) == [], timeout=10)
+    wait_until(lambda: list((settings.data_dir / "journal").glob("*.jsonl")) == [], 10, "the journal replayed")
     _assert_all_stored(store, {**filed, "before": before, "after": after})
     store.close()
 
@@ -76,9 +77,9 @@ def test_after_a_failure_the_database_is_left_alone_for_a_moment(request: pytest
     filed["second"] = file_call(store, "second")  # within the retry interval: journaled without trying
     assert len(list(journal.glob("*.jsonl"))) == 2
     assert store.call_log.free_operator() is None  # no database attempt either
-    time.sleep(0.6)
+    let_time_pass(0.6)  # the retry interval (0.5 s, on the store's own clock) runs out
     filed["third"] = file_call(store, "third")  # the first use after the interval goes to the database...
-    _wait_for(lambda: list(journal.glob("*.jsonl")) == [], timeout=10)  # ...and the journal follows
+    wait_until(lambda: list(journal.glob("*.jsonl")) == [], 10, "the journal replayed")  # ...and the journal follows
     _assert_all_stored(store, filed)
     store.close()
 
@@ -113,20 +114,20 @@ def test_postgres_stopped_mid_filing(request: pytest.FixtureRequest, tmp_path: P
                 call_id = f"pg-{index}"
                 filed[call_id] = file_call(store, call_id)
                 index += 1
-                time.sleep(0.02)
+                stop_filing.wait(0.02)  # a call every 20 ms or so, until told to stop
         except BaseException as exc:  # noqa: BLE001  (reported by the main thread)
             errors.append(exc)
 
     worker = threading.Thread(target=caller_calls)
     worker.start()
     try:
-        _wait_for(lambda: len(filed) >= 5)
+        wait_until(lambda: len(filed) >= 5, 60, "five calls filed")
         postgres_server.stop()  # the database disappears while calls keep filing
         filed_when_stopped = len(filed)
-        _wait_for(lambda: len(list((settings.data_dir / "journal").glob("*.jsonl"))) >= 5)
+        wait_until(lambda: len(list((settings.data_dir / "journal").glob("*.jsonl"))) >= 5, 60, "five calls journaled")
     finally:
         postgres_server.start()
-    _wait_for(lambda: len(filed) >= filed_when_stopped + 10)
+    wait_until(lambda: len(filed) >= filed_when_stopped + 10, 60, "ten more calls filed")
     stop_filing.set()
     worker.join(30)
     assert not errors, errors
@@ -134,13 +135,6 @@ def test_postgres_stopped_mid_filing(request: pytest.FixtureRequest, tmp_path: P
     assert list((settings.data_dir / "journal").glob("*.jsonl")) == []
     _assert_all_stored(store, filed)
     store.close()
-
-
-def _wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 # --- malformed lines: kept aside, never blocking ----------------------------------------------------------
@@ -247,7 +241,7 @@ def test_journal_is_replayed_in_the_background_when_the_database_returns(request
     filed = {f"idle-{i}": file_call(store, f"idle-{i}") for i in range(3)}
     assert len(store.call_log.journal.pending_calls()) == 3
     (tmp_path / "db-away").rename(tmp_path / "db")
-    _wait_for(lambda: not store.call_log.journal.pending_calls(), timeout=10)  # no call touched the store meanwhile
+    wait_until(lambda: not store.call_log.journal.pending_calls(), 10, "the journal replayed")  # no call touched the store meanwhile
     _assert_all_stored(store, filed)
     assert store.call_log.replayed.replayed_calls == 3
     store.close()
@@ -273,8 +267,8 @@ def test_postgres_back_with_no_new_calls_tickets_reach_it_within_10_s(
     finally:
         postgres_server.start()
     back = time.monotonic()
-    _wait_for(lambda: client.get("/healthz").json() == {"status": "ok", "database": "ok", "journal_pending": 0},
-              timeout=10)
+    wait_until(lambda: client.get("/healthz").json() == {"status": "ok", "database": "ok", "journal_pending": 0},
+               10, "the journal replayed")
     print(f"journal replayed {time.monotonic() - back:.2f} s after PostgreSQL answered again")
     _assert_all_stored(store, filed)
     store.close()

@@ -7,3 +7,4 @@ speech."""
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent.parent
+PEER_READY_LINE = "sip peer ready"  # printed by tests/support/sip_peer.py once its SIP transport is up

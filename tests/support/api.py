@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from callbot.audio import write_wav
 from callbot.store import Role, Store, open_store
 from tests.support.ports import free_port
 from tests.support.stores import file_call, read_ticket, store_settings
+from tests.support.waiting import wait_until
 
 PASSWORD = "correct horse 1"
 
@@ -88,10 +88,8 @@ def served(app: FastAPI) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
+    wait_until(lambda: server.started, 30, "uvicorn to start", interval=0.05,
+               failed=lambda: None if thread.is_alive() else "uvicorn's thread ended")
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from tests.support import REPO
-from tests.support.ports import free_sip_port
+from tests.support.ports import free_sip_port, udp_port_taken
+from tests.support.waiting import wait_until
 
 SIP_DIR = REPO / "sip"
 KAMAILIO = "/usr/sbin/kamailio"
@@ -100,8 +101,8 @@ def start_callee(scenario: str, workdir: Path, *extra: str) -> SippCallee:
                "-trace_msg", "-message_file", str(log.with_suffix(".messages")), *extra]
     with log.open("w") as output:
         process = subprocess.Popen(command, cwd=workdir, stdout=output, stderr=subprocess.STDOUT)
-    time.sleep(0.2)
-    assert process.poll() is None, f"sipp {scenario} exited at once:\n{log.read_text()[-2000:]}"
+    wait_until(lambda: udp_port_taken("127.0.0.1", port), 10, f"sipp {scenario} to listen",
+               failed=lambda: None if process.poll() is None else f"sipp exited:\n{log.read_text()[-2000:]}")
     return SippCallee(scenario, port, process, log)
 
 
@@ -206,11 +207,11 @@ def start_pbx(directory: Path, routes: dict[str, int]) -> TestPbx:
         process = subprocess.Popen([KAMAILIO, "-f", "pbx.cfg", "-DD", "-E", "-w", ".", "-Y", ".", "-P", "pbx.pid"],
                                    cwd=directory, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     pbx = TestPbx(port, process, log, directory, dict(routes))
-    deadline = time.monotonic() + 15
-    while not _answers_options(port):
-        assert process.poll() is None, f"the test PBX exited:\n{log.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"the test PBX did not answer:\n{log.read_text()[-3000:]}"
-        time.sleep(0.1)
+    try:
+        wait_until(lambda: _answers_options(port), 15, "the test PBX to answer OPTIONS", interval=0.1,
+                   failed=lambda: None if process.poll() is None else "the test PBX exited")
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\n{log.read_text()[-3000:]}") from None
     return pbx
 
 

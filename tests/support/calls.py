@@ -6,53 +6,22 @@ here are one SQLite store for a call, not the store tests' two backends)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from callbot.audio import read_wav, rms_dbfs
+from callbot.audio import read_wav
 from callbot.call.resources import SharedResources
 from callbot.call.session import CallSession
 from callbot.config import Settings
 from callbot.store import CallLog, Store, open_store
-from callbot.testing import FRAME_BYTES, RATE, SILENCE, CallerLine, FakeCallControl
+from callbot.testing import FRAME_BYTES, RATE, SILENCE, CallerLine, FakeCallControl, ScriptedRecognizer
 from callbot.tts import SpeechOutput
-from callbot.types import Transcript, Word
 from tests.support.speech import espeak_wav
 from tests.support.stores import read_ticket
-
-SPEECH_DBFS = -45.0  # a frame louder than this carries speech (espeak output sits around -20 dBFS)
-
-
-class KnownTranscripts:
-    """Recognizer double for the slot-capture test: returns the known text of the clip the caller is playing."""
-
-    def __init__(self, rate: int) -> None:
-        self.sample_rate = rate
-        self.playing = ""
-
-    def accept(self, pcm: bytes) -> str | None:
-        return None
-
-    def final(self, offset: float) -> Transcript:
-        words = tuple(Word(w, offset + i * 0.3, offset + i * 0.3 + 0.25, 0.95) for i, w in enumerate(self.playing.split()))
-        return Transcript(self.playing, offset, offset + 0.3 * len(words), 0.95 if words else 0.0, words)
-
-    def set_phrases(self, phrases: object) -> None:
-        pass
-
-    def reset(self) -> None:
-        pass
-
-
-def speech_onset(pcm: bytes) -> int:
-    """Index of the first 20 ms frame with speech energy (espeak's clips start with a little silence)."""
-    for index in range(len(pcm) // FRAME_BYTES):
-        if rms_dbfs(pcm[index * FRAME_BYTES : (index + 1) * FRAME_BYTES]) > SPEECH_DBFS:
-            return index
-    raise AssertionError("the clip holds no speech")
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +109,7 @@ def frames_of_line(heard_or_sent: list[bytes | None], count: int) -> bytes:
 
 
 def answer_every_question(call: Call, clips: dict[str, tuple[str, bytes]], *, confirm_digit: str | None = "1",
-                          confirm_clip: str | None = None, recognizer: KnownTranscripts | None = None,
+                          confirm_clip: str | None = None, recognizer: ScriptedRecognizer | None = None,
                           max_turns: int = 12) -> list[str]:
     """The caller answers each question the bot asks (by its slot) once the bot has finished asking it.
     Returns the slots asked, in order."""
@@ -158,10 +127,7 @@ def answer_every_question(call: Call, clips: dict[str, tuple[str, bytes]], *, co
             continue
         label = confirm_clip if ask.slot == "confirm" else {"ward": "address"}.get(ask.slot, ask.slot)
         text, pcm = clips[label]
-        on_start = None
-        if recognizer is not None:
-            def on_start(text: str = text) -> None:
-                recognizer.playing = text
+        on_start = None if recognizer is None else functools.partial(recognizer.hear, text)  # what it hears
         call.line.say(pcm, f"{label}-{turn}", on_start)
         since = call.line.tick + len(pcm) // FRAME_BYTES
     return asked

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from collections.abc import Callable
 
 import httpx
 
+from tests.support.waiting import wait_until
+
 
 def wait_for_http(url: str, server: subprocess.Popen, *, timeout: float, output: Callable[[], str]) -> httpx.Response:
     """GET ``url`` until the server answers; fail with the server's output if it dies or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def answer() -> httpx.Response | None:
         try:
             return httpx.get(url, timeout=2)
         except httpx.TransportError:
-            assert server.poll() is None, f"the server exited ({server.returncode}):\n{output()[-3000:]}"
-            assert time.monotonic() < deadline, f"no answer from {url} in {timeout} s:\n{output()[-3000:]}"
-            time.sleep(0.2)
+            return None
+
+    def died() -> str | None:
+        return None if server.poll() is None else f"the server exited ({server.returncode}):\n{output()[-3000:]}"
+
+    try:
+        return wait_until(answer, timeout, f"an answer from {url}", interval=0.2, failed=died)
+    except AssertionError as failure:
+        raise AssertionError(f"{failure}\n{output()[-3000:]}") from None
 
 
 def stop_gracefully(process: subprocess.Popen, timeout: float) -> int:

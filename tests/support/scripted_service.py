@@ -14,7 +14,8 @@ import time
 from callbot.call.resources import SharedResources
 from callbot.config import load_settings
 from callbot.service import CallbotService
-from callbot.types import Transcript, Word
+from callbot.testing import ScriptedRecognizer
+from callbot.types import Transcript
 from tests.support.sip import READY_LINE
 
 ANSWERS = {  # what the tests' callers say, and so what the scripted recognizer hears, in order
@@ -24,32 +25,17 @@ ANSWERS = {  # what the tests' callers say, and so what the scripted recognizer 
 }
 
 
-class ScriptedRecognizer:
-    """Returns the next scripted transcript for each utterance the endpoint detector closes."""
+class SlowDecoder(ScriptedRecognizer):
+    """The scripted recognizer whose every final decode takes ``decode_s`` of real time (this runs as its own
+    service process: a recognizer far behind real time on a saturated CPU)."""
 
-    def __init__(self, transcripts: list[str], sample_rate: int, decode_s: float = 0.0) -> None:
-        self.sample_rate = sample_rate
+    def __init__(self, transcripts: list[str], sample_rate: int, decode_s: float) -> None:
+        super().__init__(transcripts, sample_rate=sample_rate)
         self.decode_s = decode_s
-        self._transcripts = transcripts  # shared by the call: each utterance takes the next one
-        self._fed_bytes = 0
-
-    def accept(self, pcm: bytes) -> str | None:
-        self._fed_bytes += len(pcm)
-        return None
 
     def final(self, offset: float) -> Transcript:
-        time.sleep(self.decode_s)
-        text = self._transcripts.pop(0) if self._transcripts else ""
-        end = offset + self._fed_bytes / 2 / self.sample_rate
-        self._fed_bytes = 0
-        words = tuple(Word(word, offset, end, 0.95) for word in text.split())
-        return Transcript(text, offset, end, 0.95 if text else 0.0, words)
-
-    def set_phrases(self, phrases: object) -> None:
-        pass
-
-    def reset(self) -> None:
-        self._fed_bytes = 0
+        time.sleep(self.decode_s)  # the stall under test, in a separate real-time process
+        return super().final(offset)
 
 
 def command(transcripts: list[str], decode_s: float = 0.0) -> list[str]:
@@ -62,7 +48,7 @@ def serve(transcripts: list[str], decode_s: float = 0.0) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = load_settings()
     resources = SharedResources.load(  # each call hears the script from its start
-        settings, recognizer_factory=lambda locale, rate: ScriptedRecognizer(list(transcripts), rate, decode_s)
+        settings, recognizer_factory=lambda locale, rate: SlowDecoder(transcripts, rate, decode_s)
     )
     service = CallbotService(settings, resources)
     service.start()

@@ -8,17 +8,18 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from callbot.config import Settings
 from callbot.store import Store, open_store
-from tests.support import REPO
+from callbot.store.tickets import TicketRecord
+from tests.support import PEER_READY_LINE, REPO
 from tests.support.ports import free_sip_port
 from tests.support.processes import stop_gracefully
 from tests.support.stores import listed_calls, read_ticket
 from tests.support.stores import recording_of as stored_recording
+from tests.support.waiting import wait_until
 
 READY_LINE = "callbot SIP service ready"
 
@@ -72,15 +73,12 @@ def start_service(
             stderr=subprocess.STDOUT,
         )
     service = ServiceProcess(process, port, data_dir, log_path)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if READY_LINE in service.log():
-            return service
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited ({process.returncode}):\n{service.log()[-3000:]}")
-        time.sleep(0.1)
-    service.stop()
-    raise RuntimeError(f"the service did not start in {timeout} s:\n{service.log()[-3000:]}")
+    try:
+        wait_until(lambda: READY_LINE in service.log(), timeout, "the SIP service to start", failed=service.died)
+    except AssertionError:
+        service.stop()
+        raise
+    return service
 
 
 def peer_command(report: Path, *args: str) -> list[str]:
@@ -96,9 +94,18 @@ def run_peer(report: Path, *args: str, timeout: float = 180.0) -> dict:
     return json.loads(report.read_text())
 
 
-def start_peer(report: Path, *args: str) -> subprocess.Popen:
-    """Start a peer in the background (an operator, or a caller that must hold a line)."""
-    return subprocess.Popen(peer_command(report, *args), cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def start_peer(report: Path, *args: str, timeout: float = 30.0) -> subprocess.Popen:
+    """Start a peer in the background (an operator, or a caller that must hold a line); returns once its SIP
+    transport is up (it printed ``sip_peer.READY_LINE``), so an operator can take calls from then on."""
+    output = report.with_suffix(".out")
+    with output.open("w") as sink:
+        process = subprocess.Popen(peer_command(report, *args), cwd=REPO, stdout=sink, stderr=subprocess.STDOUT)
+
+    def died() -> str | None:
+        return None if process.poll() is None else f"the peer exited ({process.returncode}):\n{output.read_text()}"
+
+    wait_until(lambda: PEER_READY_LINE in output.read_text(), timeout, "the SIP peer's transport", failed=died)
+    return process
 
 
 # --- what a service's store holds -------------------------------------------------------------------------
@@ -114,19 +121,22 @@ def calls_of(service: ServiceProcess) -> list:
         store.close()
 
 
-def ticket_of(service: ServiceProcess, call_id: str, timeout: float = 20.0):
+def ticket_of(service: ServiceProcess, call_id: str, timeout: float = 20.0) -> TicketRecord | None:
     """The ticket filed for ``call_id`` once its call has ended (waits for the worker to file it), or None."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def filed() -> str | None:
         call = next((c for c in calls_of(service) if c.call_id == call_id), None)
-        if call is not None and call.ticket_number and call.ended_at is not None:
-            store = store_for(service)
-            try:
-                return read_ticket(store, call.ticket_number)
-            finally:
-                store.close()
-        time.sleep(0.2)
-    return None
+        return call.ticket_number if call is not None and call.ended_at is not None else None
+
+    try:
+        number = wait_until(filed, timeout, f"the ticket of {call_id}", interval=0.2)
+    except AssertionError:
+        return None
+    store = store_for(service)
+    try:
+        return read_ticket(store, number)
+    finally:
+        store.close()
 
 
 def recording_of(service: ServiceProcess, call_id: str) -> Path | None:

@@ -2,7 +2,8 @@
 ``python -m tests.support.sip_peer`` (``tests.support.sip.run_peer`` starts it).
 
 Caller mode: dials ``--target``, runs ``--step`` actions in order, records what it hears, writes a JSON report.
-Steps: ``wait:SECONDS``, ``play:WAV`` (sent as the caller's voice), ``dtmf:DIGITS`` (RFC 2833),
+Steps: ``hold:SECONDS`` (stay on the line, silent, that long or until the bot hangs up: the caller's
+own pause, never a guess at how long the bot takes), ``play:WAV`` (sent as the caller's voice), ``dtmf:DIGITS`` (RFC 2833),
 ``info:DIGITS`` (SIP INFO), ``until_speech:TIMEOUT`` (wait for the bot's voice), ``until_quiet:SECONDS``
 (wait until the bot has been quiet that long), ``hangup``.
 Operator mode (``--answer``): waits for INVITEs on ``--port``, answers (or rejects with ``--reject CODE``),
@@ -28,6 +29,7 @@ import pjsua2 as pj
 
 from callbot.audio import read_wav, samples_per_frame, write_wav
 from callbot.telephony.frame_buffer import read_bytes, write_bytes
+from tests.support import PEER_READY_LINE
 
 AUDIBLE_DBFS = -45.0
 
@@ -258,7 +260,7 @@ class Peer:
         kind, _, value = step.partition(":")
         port = call.port
         assert port is not None
-        if kind == "wait":
+        if kind == "hold":
             self.pump_until(lambda: call.disconnected, float(value))
         elif kind == "play":
             for chunk in read_wav(value, self.rate).frames():
@@ -350,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     peer = Peer(args)
     account = peer.start()
+    print(PEER_READY_LINE, flush=True)  # its transport is up: an operator can take calls, a caller is dialling
     try:
         if args.answer:
             peer.run_operator()

@@ -22,3 +22,9 @@ def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: 
             raise AssertionError(f"gave up waiting for {what}: {reason}")
         assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
         time.sleep(interval)
+
+
+def let_time_pass(seconds: float) -> None:
+    """Sleep on purpose: the passing of wall time is the behaviour under test (a retry interval running out,
+    playback paced at real time), never a guess at how long something else takes."""
+    time.sleep(seconds)

@@ -17,7 +17,7 @@ from tests.support.raw_sip import RawSipCaller, send_in_dialog
 from tests.support.sip import ServiceProcess, calls_of, run_peer, start_service, ticket_of
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sip]
 
 
 @pytest.fixture(scope="module")

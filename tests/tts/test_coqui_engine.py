@@ -18,7 +18,7 @@ import pytest
 
 from callbot.audio import read_wav
 from callbot.tts import SpeechOutput, VoiceNotFound
-from callbot.tts.coqui_engine import build_untrained_vits
+from tests.support.coqui import build_untrained_vits
 from tests.support.tts import assert_clean_speech, level_of, settings_with
 
 pytestmark = [pytest.mark.coqui, pytest.mark.slow]

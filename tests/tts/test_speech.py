@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from callbot.tts import SpeechOutput, TtsError
 from tests.support.tts import assert_clean_speech, settings_with
+from tests.support.waiting import let_time_pass
 
 THREE_SENTENCES = "Xin chào anh chị. Tổng đài viên đang bận. Tôi sẽ ghi nhận yêu cầu của anh chị."
 LONG_PROMPT = " ".join(f"Đây là câu thứ {n} của một lời nhắc rất dài." for n in range(1, 16))
@@ -57,7 +57,7 @@ def test_barge_in_from_another_thread_during_real_time_playback(tmp_path: Path) 
             (played_after_cancel if cancel.is_set() else played).append(chunk)
             if len(played) == 5:
                 started_playing.set()
-            time.sleep(len(chunk) / 2 / 8000 / 10)  # ten times real time keeps the test short
+            let_time_pass(len(chunk) / 2 / 8000 / 10)  # played out at ten times real time: short, still paced
 
     thread = threading.Thread(target=player)
     thread.start()
