@@ -124,7 +124,10 @@ def test_kill_9_mid_campaign_neither_loses_nor_repeats_a_call(tmp_path: Path, ca
     by_number = {contact["number"]: contact for contact in result["contacts"]}
     for number, kind in NUMBERS.items():
         contact = by_number[E164[number]]
-        # an attempt the killed run left in flight is settled as failed-and-retried: counted, and dialled once
-        assert dialled[number] == contact["attempts"] >= 1, (kind, contact, dialled)
+        # an attempt is committed before its INVITE leaves, so no attempt is ever dialled twice (dialled <=
+        # attempts); the kill may land between the commit and the INVITE: that one attempt, settled as
+        # failed-and-retried at the next run, is counted and never dialled
+        assert contact["attempts"] - 1 <= dialled.get(number, 0) <= contact["attempts"], (kind, contact, dialled)
+        assert dialled.get(number, 0) >= 1, (kind, contact, dialled)
         assert contact["status"] != "pending", contact
     assert by_number[E164["0912000001"]]["status"] in {"confirmed", "failed"}
