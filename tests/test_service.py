@@ -101,7 +101,7 @@ def test_a_worker_whose_recognizer_falls_behind_refuses_new_calls_until_it_catch
     busy = None
     try:
         busy = start_peer(tmp_path / "busy.json", "--target", service.uri, "--step", "until_speech:10",
-                          "--step", "until_quiet:0.8", "--step", f"play:{answer}", "--step", "wait:25")
+                          "--step", "until_quiet:0.8", "--step", f"play:{answer}", "--step", "hold:25")
         behind = wait_until(lambda: (s := read_status(status_file)) is not None and s.asr_behind and s, 30,
                             "the worker to report its recognizer behind", failed=service.died)
         assert behind.asr_backlog_ms > 1000 and behind.active_calls == 1
@@ -305,7 +305,7 @@ def test_a_call_over_the_limit_is_refused_logged_without_the_number_and_counted_
     with serving_one_process(tmp_path, CALLBOT_MAX_CALLS="1") as (sip_port, http_port, log_path):
         target = f"sip:bot@127.0.0.1:{sip_port}"
         first = start_peer(tmp_path / "first.json", "--target", target, "--user", "0912345678",
-                           "--step", "until_speech:10", "--step", "wait:30")
+                           "--step", "until_speech:10", "--step", "hold:30")
         try:
             wait_until(lambda: metric_value(http_port, "callbot_node_active_calls") == 1, 30,
                        "the first call up in /metrics")
