@@ -1,6 +1,6 @@
 """pjsua's C API through ctypes, for what the pjsua2 SWIG layer does not expose.
 
-``callbot/telephony/pjsip.py`` (the only module importing pjsua2) hands this module the path of the already
+``callbot/telephony/pjsip/`` (the only package importing pjsua2) hands this module the path of the already
 loaded ``_pjsua2`` extension; every symbol used here is exported by it (``nm -D``). Three things:
 
 - the call limit pjsua really applies: ``pjsua_call_get_max_count()`` after ``libInit`` returns the requested

@@ -316,7 +316,7 @@ class Peer:
 
     def finish(self) -> None:
         # Stop the conference bridge's clock first: a port freed while it runs can be called once more after
-        # the Python object is gone (SIGSEGV); see BridgePortPool in callbot/telephony/pjsip.py.
+        # the Python object is gone (SIGSEGV); see BridgePortPool in callbot/telephony/pjsip/media.py.
         self.endpoint.audDevManager().setNoDev()
         ports = [call.port for call in self.calls if call.port is not None]
         heard = b"".join(pcm for port in ports for _, pcm in port.heard)
