@@ -10,6 +10,7 @@ import pytest
 
 from callbot.asr import VoskModels, VoskRecognizer
 from callbot.audio import read_wav
+from callbot.eval.metrics import edit_distance
 from callbot.recognizer_pool import RecognizerPool, process_rss_mb
 from callbot.types import Transcript
 from tests.support.speech import espeak_wav
@@ -38,6 +39,14 @@ def heard(transcript: Transcript) -> tuple[str, list[tuple[str, float, float]]]:
     return transcript.text, [(w.word, round(w.start, 2), round(w.end, 2)) for w in transcript.words]
 
 
+def nearly(heard_text: str, fresh_text: str) -> bool:
+    """The same words but at most one. Vosk carries its speaker adaptation (i-vectors) from one utterance to the
+    next in a recognizer, so a recognizer that has heard other speech may decode a word differently: measured
+    with fresh vs used recognizers on the same clips, even within one call. Leaked audio (the bug Reset() had)
+    adds the last call's words; the silence check below catches that exactly."""
+    return edit_distance(fresh_text.split(), heard_text.split()) <= 1
+
+
 def pool_of(vosk_models: VoskModels, **changes: object) -> RecognizerPool:
     options: dict = {"max_audio_s": 600.0, "max_rss_mb": None, "max_idle": 4, **changes}
     return RecognizerPool(vosk_models, **options)
@@ -61,8 +70,11 @@ def test_a_reused_recognizer_hears_what_a_fresh_one_hears(
     second_call = pool.acquire(korean_model_path, RATE)
     assert second_call is first_call and pool.stats.as_dict() == {"created": 1, "reused": 1, "dropped": 0, "idle": 0}
     assert second_call.phrases is None  # free speech again, nothing of the last call left open
+    assert decode(second_call, bytes(RATE * 2), offset=3.0).text == ""  # a second of silence: no leftover words
     reused = [heard(decode(second_call, pcm, offset=3.0)) for pcm in clips]
-    assert reused == fresh
+    for (text, words), (fresh_text, fresh_words) in zip(reused, fresh, strict=True):
+        assert nearly(text, fresh_text), (text, fresh_text)
+        assert words[0][1] == pytest.approx(fresh_words[0][1], abs=0.05)  # times from this call's own start
 
 
 def test_the_free_speech_recognizer_stays_warm_across_yes_no_grammars(korean_model, clips: list[bytes]) -> None:
@@ -74,7 +86,7 @@ def test_the_free_speech_recognizer_stays_warm_across_yes_no_grammars(korean_mod
         recognizer.set_phrases(None)
     assert recognizer.recognizers_made == 2  # one free-speech, one yes/no: neither remade
     again = decode(recognizer, clips[0], offset=10.0)
-    assert again.text == free.text and again.words[0].start == pytest.approx(10.0 + free.words[0].start, abs=0.05)
+    assert nearly(again.text, free.text) and again.words[0].start == pytest.approx(10.0 + free.words[0].start, abs=0.05)
 
 
 def test_the_memory_cap_drops_a_recognizer_that_decoded_too_much(
