@@ -38,6 +38,18 @@ def announce_http(settings: Settings, store: Store) -> None:
         typer.echo("callbot: no users yet: run `callbot users add admin --role admin` to create the first login")
 
 
+def announce_record_only(settings: Settings) -> None:
+    """The node's workers load their own models; the node says up front when they will run record-only (the
+    same lookup the workers make), so an operator sees it without reading the workers' logs."""
+    from callbot.model_manager import ModelManager, ModelNotFound
+
+    try:
+        ModelManager(settings).asr_model_path(settings.locale)
+    except ModelNotFound as exc:
+        typer.echo(f"callbot: RECORD-ONLY MODE for locale {settings.locale!r}: {exc}; answers are recorded and "
+                   "tickets flagged 'needs transcription'")
+
+
 def config_file(ctx: typer.Context) -> Path | None:
     return (ctx.find_root().obj or {}).get("config")
 
@@ -88,6 +100,8 @@ def serve_node(ctx: typer.Context, settings: Settings) -> None:
     typer.echo(f"callbot: node answering SIP on {settings.sip_bind}:{settings.sip_port} (UDP, TCP) through the "
                f"Kamailio edge: {' + '.join(parts)} = capacity {supervisor.capacity} calls "
                f"(logs in {supervisor.logs_dir})")
+    if supervisor.workers:
+        announce_record_only(settings)
     announce_http(settings, store)
     collector = NodeCollector(status_dir(settings), worker_ids=[w.worker_id for w in supervisor.workers],
                               edge=supervisor.edge, restart_counts=supervisor.restarts)

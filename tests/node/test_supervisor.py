@@ -55,6 +55,8 @@ def test_the_banner_states_the_capacity_and_metrics_list_the_workers(node: NodeP
     statuses = node.statuses()
     assert len(statuses) == 2 and {s.call_limit for s in statuses.values()} == {4}  # read from the binding
     assert node.capacity() == 8 and "2 worker(s) x 4 calls" in node.log()
+    # no Vietnamese model here: the node says so in its own banner, as every worker reports it
+    assert "RECORD-ONLY MODE for locale 'vi'" in node.log() and all(s.record_only for s in statuses.values())
     for worker_id in statuses:
         assert worker_id.endswith(("-w1", "-w2"))
         assert node.metric("callbot_node_worker_up", worker=worker_id) == 1
