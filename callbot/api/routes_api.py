@@ -58,7 +58,7 @@ from callbot.store import (
     tickets,
 )
 from callbot.store.models import OperatorStatusUpdate, TicketUpdate
-from callbot.store.numbers import InvalidTicketNumber
+from callbot.ticket_numbers import InvalidTicketNumber
 from callbot.store.routing import Router
 from callbot.types import Category, Escalation, Priority
 

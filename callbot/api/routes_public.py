@@ -14,7 +14,7 @@ from callbot.api.deps import StoreDep
 from callbot.api.schemas import Health, TicketStatusPublic
 from callbot.api.security import client_address
 from callbot.store import parse_ticket_number, tickets
-from callbot.store.numbers import InvalidTicketNumber
+from callbot.ticket_numbers import InvalidTicketNumber
 
 router = APIRouter()
 FAVICON = FsPath(__file__).resolve().parent / "static" / "favicon.ico"

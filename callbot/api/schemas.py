@@ -26,7 +26,7 @@ from callbot.store.models import (
     TicketStatus,
     TurnBase,
 )
-from callbot.store.numbers import format_ticket_number
+from callbot.ticket_numbers import format_ticket_number
 from callbot.store.stats import CallStats
 from callbot.store.tickets import TicketRecord, TicketView
 

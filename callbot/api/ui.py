@@ -53,7 +53,7 @@ from callbot.store import (
     tickets,
 )
 from callbot.store.models import ALLOWED_TRANSITIONS, TicketUpdate
-from callbot.store.numbers import InvalidTicketNumber
+from callbot.ticket_numbers import InvalidTicketNumber
 from callbot.store.routing import Router, province_choices
 from callbot.store.units import units_of_province
 from callbot.types import CUT_MARK, Category, Escalation, Priority, Speaker

@@ -25,7 +25,7 @@ from callbot.eval.script import TRANSCRIBE_PLACEHOLDER
 from callbot.private_files import private_dir, private_opener
 from callbot.recording import CALLER_CHANNEL
 from callbot.store import TicketNotFound, audit, tickets
-from callbot.store.numbers import format_ticket_number, parse_ticket_number
+from callbot.ticket_numbers import format_ticket_number, parse_ticket_number
 from callbot.types import Escalation, Speaker, TurnKind
 
 PAD_BEFORE_S = 0.3  # speech onset before the first word's timing; never reaches back into the previous turn

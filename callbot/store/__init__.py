@@ -10,7 +10,7 @@ from callbot.store.call_log import CallLog, ReplayReport
 from callbot.store.database import UNREACHABLE, Database
 from callbot.store.errors import CallNotFound, InvalidChange, StoreError, TicketNotFound
 from callbot.store.models import Role, TicketStatus, TicketUpdate
-from callbot.store.numbers import format_ticket_number, parse_ticket_number
+from callbot.ticket_numbers import format_ticket_number, parse_ticket_number
 from callbot.store.opening import Store, open_store
 from callbot.store.tickets import TicketFilter
 

@@ -23,7 +23,7 @@ from callbot.store.database import UNREACHABLE, Database
 from callbot.store.journal import JournalOp, TicketJournal
 from callbot.store.maintenance import JOURNAL_CHECK_INTERVAL_S, StoreMaintenance
 from callbot.store.models import Operator, as_utc, utcnow
-from callbot.store.numbers import new_ticket_number
+from callbot.ticket_numbers import new_ticket_number
 from callbot.store.operations import CallOperations, draft_dict
 from callbot.store.routing import Router
 from callbot.types import Escalation, Speaker, TicketDraft, TurnKind

@@ -17,7 +17,7 @@ from callbot.config import Settings
 from callbot.store.database import UNREACHABLE
 from callbot.store.journal import JournalBatch, JournalOp
 from callbot.store.models import AuditEntry, Call, Ticket, Turn, as_utc, utcnow
-from callbot.store.numbers import new_ticket_number
+from callbot.ticket_numbers import new_ticket_number
 from callbot.store.routing import Router, resolve_place
 from callbot.store.units import unit_exists
 from callbot.types import Escalation, Speaker, TicketDraft, TurnKind

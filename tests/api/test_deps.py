@@ -18,7 +18,7 @@ from httpx2 import Response
 
 from callbot.store import Role, TicketUpdate
 from callbot.store.models import UserPublic
-from callbot.store.numbers import new_ticket_number
+from callbot.ticket_numbers import new_ticket_number
 from tests.support.api import ApiWorld, make_world, tone_wav
 from tests.support.campaigns import create
 from tests.support.stores import audit_entries, change_ticket, draft, read_ticket, set_operator

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from callbot.store.lookups import LOOKUP_ACTION
-from callbot.store.numbers import damm_check_digit
+from callbot.ticket_numbers import damm_check_digit
 from tests.support.sip import ServiceProcess, run_peer, start_service, store_for, ticket_of
 from tests.support.stores import audit_entries, draft
 

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from callbot.audio import rms_dbfs
 from callbot.cli import app
 from callbot.store.models import TicketUpdate
-from callbot.store.numbers import format_ticket_number
+from callbot.ticket_numbers import format_ticket_number
 from callbot.testing import ScriptedRecognizer
 from tests.support.calls import (  # noqa: F401  (fixtures: real calls on a real store, and the caller's clips)
     FRAME_BYTES,

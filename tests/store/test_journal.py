@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from callbot.store import Store, open_store
-from callbot.store.numbers import is_valid_ticket_number
+from callbot.ticket_numbers import is_valid_ticket_number
 from tests.support.stores import draft, file_call, listed_calls, read_call, read_ticket, store_settings
 from tests.support.waiting import let_time_pass, wait_until
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callbot.store.numbers import (
+from callbot.ticket_numbers import (
     InvalidTicketNumber,
     format_ticket_number,
     is_valid_ticket_number,

@@ -19,7 +19,7 @@ from callbot.store import (
     tickets,
 )
 from callbot.store.models import Ticket, Unit
-from callbot.store.numbers import is_valid_ticket_number
+from callbot.ticket_numbers import is_valid_ticket_number
 from callbot.store.tickets import TicketView
 from callbot.types import Category, Outcome, Priority
 from tests.support.stores import (
